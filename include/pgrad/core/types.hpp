@@ -1,0 +1,29 @@
+#pragma once
+// Eigen aliases over a Scalar. Batches are column-major: one column per sample.
+#include <Eigen/Dense>
+
+namespace pgrad {
+
+using Index = Eigen::Index;
+
+/// features x batch, column-major (one column per sample).
+template <class Scalar>
+using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+/// A column vector (one sample, or a flat parameter vector).
+template <class Scalar>
+using Vector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
+/// A row vector (one value per sample of a batch: log-probs, values, rewards).
+template <class Scalar>
+using RowVector = Eigen::Matrix<Scalar, 1, Eigen::Dynamic>;
+/// Integer row vector (one discrete action per sample).
+using IndexRowVector = Eigen::Matrix<Index, 1, Eigen::Dynamic>;
+
+/// Read-only view of any matrix expression with the right scalar (no copy for plain matrices).
+template <class Scalar>
+using MatrixCRef = Eigen::Ref<const Matrix<Scalar>>;
+template <class Scalar>
+using VectorCRef = Eigen::Ref<const Vector<Scalar>>;
+template <class Scalar>
+using RowVectorCRef = Eigen::Ref<const RowVector<Scalar>>;
+
+}  // namespace pgrad

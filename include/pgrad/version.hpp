@@ -1,0 +1,10 @@
+#pragma once
+// pgrad's version. CMake reads the three numbers below; keep their format.
+#define PGRAD_VERSION_MAJOR 0
+#define PGRAD_VERSION_MINOR 1
+#define PGRAD_VERSION_PATCH 0
+
+#define PGRAD_DETAIL_STR2(x) #x
+#define PGRAD_DETAIL_STR(x) PGRAD_DETAIL_STR2(x)
+#define PGRAD_VERSION_STRING \
+  PGRAD_DETAIL_STR(PGRAD_VERSION_MAJOR) "." PGRAD_DETAIL_STR(PGRAD_VERSION_MINOR) "." PGRAD_DETAIL_STR(PGRAD_VERSION_PATCH)
