@@ -18,6 +18,10 @@ using RowVector = Eigen::Matrix<Scalar, 1, Eigen::Dynamic>;
 /// Integer row vector (one discrete action per sample).
 using IndexRowVector = Eigen::Matrix<Index, 1, Eigen::Dynamic>;
 
+/// Boolean flags per sample (1 x batch) or per environment and step (N x T).
+using BoolRowVector = Eigen::Array<bool, 1, Eigen::Dynamic>;
+using BoolMatrix = Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic>;
+
 /// Read-only view of any matrix expression with the right scalar (no copy for plain matrices).
 template <class Scalar>
 using MatrixCRef = Eigen::Ref<const Matrix<Scalar>>;
