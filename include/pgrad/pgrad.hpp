@@ -8,5 +8,13 @@
 #include <pgrad/core/random.hpp>
 #include <pgrad/core/types.hpp>
 
+#include <pgrad/nn/activation.hpp>
+#include <pgrad/nn/clip_grad.hpp>
+#include <pgrad/nn/dense.hpp>
+#include <pgrad/nn/init.hpp>
+#include <pgrad/nn/mlp.hpp>
+#include <pgrad/nn/optimizer.hpp>
+#include <pgrad/nn/parameters.hpp>
+
 #include <pgrad/envs/env.hpp>
 #include <pgrad/envs/spaces.hpp>

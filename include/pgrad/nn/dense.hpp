@@ -1,0 +1,61 @@
+#pragma once
+// Dense<S>: the affine layer y = W x + b over a batch, with hand-written backward.
+#include <pgrad/core/check.hpp>
+#include <pgrad/core/types.hpp>
+#include <pgrad/nn/parameters.hpp>
+
+namespace pgrad::nn {
+
+/// A fully connected layer Y = W X + b·1ᵀ on a batch X (in x batch) giving Y (out x batch).
+/// W (out x in, column-major) and b (out) live in a flat Parameters vector at `offset`: W first,
+/// then b. The layer itself holds only its shape, so networks copy and move freely.
+///
+/// backward: dW += dY Xᵀ, db += dY·1, dX = Wᵀ dY. Cost: 2·in·out·batch flops each way.
+template <class S>
+class Dense {
+ public:
+  Dense(Index in, Index out, Index offset = 0) : in_(in), out_(out), offset_(offset) {
+    PGRAD_REQUIRE(in > 0 && out > 0, "Dense: sizes must be positive, got in=", in, " out=", out);
+  }
+
+  Index input_size() const { return in_; }
+  Index output_size() const { return out_; }
+  /// Number of parameters: out·in + out.
+  Index parameter_count() const { return out_ * in_ + out_; }
+  Index offset() const { return offset_; }
+
+  Eigen::Map<Matrix<S>> weight(Vector<S>& flat) const { return {flat.data() + offset_, out_, in_}; }
+  Eigen::Map<const Matrix<S>> weight(const Vector<S>& flat) const { return {flat.data() + offset_, out_, in_}; }
+  Eigen::Map<Vector<S>> bias(Vector<S>& flat) const { return {flat.data() + offset_ + out_ * in_, out_}; }
+  Eigen::Map<const Vector<S>> bias(const Vector<S>& flat) const {
+    return {flat.data() + offset_ + out_ * in_, out_};
+  }
+
+  /// Y = W X + b (Y resized only when its shape changes).
+  void forward(const Parameters<S>& params, const MatrixCRef<S>& x, Matrix<S>& y) const {
+    PGRAD_REQUIRE(x.rows() == in_, "Dense::forward: input has ", x.rows(), " rows but the layer expects ",
+                  in_, " (batch of ", x.cols(), ")");
+    y.resize(out_, x.cols());
+    y.noalias() = weight(params.value) * x;
+    y.colwise() += bias(params.value);
+  }
+
+  /// Accumulates dW += dY Xᵀ and db += row sums of dY into params.grad; writes dX = Wᵀ dY when
+  /// grad_x is given. `x` is the input of the matching forward.
+  void backward(Parameters<S>& params, const MatrixCRef<S>& x, const MatrixCRef<S>& grad_y,
+                Matrix<S>* grad_x) const {
+    PGRAD_REQUIRE(grad_y.rows() == out_ && grad_y.cols() == x.cols(), "Dense::backward: gradient is ",
+                  grad_y.rows(), "x", grad_y.cols(), " but the output is ", out_, "x", x.cols());
+    weight(params.grad).noalias() += grad_y * x.transpose();
+    bias(params.grad) += grad_y.rowwise().sum();
+    if (grad_x) {
+      grad_x->resize(in_, grad_y.cols());
+      grad_x->noalias() = weight(params.value).transpose() * grad_y;
+    }
+  }
+
+ private:
+  Index in_, out_, offset_;
+};
+
+}  // namespace pgrad::nn

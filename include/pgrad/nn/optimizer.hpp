@@ -1,0 +1,186 @@
+#pragma once
+// First-order optimisers with PyTorch's update rules (torch.optim.Adam, RMSprop, SGD), acting on
+// one or more flat Parameters blocks (e.g. actor, critic and log-std) as if they were one vector.
+#include <cmath>
+#include <initializer_list>
+#include <vector>
+
+#include <pgrad/core/check.hpp>
+#include <pgrad/nn/parameters.hpp>
+
+namespace pgrad::nn {
+
+namespace detail {
+/// Per-block optimiser state (moment vectors), sized on the first step and checked afterwards.
+template <class S>
+class BlockState {
+ public:
+  explicit BlockState(int vectors_per_block) : per_block_(vectors_per_block) {}
+
+  /// The k-th state vector of block b, zero-initialised on first use.
+  Vector<S>& get(std::size_t block, int k, Index size, const char* who) {
+    const std::size_t slot = block * static_cast<std::size_t>(per_block_) + static_cast<std::size_t>(k);
+    // Grow a whole block at once so references to its other vectors stay valid.
+    if (slot >= state_.size()) state_.resize((block + 1) * static_cast<std::size_t>(per_block_));
+    Vector<S>& v = state_[slot];
+    if (v.size() == 0) v = Vector<S>::Zero(size);
+    PGRAD_REQUIRE(v.size() == size, who, ": parameter block ", block, " has ", size,
+                  " entries but the optimiser state was built for ", v.size());
+    return v;
+  }
+  std::vector<Vector<S>>& vectors() { return state_; }
+  const std::vector<Vector<S>>& vectors() const { return state_; }
+
+ private:
+  int per_block_;
+  std::vector<Vector<S>> state_;
+};
+
+template <class S>
+void check_hyper(bool ok, const char* who, const char* field, S value) {
+  PGRAD_REQUIRE(ok, who, ": invalid ", field, " = ", value);
+}
+}  // namespace detail
+
+/// Adam (Kingma & Ba 2015) as torch.optim.Adam: m ← β₁m + (1-β₁)g, v ← β₂v + (1-β₂)g²,
+/// θ ← θ - lr·(m / (1-β₁ᵗ)) / (√(v / (1-β₂ᵗ)) + ε) — ε outside the square root. The learning rate
+/// can be changed between steps (schedules).
+template <class S>
+class Adam {
+ public:
+  struct Config {
+    S learning_rate = S(1e-3);
+    S beta1 = S(0.9);
+    S beta2 = S(0.999);
+    S eps = S(1e-8);
+  };
+  Adam() : Adam(Config{}) {}
+  explicit Adam(Config config) : config_(config), state_(2) {
+    detail::check_hyper(config.learning_rate >= 0, "Adam", "learning_rate", config.learning_rate);
+    detail::check_hyper(config.beta1 >= 0 && config.beta1 < 1, "Adam", "beta1", config.beta1);
+    detail::check_hyper(config.beta2 >= 0 && config.beta2 < 1, "Adam", "beta2", config.beta2);
+    detail::check_hyper(config.eps >= 0, "Adam", "eps", config.eps);
+  }
+
+  void set_learning_rate(S lr) {
+    detail::check_hyper(lr >= 0 && std::isfinite(lr), "Adam", "learning_rate", lr);
+    config_.learning_rate = lr;
+  }
+  S learning_rate() const { return config_.learning_rate; }
+  const Config& config() const { return config_; }
+  long long steps() const { return steps_; }
+
+  /// One update of every block from its accumulated gradient.
+  void step(std::initializer_list<Parameters<S>*> blocks) {
+    ++steps_;
+    const S bias1 = S(1) - static_cast<S>(std::pow(static_cast<double>(config_.beta1), static_cast<double>(steps_)));
+    const S bias2 = S(1) - static_cast<S>(std::pow(static_cast<double>(config_.beta2), static_cast<double>(steps_)));
+    const S step_size = config_.learning_rate / bias1;
+    const S sqrt_bias2 = std::sqrt(bias2);
+    std::size_t b = 0;
+    for (Parameters<S>* p : blocks) {
+      Vector<S>& m = state_.get(b, 0, p->size(), "Adam");
+      Vector<S>& v = state_.get(b, 1, p->size(), "Adam");
+      m = config_.beta1 * m + (S(1) - config_.beta1) * p->grad;
+      v.array() = config_.beta2 * v.array() + (S(1) - config_.beta2) * p->grad.array().square();
+      p->value.array() -= step_size * m.array() / (v.array().sqrt() / sqrt_bias2 + config_.eps);
+      ++b;
+    }
+  }
+
+  /// Moment vectors (m, v per block) and step count, for checkpoints.
+  detail::BlockState<S>& state() { return state_; }
+  void set_steps(long long steps) { steps_ = steps; }
+
+ private:
+  Config config_;
+  detail::BlockState<S> state_;
+  long long steps_ = 0;
+};
+
+/// RMSprop as torch.optim.RMSprop (not centred, no momentum): v ← αv + (1-α)g²,
+/// θ ← θ - lr·g / (√v + ε). SB3's A2C uses α = 0.99, ε = 1e-5.
+template <class S>
+class RMSprop {
+ public:
+  struct Config {
+    S learning_rate = S(1e-2);
+    S alpha = S(0.99);
+    S eps = S(1e-8);
+  };
+  RMSprop() : RMSprop(Config{}) {}
+  explicit RMSprop(Config config) : config_(config), state_(1) {
+    detail::check_hyper(config.learning_rate >= 0, "RMSprop", "learning_rate", config.learning_rate);
+    detail::check_hyper(config.alpha >= 0 && config.alpha <= 1, "RMSprop", "alpha", config.alpha);
+    detail::check_hyper(config.eps >= 0, "RMSprop", "eps", config.eps);
+  }
+  void set_learning_rate(S lr) {
+    detail::check_hyper(lr >= 0 && std::isfinite(lr), "RMSprop", "learning_rate", lr);
+    config_.learning_rate = lr;
+  }
+  S learning_rate() const { return config_.learning_rate; }
+  const Config& config() const { return config_; }
+
+  void step(std::initializer_list<Parameters<S>*> blocks) {
+    std::size_t b = 0;
+    for (Parameters<S>* p : blocks) {
+      Vector<S>& v = state_.get(b, 0, p->size(), "RMSprop");
+      v.array() = config_.alpha * v.array() + (S(1) - config_.alpha) * p->grad.array().square();
+      p->value.array() -= config_.learning_rate * p->grad.array() / (v.array().sqrt() + config_.eps);
+      ++b;
+    }
+  }
+  detail::BlockState<S>& state() { return state_; }
+
+ private:
+  Config config_;
+  detail::BlockState<S> state_;
+};
+
+/// SGD with optional momentum as torch.optim.SGD (no dampening, not Nesterov):
+/// buf ← μ·buf + g (buf = g on the first step), θ ← θ - lr·buf.
+template <class S>
+class Sgd {
+ public:
+  struct Config {
+    S learning_rate = S(1e-2);
+    S momentum = S(0);
+  };
+  Sgd() : Sgd(Config{}) {}
+  explicit Sgd(Config config) : config_(config), state_(1) {
+    detail::check_hyper(config.learning_rate >= 0, "Sgd", "learning_rate", config.learning_rate);
+    detail::check_hyper(config.momentum >= 0, "Sgd", "momentum", config.momentum);
+  }
+  void set_learning_rate(S lr) {
+    detail::check_hyper(lr >= 0 && std::isfinite(lr), "Sgd", "learning_rate", lr);
+    config_.learning_rate = lr;
+  }
+  S learning_rate() const { return config_.learning_rate; }
+
+  void step(std::initializer_list<Parameters<S>*> blocks) {
+    const bool first = !started_;
+    started_ = true;
+    std::size_t b = 0;
+    for (Parameters<S>* p : blocks) {
+      if (config_.momentum == S(0)) {
+        p->value -= config_.learning_rate * p->grad;
+      } else {
+        Vector<S>& buf = state_.get(b, 0, p->size(), "Sgd");
+        if (first)
+          buf = p->grad;
+        else
+          buf = config_.momentum * buf + p->grad;
+        p->value -= config_.learning_rate * buf;
+      }
+      ++b;
+    }
+  }
+  detail::BlockState<S>& state() { return state_; }
+
+ private:
+  Config config_;
+  detail::BlockState<S> state_;
+  bool started_ = false;
+};
+
+}  // namespace pgrad::nn
