@@ -1,0 +1,191 @@
+#pragma once
+// pgrad::dist::Categorical: a batch of categorical distributions over logits, with optional
+// action masks and the closed-form gradient of a policy-gradient loss w.r.t. the logits.
+#include <limits>
+
+#include <pgrad/core/check.hpp>
+#include <pgrad/core/error.hpp>
+#include <pgrad/core/random.hpp>
+#include <pgrad/core/types.hpp>
+
+namespace pgrad::dist {
+
+/// A batch of categorical distributions, one per column of an `n_actions x batch` logit matrix z:
+///
+///     log p_k = z_k - m - log sum_{i allowed} exp(z_i - m),   m = max_{i allowed} z_i
+///     H       = -sum_k p_k log p_k
+///     KL(p||q) = sum_k p_k (log p_k - log q_k)
+///
+/// (log-sum-exp with the column maximum subtracted, so logits of +-1e4 give finite results).
+///
+/// An optional mask (`true` = allowed, same shape as the logits) gives forbidden actions
+/// probability 0 (log-probability -inf): they are never sampled or chosen by mode(), asking for
+/// their log_prob throws, and their logits get zero gradient. A sample must allow at least one
+/// action.
+///
+/// loss_gradient gives dL/dz for L = sum_j w_j log p(a_j) + sum_j e_j H_j in closed form:
+///
+///     dL/dz_kj = w_j (1[k = a_j] - p_kj) - e_j p_kj (log p_kj + H_j)
+///
+/// set_logits costs O(n x batch); every other call O(n x batch) or less. Buffers are members,
+/// and outputs are resized only when their size changes, so a fixed batch size allocates nothing
+/// after the first call. Not thread-safe for concurrent set_logits on one object.
+template <class Scalar = float>
+class Categorical {
+ public:
+  using S = Scalar;
+
+  Categorical() = default;
+
+  /// Sets the logits (n_actions x batch) without a mask.
+  void set_logits(const MatrixCRef<S>& logits) {
+    check_logits(logits);
+    masked_ = false;
+    log_probs_ = logits;
+    normalize();
+  }
+
+  /// Sets the logits with a mask of the same shape (true = allowed).
+  void set_logits(const MatrixCRef<S>& logits, const Eigen::Ref<const BoolMatrix>& allowed) {
+    check_logits(logits);
+    check_shape(allowed, logits.rows(), logits.cols(), "Categorical::set_logits: mask");
+    if (!allowed.colwise().any().all()) {
+      for (Index j = 0; j < allowed.cols(); ++j)
+        PGRAD_REQUIRE(allowed.col(j).any(), "Categorical::set_logits: the mask forbids every action of sample ",
+                      j, " (", allowed.rows(), " actions)");
+    }
+    masked_ = true;
+    allowed_ = allowed;
+    log_probs_.resize(logits.rows(), logits.cols());
+    log_probs_.array() = allowed_.select(logits.array(), -std::numeric_limits<S>::infinity());
+    normalize();
+  }
+
+  Index num_actions() const { return log_probs_.rows(); }
+  Index batch_size() const { return log_probs_.cols(); }
+  bool masked() const { return masked_; }
+
+  /// log-softmax of the logits, n_actions x batch (masked entries are -inf).
+  const Matrix<S>& log_probabilities() const { return log_probs_; }
+  /// softmax of the logits, n_actions x batch (masked entries are exactly 0).
+  const Matrix<S>& probabilities() const { return probs_; }
+  void probabilities(Matrix<S>& out) const { out = probs_; }
+
+  /// One action per sample by inverse CDF: the first k with u < p_0 + ... + p_k, where
+  /// u = rng.uniform<S>() is drawn once per sample in column order.
+  void sample(Rng& rng, IndexRowVector& actions) const {
+    const Index n = num_actions();
+    actions.resize(batch_size());
+    for (Index j = 0; j < batch_size(); ++j) {
+      const S u = rng.uniform<S>();
+      S cumulative = 0;
+      Index chosen = -1;
+      for (Index k = 0; k < n; ++k) {
+        cumulative += probs_(k, j);
+        if (u < cumulative) {
+          chosen = k;
+          break;
+        }
+      }
+      if (chosen < 0) {  // rounding left the total just below u: take the last possible action
+        chosen = n - 1;
+        while (probs_(chosen, j) <= 0 && chosen > 0) --chosen;
+      }
+      actions[j] = chosen;
+    }
+  }
+
+  /// The most probable action of each sample (the first one on ties).
+  void mode(IndexRowVector& actions) const {
+    actions.resize(batch_size());
+    for (Index j = 0; j < batch_size(); ++j) log_probs_.col(j).maxCoeff(&actions[j]);
+  }
+
+  /// log p(a_j) per sample. Throws on an action outside [0, n) or a masked one.
+  void log_prob(const IndexRowVector& actions, RowVector<S>& out) const {
+    check_actions(actions, "Categorical::log_prob");
+    out.resize(batch_size());
+    for (Index j = 0; j < batch_size(); ++j) out[j] = log_probs_(actions[j], j);
+  }
+
+  /// H_j = -sum_k p_kj log p_kj per sample.
+  void entropy(RowVector<S>& out) const { out = entropy_; }
+
+  /// KL(this || other) per sample. +inf where `other` masks an action this one allows.
+  void kl(const Categorical& other, RowVector<S>& out) const {
+    PGRAD_REQUIRE(other.num_actions() == num_actions() && other.batch_size() == batch_size(),
+                  "Categorical::kl: other has ", other.num_actions(), "x", other.batch_size(),
+                  " logits, this has ", num_actions(), "x", batch_size());
+    out.resize(batch_size());
+    out.array() = (probs_.array() > S(0))
+                      .select(probs_.array() * (log_probs_.array() - other.log_probs_.array()), S(0))
+                      .colwise()
+                      .sum();
+  }
+
+  /// dL/dlogits (n_actions x batch) for L = sum_j log_prob_weight[j] log p(a_j) +
+  /// sum_j entropy_weight[j] H_j. Masked logits get exactly 0.
+  void loss_gradient(const IndexRowVector& actions, const RowVectorCRef<S>& log_prob_weight,
+                     const RowVectorCRef<S>& entropy_weight, Matrix<S>& grad_logits) const {
+    check_actions(actions, "Categorical::loss_gradient");
+    check_weights(log_prob_weight, "log_prob_weight");
+    check_weights(entropy_weight, "entropy_weight");
+    const auto p = probs_.array();
+    const auto w = log_prob_weight.array();
+    const auto e = entropy_weight.array();
+    grad_logits.resize(num_actions(), batch_size());
+    // -p_kj (w_j + e_j (log p_kj + H_j)); p = 0 (masked or underflowed) gives 0, not 0 * -inf.
+    grad_logits.array() =
+        (p > S(0)).select(-p * (((log_probs_.array().rowwise() + entropy_.array()).rowwise() * e).rowwise() + w),
+                          S(0));
+    for (Index j = 0; j < batch_size(); ++j) grad_logits(actions[j], j) += w[j];
+  }
+
+ private:
+  static void check_logits(const MatrixCRef<S>& logits) {
+    PGRAD_REQUIRE(logits.rows() > 0, "Categorical::set_logits: logits have no rows (need at least one action)");
+    if constexpr (checks_enabled()) check_finite(logits, "Categorical::set_logits: logits");
+  }
+
+  void check_actions(const IndexRowVector& actions, const char* where) const {
+    PGRAD_REQUIRE(actions.size() == batch_size(), where, ": actions has ", actions.size(),
+                  " samples but the distribution has batch size ", batch_size());
+    for (Index j = 0; j < actions.size(); ++j) {
+      const Index a = actions[j];
+      PGRAD_REQUIRE(a >= 0 && a < num_actions(), where, ": action ", a, " of sample ", j,
+                    " is outside [0, ", num_actions(), ")");
+      PGRAD_REQUIRE(!masked_ || allowed_(a, j), where, ": action ", a, " of sample ", j,
+                    " is masked (not allowed)");
+    }
+  }
+
+  void check_weights(const RowVectorCRef<S>& weights, const char* name) const {
+    PGRAD_REQUIRE(weights.size() == batch_size(), "Categorical::loss_gradient: ", name, " has ",
+                  weights.size(), " entries but the distribution has batch size ", batch_size());
+    if constexpr (checks_enabled()) check_finite(weights, name);
+  }
+
+  // On entry log_probs_ holds the logits (masked entries -inf); turns them into log-softmax and
+  // fills probs_ and entropy_.
+  void normalize() {
+    column_max_ = log_probs_.colwise().maxCoeff();
+    log_probs_.rowwise() -= column_max_;
+    probs_ = log_probs_.array().exp().matrix();
+    // Eigen's vectorised exp clamps its argument, so exp(-inf) is not exactly 0: zero it here.
+    if (masked_) probs_.array() = allowed_.select(probs_.array(), S(0));
+    column_sum_ = probs_.colwise().sum();
+    probs_.array().rowwise() /= column_sum_.array();
+    column_sum_.array() = column_sum_.array().log();  // in place: a rowwise() operand expression would be copied
+    log_probs_.array().rowwise() -= column_sum_.array();
+    entropy_.resize(batch_size());
+    entropy_.array() =
+        -(probs_.array() > S(0)).select(probs_.array() * log_probs_.array(), S(0)).colwise().sum();
+  }
+
+  Matrix<S> log_probs_, probs_;
+  BoolMatrix allowed_;
+  bool masked_ = false;
+  RowVector<S> column_max_, column_sum_, entropy_;
+};
+
+}  // namespace pgrad::dist

@@ -1,0 +1,341 @@
+// Categorical: log-softmax, entropy, KL, masks, sampling and the closed-form loss gradient.
+
+// Eigen's run-time allocation check, active in Release too: an allocation while
+// set_is_malloc_allowed(false) throws (used by the "no allocation" test below).
+#define EIGEN_RUNTIME_NO_MALLOC
+#include <stdexcept>
+#define eigen_assert(x) \
+  do {                  \
+    if (!(x)) throw std::logic_error("Eigen assertion failed: " #x); \
+  } while (false)
+
+#include <catch2/catch.hpp>
+
+#include <pgrad/core/random.hpp>
+#include <pgrad/distributions/categorical.hpp>
+
+#include "gradient_check.hpp"
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+using pgrad::BoolMatrix;
+using pgrad::Index;
+using pgrad::IndexRowVector;
+using pgrad::Rng;
+using pgrad::dist::Categorical;
+using Catch::Matchers::Contains;
+
+namespace {
+
+Eigen::MatrixXd sample_logits() {
+  Eigen::MatrixXd z(4, 3);
+  z << 0.3, -1.2, 2.0,  //
+      1.1, 0.4, -0.5,   //
+      -0.7, 0.9, 0.1,   //
+      0.2, -0.3, 1.4;
+  return z;
+}
+
+// L(z) = sum_j w_j log p(a_j) + sum_j e_j H_j computed through the forward functions.
+double loss(const Eigen::MatrixXd& z, const BoolMatrix* mask, const IndexRowVector& actions,
+            const Eigen::RowVectorXd& w, const Eigen::RowVectorXd& e) {
+  Categorical<double> dist;
+  if (mask)
+    dist.set_logits(z, *mask);
+  else
+    dist.set_logits(z);
+  Eigen::RowVectorXd lp, h;
+  dist.log_prob(actions, lp);
+  dist.entropy(h);
+  return w.dot(lp) + e.dot(h);
+}
+
+void check_gradient(const BoolMatrix* mask) {
+  const Eigen::MatrixXd z = sample_logits();
+  IndexRowVector actions(3);
+  actions << 1, 2, 3;
+  Eigen::RowVectorXd w(3), e(3);
+  w << 0.7, -1.3, 2.1;
+  e << 0.05, 0.4, -0.2;
+
+  Categorical<double> dist;
+  if (mask)
+    dist.set_logits(z, *mask);
+  else
+    dist.set_logits(z);
+  Eigen::MatrixXd grad;
+  dist.loss_gradient(actions, w, e, grad);
+  REQUIRE(grad.rows() == 4);
+  REQUIRE(grad.cols() == 3);
+
+  const auto f = [&](const Eigen::VectorXd& flat) {
+    return loss(Eigen::Map<const Eigen::MatrixXd>(flat.data(), 4, 3), mask, actions, w, e);
+  };
+  const Eigen::VectorXd numeric =
+      pgrad_test::numerical_gradient(f, Eigen::Map<const Eigen::VectorXd>(z.data(), z.size()));
+  const Eigen::Map<const Eigen::VectorXd> analytic(grad.data(), grad.size());
+  CHECK(pgrad_test::relative_error(analytic, numeric) <= 1e-6);
+  // Each term sums to zero over the actions of a sample (softmax is shift-invariant).
+  CHECK(grad.colwise().sum().cwiseAbs().maxCoeff() < 1e-12);
+  if (mask) {
+    for (Index j = 0; j < 3; ++j)
+      for (Index k = 0; k < 4; ++k)
+        if (!(*mask)(k, j)) {
+          CHECK(grad(k, j) == 0.0);
+          CHECK(numeric(j * 4 + k) == 0.0);
+        }
+  }
+}
+
+double chi_square(const std::vector<long>& counts, const Eigen::VectorXd& probs, long draws) {
+  double chi2 = 0;
+  for (Index k = 0; k < probs.size(); ++k) {
+    if (probs[k] == 0) continue;
+    const double expected = draws * probs[k];
+    chi2 += (counts[k] - expected) * (counts[k] - expected) / expected;
+  }
+  return chi2;
+}
+
+}  // namespace
+
+TEST_CASE("categorical log probabilities are the log-softmax of the logits", "[categorical]") {
+  Eigen::MatrixXd z(3, 2);
+  // Column 0: log(0.5) log(0.25) log(0.25) shifted by +3 (softmax is shift-invariant).
+  z << std::log(0.5) + 3, 0.0,  //
+      std::log(0.25) + 3, 1.0,  //
+      std::log(0.25) + 3, 2.0;
+  Categorical<double> dist;
+  dist.set_logits(z);
+  CHECK(dist.num_actions() == 3);
+  CHECK(dist.batch_size() == 2);
+  const Eigen::MatrixXd& lp = dist.log_probabilities();
+  CHECK(lp(0, 0) == Approx(std::log(0.5)).epsilon(1e-14));
+  CHECK(lp(1, 0) == Approx(std::log(0.25)).epsilon(1e-14));
+  // Column 1: 1 / (1 + e + e^2) = 0.09003057317038046 for action 0.
+  CHECK(std::exp(lp(0, 1)) == Approx(0.09003057317038046).epsilon(1e-14));
+  CHECK(std::exp(lp(1, 1)) == Approx(0.24472847105479764).epsilon(1e-14));
+  CHECK(std::exp(lp(2, 1)) == Approx(0.6652409557748219).epsilon(1e-14));
+  Eigen::MatrixXd p;
+  dist.probabilities(p);
+  CHECK((p.colwise().sum().array() - 1).abs().maxCoeff() < 1e-15);
+
+  IndexRowVector actions(2), mode;
+  actions << 1, 2;
+  Eigen::RowVectorXd out;
+  dist.log_prob(actions, out);
+  CHECK(out[0] == Approx(std::log(0.25)).epsilon(1e-14));
+  CHECK(out[1] == Approx(std::log(0.6652409557748219)).epsilon(1e-14));
+  dist.mode(mode);
+  CHECK(mode[0] == 0);
+  CHECK(mode[1] == 2);
+
+  // Entropy of (0.5, 0.25, 0.25) = 1.5 log 2.
+  Eigen::RowVectorXd h;
+  dist.entropy(h);
+  CHECK(h[0] == Approx(1.5 * std::log(2.0)).epsilon(1e-14));
+}
+
+TEST_CASE("uniform categorical has entropy log n with and without a mask", "[categorical]") {
+  Categorical<float> dist;
+  Eigen::RowVectorXf h;
+  dist.set_logits(Eigen::MatrixXf::Constant(5, 3, 3.7f));
+  dist.entropy(h);
+  for (Index j = 0; j < 3; ++j) CHECK(h[j] == Approx(std::log(5.0)).epsilon(1e-6));
+
+  BoolMatrix allowed = BoolMatrix::Constant(5, 3, true);
+  allowed(0, 0) = allowed(3, 0) = false;  // 3 allowed
+  allowed(4, 1) = false;                  // 4 allowed
+  dist.set_logits(Eigen::MatrixXf::Constant(5, 3, -2.0f), allowed);
+  dist.entropy(h);
+  CHECK(h[0] == Approx(std::log(3.0)).epsilon(1e-6));
+  CHECK(h[1] == Approx(std::log(4.0)).epsilon(1e-6));
+  CHECK(h[2] == Approx(std::log(5.0)).epsilon(1e-6));
+  CHECK(dist.probabilities()(0, 0) == 0.0f);
+  CHECK(dist.log_probabilities()(0, 0) == -std::numeric_limits<float>::infinity());
+  CHECK(dist.probabilities()(1, 0) == Approx(1.0 / 3.0).epsilon(1e-6));
+}
+
+TEST_CASE("categorical logits of plus or minus 1e4 give finite results", "[categorical]") {
+  Eigen::MatrixXf z(3, 1);
+  z << 1e4f, -1e4f, 0.0f;
+  Categorical<float> dist;
+  dist.set_logits(z);
+  IndexRowVector actions(1);
+  Eigen::RowVectorXf lp, h;
+  actions << 1;
+  dist.log_prob(actions, lp);
+  CHECK(std::isfinite(lp[0]));
+  CHECK(lp[0] == Approx(-2e4f));
+  actions << 0;
+  dist.log_prob(actions, lp);
+  CHECK(lp[0] == 0.0f);
+  dist.entropy(h);
+  CHECK(std::isfinite(h[0]));
+  CHECK(std::abs(h[0]) < 1e-6f);
+  Eigen::MatrixXf grad;
+  dist.loss_gradient(actions, Eigen::RowVectorXf::Ones(1), Eigen::RowVectorXf::Ones(1), grad);
+  CHECK(grad.allFinite());
+  CHECK(grad.cwiseAbs().maxCoeff() < 1e-6f);
+}
+
+TEST_CASE("categorical KL is zero for equal distributions and matches a hand-computed pair", "[categorical]") {
+  Eigen::MatrixXd zp(3, 1), zq(3, 1);
+  zp << std::log(0.5), std::log(0.25), std::log(0.25);
+  zq << std::log(0.25) - 1, std::log(0.25) - 1, std::log(0.5) - 1;
+  Categorical<double> p, q;
+  p.set_logits(zp);
+  q.set_logits(zq);
+  Eigen::RowVectorXd kl;
+  p.kl(p, kl);
+  CHECK(kl[0] == 0.0);
+  // KL = 0.5 log(0.5/0.25) + 0.25 log(1) + 0.25 log(0.25/0.5) = 0.25 log 2.
+  p.kl(q, kl);
+  CHECK(kl[0] == Approx(0.17328679513998632).epsilon(1e-14));
+
+  // With a mask on p: the masked action contributes nothing.
+  BoolMatrix allowed(3, 1);
+  allowed << true, true, false;  // p = (2/3, 1/3, 0)
+  p.set_logits(zp, allowed);
+  p.kl(q, kl);
+  const double expected = 2.0 / 3 * std::log((2.0 / 3) / 0.25) + 1.0 / 3 * std::log((1.0 / 3) / 0.25);
+  CHECK(kl[0] == Approx(expected).epsilon(1e-14));
+  // And the other way round the masked action makes it infinite.
+  q.kl(p, kl);
+  CHECK(kl[0] == std::numeric_limits<double>::infinity());
+}
+
+TEST_CASE("categorical loss gradient matches finite differences without a mask", "[categorical]") {
+  check_gradient(nullptr);
+}
+
+TEST_CASE("categorical loss gradient matches finite differences with a mask", "[categorical]") {
+  BoolMatrix allowed = BoolMatrix::Constant(4, 3, true);
+  allowed(0, 0) = false;
+  allowed(3, 0) = false;
+  allowed(1, 1) = false;
+  allowed(0, 2) = allowed(1, 2) = allowed(2, 2) = false;  // only the chosen action 3 left
+  check_gradient(&allowed);
+}
+
+TEST_CASE("categorical sample frequencies pass a chi-square test", "[categorical]") {
+  const long draws = 100000;
+  Eigen::VectorXf logits(4);
+  logits << 0.5f, -1.0f, 2.0f, 0.0f;
+  Categorical<float> dist;
+  dist.set_logits(logits.replicate(1, draws));
+  Rng rng(2024);
+  IndexRowVector actions;
+  dist.sample(rng, actions);
+  std::vector<long> counts(4, 0);
+  for (Index j = 0; j < draws; ++j) ++counts[actions[j]];
+  const Eigen::VectorXd p = dist.probabilities().col(0).cast<double>();
+  // 3 degrees of freedom: P(chi2 > 16.27) = 0.001.
+  CHECK(chi_square(counts, p, draws) < 16.27);
+
+  // Masked: actions 0 and 3 forbidden are never drawn; 2 degrees of freedom, 0.1% at 13.82.
+  Eigen::VectorXf logits5(5);
+  logits5 << 3.0f, 0.1f, -0.4f, 3.0f, 0.6f;
+  BoolMatrix allowed = BoolMatrix::Constant(5, draws, true);
+  allowed.row(0).setConstant(false);
+  allowed.row(3).setConstant(false);
+  dist.set_logits(logits5.replicate(1, draws), allowed);
+  dist.sample(rng, actions);
+  std::vector<long> counts5(5, 0);
+  for (Index j = 0; j < draws; ++j) ++counts5[actions[j]];
+  CHECK(counts5[0] == 0);
+  CHECK(counts5[3] == 0);
+  const Eigen::VectorXd p5 = dist.probabilities().col(0).cast<double>();
+  CHECK(p5[0] == 0.0);
+  CHECK(chi_square(counts5, p5, draws) < 13.82);
+}
+
+TEST_CASE("categorical sampling is reproducible from the seed", "[categorical]") {
+  Categorical<float> dist;
+  dist.set_logits(Eigen::MatrixXf::Random(6, 500));
+  Rng a(7), b(7), c(8);
+  IndexRowVector x, y, z;
+  dist.sample(a, x);
+  dist.sample(b, y);
+  dist.sample(c, z);
+  CHECK(x == y);
+  CHECK(x != z);
+  CHECK(x.minCoeff() >= 0);
+  CHECK(x.maxCoeff() < 6);
+}
+
+TEST_CASE("categorical rejects bad input with a message naming the problem", "[categorical]") {
+  Categorical<double> dist;
+  Eigen::RowVectorXd out;
+  Eigen::MatrixXd grad;
+  dist.set_logits(sample_logits());
+  IndexRowVector actions(3);
+  actions << 0, 4, 1;
+  CHECK_THROWS_WITH(dist.log_prob(actions, out), Contains("action 4 of sample 1 is outside [0, 4)"));
+  actions << 0, -1, 1;
+  CHECK_THROWS_WITH(dist.log_prob(actions, out), Contains("outside [0, 4)"));
+  IndexRowVector short_actions(2);
+  short_actions << 0, 1;
+  CHECK_THROWS_WITH(dist.log_prob(short_actions, out), Contains("actions has 2 samples but the distribution has batch size 3"));
+  actions << 0, 1, 1;
+  CHECK_THROWS_WITH(dist.loss_gradient(actions, Eigen::RowVectorXd::Ones(4), Eigen::RowVectorXd::Ones(3), grad),
+                    Contains("log_prob_weight has 4 entries but the distribution has batch size 3"));
+  CHECK_THROWS_WITH(dist.loss_gradient(actions, Eigen::RowVectorXd::Ones(3), Eigen::RowVectorXd::Ones(2), grad),
+                    Contains("entropy_weight has 2 entries"));
+
+  BoolMatrix allowed = BoolMatrix::Constant(4, 3, true);
+  allowed.col(2).setConstant(false);
+  CHECK_THROWS_WITH(dist.set_logits(sample_logits(), allowed), Contains("mask forbids every action of sample 2"));
+  CHECK_THROWS_WITH(dist.set_logits(sample_logits(), BoolMatrix::Constant(4, 2, true)),
+                    Contains("mask: expected 4x3, got 4x2"));
+  allowed.col(2).setConstant(true);
+  allowed(1, 0) = false;
+  dist.set_logits(sample_logits(), allowed);
+  actions << 1, 1, 1;
+  CHECK_THROWS_WITH(dist.log_prob(actions, out), Contains("action 1 of sample 0 is masked"));
+  CHECK_THROWS_WITH(dist.loss_gradient(actions, Eigen::RowVectorXd::Ones(3), Eigen::RowVectorXd::Ones(3), grad),
+                    Contains("is masked"));
+
+  Categorical<double> other;
+  other.set_logits(Eigen::MatrixXd::Zero(4, 2));
+  CHECK_THROWS_WITH(dist.kl(other, out), Contains("other has 4x2 logits, this has 4x3"));
+  CHECK_THROWS_WITH(other.set_logits(Eigen::MatrixXd::Zero(0, 2)), Contains("no rows"));
+
+  Eigen::MatrixXd bad = sample_logits();
+  bad(2, 1) = std::numeric_limits<double>::quiet_NaN();
+  if (pgrad::checks_enabled())
+    CHECK_THROWS_WITH(dist.set_logits(bad), Contains("logits: non-finite value nan at row 2, column 1"));
+}
+
+TEST_CASE("categorical calls allocate nothing once the batch size is fixed", "[categorical]") {
+  const Eigen::MatrixXf z = Eigen::MatrixXf::Random(5, 64);
+  BoolMatrix allowed = BoolMatrix::Constant(5, 64, true);
+  allowed.row(2).setConstant(false);
+  const Eigen::RowVectorXf w = Eigen::RowVectorXf::Ones(64), e = Eigen::RowVectorXf::Constant(64, 0.01f);
+  Categorical<float> dist, other;
+  other.set_logits(z);
+  IndexRowVector actions;
+  Eigen::RowVectorXf lp, h, kl;
+  Eigen::MatrixXf grad, p;
+  Rng rng(3);
+  for (int round = 0; round < 3; ++round) {
+    Eigen::internal::set_is_malloc_allowed(round > 0 ? false : true);
+    dist.set_logits(z, allowed);
+    dist.sample(rng, actions);
+    dist.mode(actions);
+    dist.log_prob(actions, lp);
+    dist.entropy(h);
+    dist.kl(other, kl);
+    dist.probabilities(p);
+    dist.loss_gradient(actions, w, e, grad);
+    dist.set_logits(z);
+    dist.loss_gradient(actions, w, e, grad);
+    Eigen::internal::set_is_malloc_allowed(true);
+  }
+  CHECK(grad.allFinite());
+  Eigen::internal::set_is_malloc_allowed(false);
+  CHECK_THROWS(Eigen::MatrixXf(100, 100));  // the check itself works
+  Eigen::internal::set_is_malloc_allowed(true);
+}
