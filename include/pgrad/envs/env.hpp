@@ -100,4 +100,31 @@ struct is_env : std::bool_constant<is_env_v<E>> {};
 template <class E>
 constexpr bool has_discrete_actions_v = std::is_integral_v<typename E::Action>;
 
+namespace detail {
+template <class, class = void> struct has_inner : std::false_type {};
+template <class E>
+struct has_inner<E, std::void_t<decltype(std::declval<const E&>().inner())>> : std::true_type {};
+template <class, class = void> struct has_max_episode_steps : std::false_type {};
+template <class E>
+struct has_max_episode_steps<E, std::void_t<decltype(std::declval<const E&>().max_episode_steps())>>
+    : std::true_type {};
+}  // namespace detail
+
+/// True when E is a wrapper: it exposes `inner()`, the environment it wraps.
+template <class E>
+constexpr bool is_wrapper_v = detail::has_inner<E>::value;
+
+/// The time limit an environment declares through the optional member
+/// `Index max_episode_steps() const` (0 = none), looked up through wrappers' `inner()`; 0 when
+/// nothing in the chain declares one. check_env verifies truncation against it.
+template <class E>
+Index max_episode_steps_of(const E& env) {
+  if constexpr (detail::has_max_episode_steps<E>::value)
+    return static_cast<Index>(env.max_episode_steps());
+  else if constexpr (detail::has_inner<E>::value)
+    return max_episode_steps_of(env.inner());
+  else
+    return 0;
+}
+
 }  // namespace pgrad::envs

@@ -1,0 +1,195 @@
+#pragma once
+// pgrad::envs::check_env: a runtime checker for environments (like Gymnasium's env checker).
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+
+#include <pgrad/core/error.hpp>
+#include <pgrad/core/random.hpp>
+#include <pgrad/core/types.hpp>
+#include <pgrad/envs/env.hpp>
+#include <pgrad/envs/spaces.hpp>
+#include <pgrad/envs/vector_env.hpp>  // PGRAD_NOINLINE
+
+namespace pgrad::envs {
+
+/// What check_env runs.
+struct CheckEnvOptions {
+  /// Random-action steps in the step-determinism run (episodes restart as they end).
+  Index num_steps = 1000;
+  /// Fail when resets under several different seeds all give the same first observation (the
+  /// reset ignores its Rng). Set to false for an environment whose start is deterministic.
+  bool reset_must_use_seed = true;
+  /// Seeds tried for the check above.
+  int num_reset_seeds = 8;
+};
+
+namespace detail {
+
+template <class Space>
+constexpr bool is_discrete_space_v = std::is_same_v<std::decay_t<Space>, Discrete>;
+
+template <class Obs>
+bool same_values(const Obs& a, const Obs& b) {
+  return a.size() == b.size() && (a.array() == b.array()).all();
+}
+
+// Size, finite values and bounds of an observation; `where` says which call produced it.
+template <class Env, class Obs>
+void check_observation(const Env& env, const Obs& observation, const char* where, Index step) {
+  const auto space = env.observation_space();
+  PGRAD_REQUIRE(observation.size() == space.size(), "check_env: ", where, " (step ", step,
+                ") returned an observation of size ", observation.size(),
+                " but observation_space() has size ", space.size());
+  PGRAD_REQUIRE(observation.allFinite(), "check_env: ", where, " (step ", step,
+                ") returned a non-finite observation (", observation.transpose(), ")");
+  if (!space.contains(observation)) {
+    for (Index j = 0; j < observation.size(); ++j)
+      PGRAD_REQUIRE(observation[j] >= space.low[j] && observation[j] <= space.high[j], "check_env: ",
+                    where, " (step ", step, ") returned an observation outside observation_space(): entry ",
+                    j, " = ", observation[j], " is not in [", space.low[j], ", ", space.high[j], "]");
+  }
+}
+
+// The two copies compared for determinism run through these single compiled bodies: two inlined
+// call sites could contract floating-point operations (FMA) differently and disagree in the last
+// bit although the environment is deterministic.
+template <class Env>
+PGRAD_NOINLINE auto step_env(Env& env, const typename Env::Action& action) {
+  return env.step(action);
+}
+template <class Env>
+PGRAD_NOINLINE typename Env::Observation reset_env(Env& env, Rng& rng) {
+  return env.reset(rng);
+}
+
+template <class Env>
+typename Env::Action sample_action(const Env& env, Rng& rng) {
+  using Action = typename Env::Action;
+  const auto space = env.action_space();
+  if constexpr (std::is_integral_v<Action>) {
+    const auto action = space.sample(rng);
+    PGRAD_REQUIRE(space.contains(action), "check_env: action_space().sample() gave ", action,
+                  ", which action_space().contains() rejects");
+    return static_cast<Action>(action);
+  } else {
+    const auto sample = space.sample(rng);
+    PGRAD_REQUIRE(space.contains(sample), "check_env: action_space().sample() gave (",
+                  sample.transpose(), "), which action_space().contains() rejects");
+    Action action = sample;
+    return action;
+  }
+}
+
+}  // namespace detail
+
+/// Checks at run time that `env` keeps the environment contract, throwing pgrad::Error that
+/// names the first fault found:
+///
+/// - spaces: the observation space size matches a fixed-size Observation; the Box action space
+///   size matches a fixed-size Action; action_space().sample() lies in the action space;
+/// - every observation (reset and step) has the size of observation_space(), finite values and
+///   lies within its bounds; every reward is finite;
+/// - reset is deterministic under a seed (two copies reset with Rng(seed) agree exactly) and
+///   uses its seed (copies reset with other seeds do not all agree; see CheckEnvOptions);
+/// - step is deterministic: two copies reset with the same seed and fed the same random actions
+///   produce identical observations, rewards and flags for options.num_steps steps;
+/// - the flags respect the time limit the env declares (max_episode_steps(), see
+///   max_episode_steps_of): `truncated` is never set before that step (terminated or not) and an
+///   episode never runs past it without `truncated` or `terminated`.
+///
+/// Works on copies of `env` (which is left untouched), so Env must be copy-constructible, as
+/// VectorEnv also needs.
+template <class Env>
+void check_env(const Env& env, std::uint64_t seed = 0, const CheckEnvOptions& options = {}) {
+  static_assert(require_env<Env>());
+  static_assert(std::is_copy_constructible_v<Env>,
+                "check_env works on copies of the environment: Env must be copy-constructible");
+  using Observation = typename Env::Observation;
+  using Action = typename Env::Action;
+  PGRAD_REQUIRE(options.num_steps >= 0, "check_env: num_steps must be >= 0, got ", options.num_steps);
+
+  // Spaces.
+  const auto obs_space = env.observation_space();
+  if constexpr (Observation::RowsAtCompileTime != Eigen::Dynamic)
+    PGRAD_REQUIRE(obs_space.size() == static_cast<Index>(Observation::RowsAtCompileTime),
+                  "check_env: observation_space() has size ", obs_space.size(),
+                  " but Observation holds ", static_cast<Index>(Observation::RowsAtCompileTime));
+  const auto act_space = env.action_space();
+  if constexpr (!std::is_integral_v<Action>) {
+    if constexpr (Action::RowsAtCompileTime != Eigen::Dynamic)
+      PGRAD_REQUIRE(act_space.size() == static_cast<Index>(Action::RowsAtCompileTime),
+                    "check_env: action_space() has size ", act_space.size(), " but Action holds ",
+                    static_cast<Index>(Action::RowsAtCompileTime));
+  }
+  {
+    Rng rng(seed, 3);
+    for (int k = 0; k < 32; ++k) detail::sample_action(env, rng);
+  }
+
+  // Reset: deterministic under a seed, and actually using it.
+  Env first = env, second = env;
+  Rng rng_first(seed), rng_second(seed);
+  const Observation start = detail::reset_env(first, rng_first);
+  detail::check_observation(first, start, "reset()", 0);
+  const Observation start_again = detail::reset_env(second, rng_second);
+  PGRAD_REQUIRE(detail::same_values(start, start_again),
+                "check_env: reset is not deterministic: two copies reset with Rng(", seed,
+                ") gave (", start.transpose(), ") and (", start_again.transpose(),
+                "); draw every random number from the Rng passed to reset()");
+  if (options.reset_must_use_seed) {
+    bool any_different = false;
+    for (int k = 1; k <= options.num_reset_seeds && !any_different; ++k) {
+      Env other = env;
+      Rng rng(seed + static_cast<std::uint64_t>(k));
+      const Observation o = detail::reset_env(other, rng);
+      detail::check_observation(other, o, "reset()", 0);
+      any_different = !detail::same_values(o, start);
+    }
+    PGRAD_REQUIRE(any_different, "check_env: reset ignores its seed: resets with Rng(", seed,
+                  ") to Rng(", seed + static_cast<std::uint64_t>(options.num_reset_seeds),
+                  ") all gave (", start.transpose(),
+                  "); draw the initial state from the Rng passed to reset() (or set "
+                  "CheckEnvOptions::reset_must_use_seed = false for a deterministic start)");
+  }
+
+  // Steps: two copies in lockstep with the same actions must agree exactly.
+  const Index limit = max_episode_steps_of(env);
+  Rng action_rng(seed, 1);
+  Index episode_step = 0;
+  for (Index t = 1; t <= options.num_steps; ++t) {
+    const Action action = detail::sample_action(env, action_rng);
+    const auto a = detail::step_env(first, action);
+    const auto b = detail::step_env(second, action);
+    ++episode_step;
+    detail::check_observation(first, a.observation, "step()", t);
+    PGRAD_REQUIRE(std::isfinite(static_cast<double>(a.reward)), "check_env: step() (step ", t,
+                  ") returned a non-finite reward ", a.reward);
+    PGRAD_REQUIRE(detail::same_values(a.observation, b.observation) && a.reward == b.reward &&
+                      a.terminated == b.terminated && a.truncated == b.truncated,
+                  "check_env: step is not deterministic: at step ", t,
+                  " two copies reset with the same seed and given the same actions returned (",
+                  a.observation.transpose(), "), reward ", a.reward, ", terminated ", a.terminated,
+                  ", truncated ", a.truncated, " and (", b.observation.transpose(), "), reward ",
+                  b.reward, ", terminated ", b.terminated, ", truncated ", b.truncated,
+                  "; keep all state in the object and draw randomness only from reset's Rng");
+    if (limit > 0) {
+      PGRAD_REQUIRE(!a.truncated || episode_step >= limit, "check_env: truncated set at episode step ",
+                    episode_step, " (terminated = ", a.terminated,
+                    "), before the time limit max_episode_steps() = ", limit);
+      PGRAD_REQUIRE(episode_step < limit || a.terminated || a.truncated, "check_env: the episode reached step ",
+                    episode_step, " = max_episode_steps() without truncated or terminated");
+    }
+    if (a.terminated || a.truncated) {
+      const Observation o1 = detail::reset_env(first, rng_first);
+      const Observation o2 = detail::reset_env(second, rng_second);
+      detail::check_observation(first, o1, "reset()", t);
+      PGRAD_REQUIRE(detail::same_values(o1, o2),
+                    "check_env: reset is not deterministic: after step ", t, " two copies gave (",
+                    o1.transpose(), ") and (", o2.transpose(), ")");
+      episode_step = 0;
+    }
+  }
+}
+
+}  // namespace pgrad::envs

@@ -1,0 +1,144 @@
+#pragma once
+// pgrad::envs::Pendulum: Gymnasium's Pendulum-v1.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include <pgrad/core/error.hpp>
+#include <pgrad/core/random.hpp>
+#include <pgrad/core/types.hpp>
+#include <pgrad/envs/env.hpp>
+#include <pgrad/envs/spaces.hpp>
+
+namespace pgrad::envs {
+
+/// Pendulum-v1 exactly as Gymnasium defines it: swing a frictionless pendulum up and keep it
+/// upright with a bounded torque. State (theta, theta_dot), theta = 0 upright; g = 10, m = 1,
+/// l = 1, dt = 0.05, max speed 8, max torque 2.
+///
+///   u          = clip(action, -2, 2)
+///   cost       = angle_normalize(theta)^2 + 0.1 theta_dot^2 + 0.001 u^2   (pre-step state)
+///   theta_dot' = clip(theta_dot + (3 g / (2 l) sin(theta) + 3 / (m l^2) u) dt, -8, 8)
+///   theta'     = theta + theta_dot' dt
+///
+/// with angle_normalize(a) = ((a + pi) mod 2 pi) - pi, reward = -cost, observation
+/// (cos theta, sin theta, theta_dot). Never terminates; the time limit (Gymnasium's TimeLimit,
+/// 200 steps) is built in and reported as `truncated`; 0 disables it. Reset draws
+/// theta ~ U(-pi, pi), then theta_dot ~ U(-1, 1).
+///
+/// Out-of-range torques are clipped (as Gymnasium does); a NaN or infinite torque throws
+/// pgrad::Error, and so does stepping after the episode ended without a reset. Cost: two
+/// trigonometric calls per step, no allocation.
+template <class S = float>
+class Pendulum {
+ public:
+  using Scalar = S;
+  using Observation = Eigen::Matrix<S, 3, 1>;
+  using Action = Eigen::Matrix<S, 1, 1>;
+
+  static constexpr Index default_max_episode_steps = 200;
+
+  // Gymnasium's constants.
+  static constexpr S max_speed = S(8);
+  static constexpr S max_torque = S(2);
+  static constexpr S dt = S(0.05);
+  static constexpr S gravity = S(10);
+  static constexpr S mass = S(1);
+  static constexpr S length = S(1);
+  static constexpr double pi = 3.14159265358979323846;
+
+  /// `max_episode_steps` = 0 means no time limit.
+  explicit Pendulum(Index max_episode_steps = default_max_episode_steps)
+      : max_episode_steps_(max_episode_steps) {
+    PGRAD_REQUIRE(max_episode_steps >= 0, "Pendulum: max_episode_steps must be >= 0, got ",
+                  max_episode_steps);
+  }
+
+  /// (cos, sin, theta_dot) in [-1, 1] x [-1, 1] x [-8, 8].
+  Box<S> observation_space() const {
+    Vector<S> high(3);
+    high << S(1), S(1), max_speed;
+    return Box<S>(-high, high);
+  }
+  /// The torque, in [-2, 2].
+  Box<S> action_space() const { return Box<S>::uniform(1, -max_torque, max_torque); }
+
+  /// Starts an episode: theta ~ U(-pi, pi) then theta_dot ~ U(-1, 1), drawn from `rng`.
+  Observation reset(Rng& rng) {
+    theta_ = rng.uniform<S>(S(-pi), S(pi));
+    theta_dot_ = rng.uniform<S>(S(-1), S(1));
+    elapsed_ = 0;
+    active_ = true;
+    return observation();
+  }
+  /// reset(Rng(seed)).
+  Observation reset(std::uint64_t seed) {
+    Rng rng(seed);
+    return reset(rng);
+  }
+
+  /// Starts an episode from the given state (for tests and demonstrations); |theta_dot| <= 8.
+  Observation set_state(S theta, S theta_dot) {
+    PGRAD_REQUIRE(std::isfinite(theta) && std::isfinite(theta_dot),
+                  "Pendulum::set_state: non-finite state (", theta, ", ", theta_dot, ")");
+    PGRAD_REQUIRE(std::abs(theta_dot) <= max_speed, "Pendulum::set_state: theta_dot ", theta_dot,
+                  " is beyond the maximum speed ", max_speed);
+    theta_ = theta;
+    theta_dot_ = theta_dot;
+    elapsed_ = 0;
+    active_ = true;
+    return observation();
+  }
+
+  StepResult<Observation> step(const Action& action) {
+    PGRAD_REQUIRE(std::isfinite(action[0]), "Pendulum::step: action ", action[0],
+                  " is not a finite torque");
+    PGRAD_REQUIRE(active_, "Pendulum::step: the episode has ended (or never started); call reset() "
+                           "before stepping again");
+    const S u = std::clamp(action[0], -max_torque, max_torque);
+    const S th_norm = angle_normalize(theta_);
+    const S cost = th_norm * th_norm + S(0.1) * theta_dot_ * theta_dot_ + S(0.001) * (u * u);
+    S new_theta_dot = theta_dot_ + (S(3) * gravity / (S(2) * length) * std::sin(theta_) +
+                                    S(3) / (mass * length * length) * u) * dt;
+    new_theta_dot = std::clamp(new_theta_dot, -max_speed, max_speed);
+    theta_ = theta_ + new_theta_dot * dt;
+    theta_dot_ = new_theta_dot;
+    ++elapsed_;
+
+    StepResult<Observation> result;
+    result.observation = observation();
+    result.reward = -cost;
+    result.terminated = false;
+    result.truncated = max_episode_steps_ > 0 && elapsed_ >= max_episode_steps_;
+    active_ = !result.truncated;
+    return result;
+  }
+
+  /// ((a + pi) mod 2 pi) - pi with a floored modulo (Python's %), in [-pi, pi).
+  static S angle_normalize(S angle) {
+    const S two_pi = S(2 * pi);
+    S m = std::fmod(angle + S(pi), two_pi);
+    if (m < S(0)) m += two_pi;
+    return m - S(pi);
+  }
+
+  S theta() const { return theta_; }
+  S theta_dot() const { return theta_dot_; }
+  Index max_episode_steps() const { return max_episode_steps_; }
+  /// Steps taken in the current episode.
+  Index elapsed_steps() const { return elapsed_; }
+
+ private:
+  Observation observation() const {
+    Observation obs;
+    obs << std::cos(theta_), std::sin(theta_), theta_dot_;
+    return obs;
+  }
+
+  S theta_ = S(0), theta_dot_ = S(0);
+  Index max_episode_steps_;
+  Index elapsed_ = 0;
+  bool active_ = false;
+};
+
+}  // namespace pgrad::envs

@@ -1,0 +1,119 @@
+#pragma once
+// pgrad::envs::RecordEpisodeStatistics: episode return and length of the wrapped environment.
+#include <cstdint>
+#include <type_traits>
+#include <utility>
+
+#include <pgrad/core/random.hpp>
+#include <pgrad/core/types.hpp>
+#include <pgrad/envs/env.hpp>
+
+namespace pgrad::envs {
+
+/// One finished episode: which environment copy it ran in (0 for a single environment), the
+/// undiscounted sum of its rewards, and its number of steps.
+template <class Scalar>
+struct Episode {
+  Index env_index = 0;
+  Scalar episode_return = Scalar(0);
+  Index length = 0;
+};
+
+/// Records the return (sum of the inner environment's rewards, accumulated in double) and the
+/// length of each episode, like Gymnasium's RecordEpisodeStatistics. Observations, rewards and
+/// flags pass through unchanged. Put it innermost (directly around the raw environment) so that
+/// the figures are the raw rewards even when NormalizeReward sits outside it; VectorEnv reports
+/// these figures in finished_episodes() when it finds this wrapper in the chain.
+template <class Env>
+class RecordEpisodeStatistics {
+  static_assert(require_env<Env>());
+
+ public:
+  using Scalar = typename Env::Scalar;
+  using Observation = typename Env::Observation;
+  using Action = typename Env::Action;
+
+  explicit RecordEpisodeStatistics(Env env) : env_(std::move(env)) {}
+
+  auto observation_space() const { return env_.observation_space(); }
+  auto action_space() const { return env_.action_space(); }
+
+  /// Starts an episode (an unfinished one is discarded, not recorded).
+  Observation reset(Rng& rng) {
+    return_ = 0.0;
+    length_ = 0;
+    return env_.reset(rng);
+  }
+  Observation reset(std::uint64_t seed) {
+    Rng rng(seed);
+    return reset(rng);
+  }
+
+  auto step(const Action& action) {
+    auto result = env_.step(action);
+    return_ += static_cast<double>(result.reward);
+    ++length_;
+    if (result.terminated || result.truncated) {
+      last_.env_index = 0;
+      last_.episode_return = static_cast<Scalar>(return_);
+      last_.length = length_;
+      ++episode_count_;
+      return_ = 0.0;
+      length_ = 0;
+    }
+    return result;
+  }
+
+  /// The most recently finished episode (all zeros before the first one ends).
+  const Episode<Scalar>& last_episode() const { return last_; }
+  /// How many episodes have finished since construction.
+  std::uint64_t episode_count() const { return episode_count_; }
+  /// Return and length of the episode in progress.
+  double current_return() const { return return_; }
+  Index current_length() const { return length_; }
+
+  Env& inner() { return env_; }
+  const Env& inner() const { return env_; }
+
+ private:
+  Env env_;
+  double return_ = 0.0;
+  Index length_ = 0;
+  Episode<Scalar> last_{};
+  std::uint64_t episode_count_ = 0;
+};
+
+namespace detail {
+template <class, class = void> struct has_last_episode : std::false_type {};
+template <class E>
+struct has_last_episode<E, std::void_t<decltype(std::declval<const E&>().last_episode()),
+                                        decltype(std::declval<const E&>().episode_count())>>
+    : std::true_type {};
+
+template <class E>
+using inner_env_t = std::decay_t<decltype(std::declval<const E&>().inner())>;
+}  // namespace detail
+
+/// True when E is, or wraps (through `inner()`), an episode recorder: a class with
+/// `last_episode()` and `episode_count()` like RecordEpisodeStatistics.
+template <class E>
+constexpr bool has_episode_recorder() {
+  if constexpr (detail::has_last_episode<E>::value)
+    return true;
+  else if constexpr (detail::has_inner<E>::value)
+    return has_episode_recorder<detail::inner_env_t<E>>();
+  else
+    return false;
+}
+
+/// The outermost episode recorder in env's wrapper chain (requires has_episode_recorder<E>()).
+template <class E>
+const auto& episode_recorder(const E& env) {
+  static_assert(has_episode_recorder<E>(), "episode_recorder: no RecordEpisodeStatistics in the chain");
+  if constexpr (detail::has_last_episode<E>::value)
+    return env;
+  else
+    return episode_recorder(env.inner());
+}
+
+}  // namespace pgrad::envs
