@@ -1,11 +1,12 @@
 #pragma once
 // pgrad: header-only policy-gradient reinforcement learning on Eigen. Includes everything
-// except the MuJoCo environments (include <pgrad/envs/walker2d.hpp> for those).
+// except the MuJoCo environment (include <pgrad/envs/walker2d.hpp> and link pgrad::mujoco).
 #include <pgrad/version.hpp>
 
 #include <pgrad/core/check.hpp>
 #include <pgrad/core/error.hpp>
 #include <pgrad/core/random.hpp>
+#include <pgrad/core/running_mean_std.hpp>
 #include <pgrad/core/types.hpp>
 
 #include <pgrad/nn/activation.hpp>
@@ -16,5 +17,33 @@
 #include <pgrad/nn/optimizer.hpp>
 #include <pgrad/nn/parameters.hpp>
 
+#include <pgrad/distributions/categorical.hpp>
+#include <pgrad/distributions/diag_gaussian.hpp>
+
+#include <pgrad/returns/discounted.hpp>
+#include <pgrad/returns/gae.hpp>
+#include <pgrad/returns/normalize.hpp>
+
+#include <pgrad/envs/cartpole.hpp>
+#include <pgrad/envs/check_env.hpp>
 #include <pgrad/envs/env.hpp>
+#include <pgrad/envs/pendulum.hpp>
 #include <pgrad/envs/spaces.hpp>
+#include <pgrad/envs/vector_env.hpp>
+#include <pgrad/envs/wrappers/clip_action.hpp>
+#include <pgrad/envs/wrappers/normalize_observation.hpp>
+#include <pgrad/envs/wrappers/normalize_reward.hpp>
+#include <pgrad/envs/wrappers/record_episode_statistics.hpp>
+#include <pgrad/envs/wrappers/rescale_action.hpp>
+#include <pgrad/envs/wrappers/time_limit.hpp>
+
+#include <pgrad/policies/actor_critic.hpp>
+
+#include <pgrad/algorithms/a2c.hpp>
+#include <pgrad/algorithms/on_policy.hpp>
+#include <pgrad/algorithms/ppo.hpp>
+#include <pgrad/algorithms/presets.hpp>
+#include <pgrad/algorithms/reinforce.hpp>
+#include <pgrad/algorithms/rollout_buffer.hpp>
+
+#include <pgrad/training/evaluate.hpp>

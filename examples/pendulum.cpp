@@ -1,0 +1,32 @@
+// Trains Pendulum-v1 (continuous torque) with PPO and a diagonal-Gaussian policy, then evaluates
+// the deterministic policy (the mean action) over 100 episodes. "Solved" = evaluation mean >= -250.
+//   ./build/examples/pendulum [--seed 1] [--steps 307200]
+#include <pgrad/algorithms/presets.hpp>
+#include <pgrad/envs/pendulum.hpp>
+
+#include "example_common.hpp"
+
+using Env = pgrad::envs::Pendulum<float>;
+
+int main(int argc, char** argv) try {
+  const example::Flags flags(argc, argv, {{"seed", "1"}, {"steps", "307200"}});
+  const auto seed = static_cast<std::uint64_t>(flags.integer("seed"));
+  std::printf("Pendulum-v1 with ppo, seed %llu\n", static_cast<unsigned long long>(seed));
+  const Env env;
+  pgrad::algo::Ppo<Env> ppo(env, pgrad::algo::presets::pendulum_ppo(), seed);
+  const pgrad::algo::Stopwatch clock;
+  long long steps = 0;
+  const auto progress = example::print_progress(5);
+  ppo.learn(flags.integer("steps"), [&](const pgrad::algo::UpdateReport& report) {
+    steps = report.steps;
+    return progress(report);
+  });
+  const double seconds = clock.seconds();
+  const auto evaluation = pgrad::evaluate_policy(ppo.policy(), env, 100, seed + 1000);
+  const bool solved = evaluation.mean_return >= -250.0;
+  example::print_result("ppo", solved, evaluation, steps, seconds);
+  return solved ? 0 : 1;
+} catch (const std::exception& error) {
+  std::fprintf(stderr, "error: %s\n", error.what());
+  return 2;
+}

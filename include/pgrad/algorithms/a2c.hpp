@@ -1,0 +1,167 @@
+#pragma once
+// pgrad::algo::A2c: synchronous advantage actor-critic (Mnih et al. 2016, as Stable-Baselines3's A2C).
+#include <cmath>
+#include <cstdint>
+
+#include <pgrad/algorithms/on_policy.hpp>
+#include <pgrad/nn/optimizer.hpp>
+#include <pgrad/policies/actor_critic.hpp>
+#include <pgrad/returns/normalize.hpp>
+
+namespace pgrad::algo {
+
+/// A2C hyperparameters; the defaults are Stable-Baselines3's A2C with the RL-Zoo CartPole
+/// setting of 8 environments: 5-step rollouts, GAE λ = 1 (n-step returns), RMSprop(α 0.99,
+/// ε 1e-5) at lr 7e-4, vf_coef 0.5, no entropy bonus, gradient norm clipped at 0.5.
+struct A2cConfig {
+  enum class Optimizer { rmsprop, adam };
+  Index num_envs = 8;
+  Index num_steps = 5;
+  double learning_rate = 7e-4;
+  bool anneal_learning_rate = false;
+  double gamma = 0.99;
+  double gae_lambda = 1.0;
+  double ent_coef = 0.0;
+  double vf_coef = 0.5;
+  double max_grad_norm = 0.5;
+  bool normalize_advantages = false;
+  Optimizer optimizer = Optimizer::rmsprop;
+  double rmsprop_alpha = 0.99;
+  double optimizer_eps = 1e-5;
+  int num_threads = 1;
+  PolicyConfig policy{};
+
+  Index batch_size() const { return num_envs * num_steps; }
+
+  void validate() const {
+    PGRAD_REQUIRE(num_envs > 0, "A2c: num_envs must be positive, got ", num_envs);
+    PGRAD_REQUIRE(num_steps > 0, "A2c: num_steps must be positive, got ", num_steps);
+    PGRAD_REQUIRE(learning_rate > 0 && std::isfinite(learning_rate), "A2c: learning_rate must be positive, got ",
+                  learning_rate);
+    check_discount_factor(gamma, "A2c", "gamma");
+    check_discount_factor(gae_lambda, "A2c", "gae_lambda");
+    PGRAD_REQUIRE(ent_coef >= 0, "A2c: ent_coef must be >= 0, got ", ent_coef);
+    PGRAD_REQUIRE(vf_coef >= 0, "A2c: vf_coef must be >= 0, got ", vf_coef);
+    PGRAD_REQUIRE(max_grad_norm > 0, "A2c: max_grad_norm must be positive, got ", max_grad_norm);
+    PGRAD_REQUIRE(rmsprop_alpha >= 0 && rmsprop_alpha <= 1, "A2c: rmsprop_alpha must be in [0, 1], got ",
+                  rmsprop_alpha);
+    PGRAD_REQUIRE(optimizer_eps >= 0, "A2c: optimizer_eps must be >= 0, got ", optimizer_eps);
+    PGRAD_REQUIRE(num_threads > 0, "A2c: num_threads must be positive, got ", num_threads);
+    PGRAD_REQUIRE(policy.with_critic, "A2c: the policy needs a critic (policy.with_critic)");
+  }
+};
+
+/// The A2C loss on a batch and its gradient (accumulated into the policy's gradients), as SB3:
+///   loss = -mean(A·log π(a|s)) - ent_coef·mean(H) + vf_coef·mean((R - V)²)
+template <class Policy>
+class A2cLoss {
+ public:
+  using S = typename Policy::Scalar;
+  using Batch = Minibatch<S, typename Policy::Actions>;
+
+  LossStats compute(Policy& policy, const Batch& batch, const A2cConfig& config) {
+    const S inv_b = S(1) / static_cast<S>(batch.size());
+    policy.evaluate(batch.observations, batch.actions, log_probs_, entropy_, values_);
+    const auto adv = batch.advantages.array();
+    const auto v_err = (values_.array() - batch.returns.array()).eval();
+    log_prob_weight_ = -adv * inv_b;
+    entropy_weight_.setConstant(batch.size(), -static_cast<S>(config.ent_coef) * inv_b);
+    value_weight_ = (S(2) * static_cast<S>(config.vf_coef) * inv_b) * v_err.matrix();
+    policy.backward(batch.actions, log_prob_weight_, entropy_weight_, value_weight_);
+
+    LossStats stats;
+    stats.policy_loss = -static_cast<double>((adv * log_probs_.array()).mean());
+    stats.value_loss = static_cast<double>(v_err.square().mean());
+    stats.entropy = static_cast<double>(entropy_.mean());
+    stats.loss = stats.policy_loss - config.ent_coef * stats.entropy + config.vf_coef * stats.value_loss;
+    return stats;
+  }
+
+ private:
+  RowVector<S> log_probs_, entropy_, values_, log_prob_weight_, entropy_weight_, value_weight_;
+};
+
+/// A2C on environment Env: collect num_envs x num_steps with the shared collector, n-step
+/// returns / GAE(λ), one gradient step on the whole rollout.
+template <class Env, class Policy = PolicyFor<Env>>
+class A2c {
+ public:
+  using S = typename Policy::Scalar;
+  using Actions = typename Policy::Actions;
+
+  A2c(const Env& prototype, A2cConfig config, std::uint64_t seed)
+      : config_((config.validate(), config)),
+        init_rng_(seed, 1),
+        policy_(make_policy<Policy>(prototype, config_.policy, init_rng_)),
+        collector_(envs::VectorEnv<Env>(config_.num_envs, prototype, seed, config_.num_threads), seed),
+        rmsprop_(typename nn::RMSprop<S>::Config{static_cast<S>(config_.learning_rate),
+                                                  static_cast<S>(config_.rmsprop_alpha),
+                                                  static_cast<S>(config_.optimizer_eps)}),
+        adam_(typename nn::Adam<S>::Config{static_cast<S>(config_.learning_rate), S(0.9), S(0.999),
+                                            static_cast<S>(config_.optimizer_eps)}) {
+    rollout_.resize(config_.num_steps, config_.num_envs, policy_.observation_size(),
+                    Policy::discrete ? 1 : policy_.action_size());
+    all_samples_.resize(static_cast<std::size_t>(config_.batch_size()));
+    for (std::size_t k = 0; k < all_samples_.size(); ++k) all_samples_[k] = static_cast<Index>(k);
+  }
+
+  Policy& policy() { return policy_; }
+  RolloutCollector<Env, Policy>& collector() { return collector_; }
+  const A2cConfig& config() const { return config_; }
+
+  void learn(long long total_steps, const UpdateCallback& on_update = {}) {
+    const long long iterations = (total_steps + config_.batch_size() - 1) / config_.batch_size();
+    const Stopwatch clock;
+    for (long long iteration = 1; iteration <= iterations; ++iteration) {
+      double lr = config_.learning_rate;
+      if (config_.anneal_learning_rate)
+        lr *= 1.0 - static_cast<double>(iteration - 1) / static_cast<double>(iterations);
+      rmsprop_.set_learning_rate(static_cast<S>(lr));
+      adam_.set_learning_rate(static_cast<S>(lr));
+
+      collector_.collect(policy_, rollout_);
+      compute_gae<S>(rollout_.rewards, rollout_.values, rollout_.terminated, rollout_.truncated,
+                     rollout_.final_values, rollout_.last_values, static_cast<S>(config_.gamma),
+                     static_cast<S>(config_.gae_lambda), rollout_.advantages, rollout_.returns);
+
+      batch_.gather(rollout_, all_samples_, 0, config_.batch_size());
+      if (config_.normalize_advantages) normalize_in_place(batch_.advantages);
+      policy_.zero_grad();
+      const LossStats stats = loss_.compute(policy_, batch_, config_);
+      UpdateReport report;
+      report.grad_norm = static_cast<double>(policy_.clip_gradients(static_cast<S>(config_.max_grad_norm)));
+      if (config_.optimizer == A2cConfig::Optimizer::rmsprop)
+        policy_.apply(rmsprop_);
+      else
+        policy_.apply(adam_);
+
+      report.iteration = iteration;
+      report.policy_loss = stats.policy_loss;
+      report.value_loss = stats.value_loss;
+      report.entropy = stats.entropy;
+      report.explained_variance = explained_variance(rollout_.returns, rollout_.values);
+      report.steps = collector_.steps();
+      report.episodes = collector_.episodes().count();
+      report.mean_return = collector_.episodes().mean_return();
+      report.mean_length = collector_.episodes().mean_length();
+      report.seconds = clock.seconds();
+      report.steps_per_second = static_cast<double>(report.steps) / report.seconds;
+      report.learning_rate = lr;
+      if (on_update && !on_update(report)) break;
+    }
+  }
+
+ private:
+  A2cConfig config_;
+  Rng init_rng_;
+  Policy policy_;
+  RolloutCollector<Env, Policy> collector_;
+  nn::RMSprop<S> rmsprop_;
+  nn::Adam<S> adam_;
+  RolloutBuffer<S, Actions> rollout_;
+  Minibatch<S, Actions> batch_;
+  A2cLoss<Policy> loss_;
+  std::vector<Index> all_samples_;
+};
+
+}  // namespace pgrad::algo

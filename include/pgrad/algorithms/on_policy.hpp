@@ -1,0 +1,196 @@
+#pragma once
+// The collect loop shared by REINFORCE, A2C and PPO, and what they report after each update.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include <pgrad/algorithms/rollout_buffer.hpp>
+#include <pgrad/core/check.hpp>
+#include <pgrad/core/random.hpp>
+#include <pgrad/envs/vector_env.hpp>
+#include <pgrad/returns/gae.hpp>
+
+namespace pgrad::algo {
+
+/// What an algorithm reports after each update (CleanRL's metric names in brackets).
+struct UpdateReport {
+  long long iteration = 0;
+  long long steps = 0;               ///< environment steps so far (all copies)
+  long long episodes = 0;            ///< episodes finished so far
+  double mean_return = 0;            ///< mean return of the last 100 finished episodes [charts/episodic_return]
+  double mean_length = 0;            ///< their mean length [charts/episodic_length]
+  double steps_per_second = 0;       ///< [charts/SPS]
+  double seconds = 0;                ///< wall time since learn() started
+  double learning_rate = 0;          ///< [charts/learning_rate]
+  double policy_loss = 0;            ///< [losses/policy_loss]
+  double value_loss = 0;             ///< [losses/value_loss]
+  double entropy = 0;                ///< [losses/entropy]
+  double approx_kl = 0;              ///< PPO: mean((r - 1) - log r) [losses/approx_kl]
+  double clip_fraction = 0;          ///< PPO: fraction with |r - 1| > clip [losses/clipfrac]
+  double explained_variance = 0;     ///< 1 - Var(R - V) / Var(R) over the rollout [losses/explained_variance]
+  double grad_norm = 0;              ///< global gradient norm before clipping (last minibatch)
+};
+
+/// Statistics of one loss evaluation (minibatch or whole batch).
+struct LossStats {
+  double loss = 0, policy_loss = 0, value_loss = 0, entropy = 0, approx_kl = 0, clip_fraction = 0;
+};
+
+/// Called after every update; return false to stop training (e.g. a reward threshold reached).
+using UpdateCallback = std::function<bool(const UpdateReport&)>;
+
+/// Returns and lengths of the most recent finished episodes (a ring of `capacity`).
+class EpisodeLog {
+ public:
+  explicit EpisodeLog(std::size_t capacity = 100) : returns_(capacity, 0.0), lengths_(capacity, 0) {}
+
+  void add(double episode_return, Index length) {
+    returns_[next_] = episode_return;
+    lengths_[next_] = length;
+    next_ = (next_ + 1) % returns_.size();
+    ++count_;
+  }
+  long long count() const { return count_; }
+  double mean_return() const { return mean(returns_); }
+  double mean_length() const {
+    std::vector<double> as_double(lengths_.begin(), lengths_.end());
+    return mean(as_double);
+  }
+
+ private:
+  double mean(const std::vector<double>& values) const {
+    const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(count_), values.size());
+    if (n == 0) return 0.0;
+    double sum = 0;
+    for (std::size_t k = 0; k < n; ++k) sum += values[k];
+    return sum / static_cast<double>(n);
+  }
+  std::vector<double> returns_;
+  std::vector<Index> lengths_;
+  std::size_t next_ = 0;
+  long long count_ = 0;
+};
+
+/// The on-policy collect loop: steps a VectorEnv with the current policy and fills a
+/// RolloutBuffer with observations, actions, log-probs, values, rewards, the two end flags and,
+/// for each episode cut by a time limit, V(final observation) — the timeout bootstrap lives here
+/// and in compute_gae, nowhere else. Box actions are sampled unbounded, stored as sampled, and
+/// clipped to the action space only on their way to the environment (as SB3 and CleanRL).
+template <class Env, class Policy>
+class RolloutCollector {
+ public:
+  using S = typename Policy::Scalar;
+  using Actions = typename Policy::Actions;
+  using Buffer = RolloutBuffer<S, Actions>;
+
+  RolloutCollector(envs::VectorEnv<Env> vector_env, std::uint64_t seed)
+      : env_(std::move(vector_env)), rng_(seed, 0xC011EC7ull) {
+    if constexpr (!Policy::discrete) {
+      const auto space = env_.action_space();
+      action_low_ = space.low.template cast<S>();
+      action_high_ = space.high.template cast<S>();
+    }
+    observations_ = env_.reset();
+  }
+
+  envs::VectorEnv<Env>& env() { return env_; }
+  const EpisodeLog& episodes() const { return episodes_; }
+  long long steps() const { return steps_; }
+  Index num_envs() const { return env_.num_envs(); }
+  Rng& rng() { return rng_; }
+
+  /// Steps every environment `buffer.num_steps` times, continuing from where the last call
+  /// stopped, then computes advantages and returns with GAE(γ, λ). With stop_at_episode_end (one
+  /// environment only) it stops early after the first finished episode; it returns the number of
+  /// steps stored (the rollout is then the first that many columns of the per-step arrays).
+  Index collect(Policy& policy, Buffer& buffer, bool stop_at_episode_end = false) {
+    const Index n = env_.num_envs();
+    PGRAD_REQUIRE(buffer.num_envs == n, "RolloutCollector: buffer is for ", buffer.num_envs,
+                  " environments, the vector environment has ", n);
+    PGRAD_REQUIRE(!stop_at_episode_end || n == 1, "RolloutCollector: stop_at_episode_end needs one environment, got ", n);
+    Index t = 0;
+    for (; t < buffer.num_steps; ++t) {
+      policy.act(observations_, rng_, step_actions_, step_log_probs_, step_values_);
+      buffer.observations.middleCols(t * n, n) = observations_;
+      buffer.actions.middleCols(t * n, n) = step_actions_;
+      buffer.log_probs.segment(t * n, n) = step_log_probs_;
+      buffer.values.col(t) = step_values_.transpose();
+
+      env_.step(to_env_actions(step_actions_));
+      steps_ += n;
+      buffer.rewards.col(t) = env_.rewards().transpose();
+      buffer.terminated.col(t) = env_.terminated().transpose();
+      buffer.truncated.col(t) = env_.truncated().transpose();
+      const bool any_cut = (env_.truncated() && !env_.terminated()).any();
+      if (any_cut && policy.has_critic()) {
+        policy.predict_values(env_.final_observations(), final_values_);
+        buffer.final_values.col(t) = final_values_.transpose();
+      } else {
+        buffer.final_values.col(t).setZero();
+      }
+      for (const auto& episode : env_.finished_episodes())
+        episodes_.add(static_cast<double>(episode.episode_return), episode.length);
+      observations_ = env_.observations();
+      if (stop_at_episode_end && (env_.terminated()[0] || env_.truncated()[0])) {
+        ++t;
+        break;
+      }
+    }
+    policy.predict_values(observations_, step_values_);
+    buffer.last_values = step_values_.transpose();
+    return t;
+  }
+
+ private:
+  const Actions& to_env_actions(const Actions& actions) {
+    if constexpr (Policy::discrete) {
+      return actions;
+    } else {
+      env_actions_ = actions.array().max(action_low_.replicate(1, actions.cols()).array())
+                         .min(action_high_.replicate(1, actions.cols()).array());
+      return env_actions_;
+    }
+  }
+
+  envs::VectorEnv<Env> env_;
+  Rng rng_;
+  Matrix<S> observations_;
+  Actions step_actions_, env_actions_;
+  RowVector<S> step_log_probs_, step_values_, final_values_;
+  Vector<S> action_low_, action_high_;
+  EpisodeLog episodes_;
+  long long steps_ = 0;
+};
+
+/// 1 - Var(returns - values) / Var(returns): how much of the return the critic explains
+/// (1 perfect, 0 no better than a constant, negative worse). NaN-free: 0 when Var(returns) = 0.
+template <class DerivedA, class DerivedB>
+double explained_variance(const Eigen::DenseBase<DerivedA>& returns, const Eigen::DenseBase<DerivedB>& values) {
+  const auto r = returns.derived().array().template cast<double>();
+  const auto v = values.derived().array().template cast<double>();
+  const double n = static_cast<double>(r.size());
+  const double var_r = (r - r.mean()).square().sum() / n;
+  const auto diff = (r - v).eval();
+  const double var_diff = (diff - diff.mean()).square().sum() / n;
+  return var_r == 0 ? 0.0 : 1.0 - var_diff / var_r;
+}
+
+/// Wall-clock timing for steps-per-second reports.
+class Stopwatch {
+ public:
+  Stopwatch() : start_(std::chrono::steady_clock::now()) {}
+  double seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_;
+};
+
+template <class S>
+void check_discount_factor(S value, const char* algorithm, const char* field) {
+  PGRAD_REQUIRE(value >= S(0) && value <= S(1), algorithm, ": ", field, " must be in [0, 1], got ", value);
+}
+
+}  // namespace pgrad::algo

@@ -1,0 +1,238 @@
+#pragma once
+// pgrad::algo::Ppo: proximal policy optimisation with the clipped surrogate (Schulman et al. 2017).
+#include <cmath>
+#include <cstdint>
+#include <numeric>
+#include <vector>
+
+#include <pgrad/algorithms/on_policy.hpp>
+#include <pgrad/nn/optimizer.hpp>
+#include <pgrad/policies/actor_critic.hpp>
+#include <pgrad/returns/normalize.hpp>
+
+namespace pgrad::algo {
+
+/// PPO hyperparameters. The defaults are CleanRL's ppo.py (discrete actions);
+/// continuous_defaults() gives ppo_continuous_action.py's.
+struct PpoConfig {
+  Index num_envs = 4;
+  Index num_steps = 128;             ///< steps per environment per rollout
+  double learning_rate = 2.5e-4;
+  bool anneal_learning_rate = true;  ///< linearly to 0 over the total steps
+  double gamma = 0.99;
+  double gae_lambda = 0.95;
+  Index num_minibatches = 4;
+  Index update_epochs = 4;
+  bool normalize_advantages = true;  ///< per minibatch
+  double clip_coef = 0.2;
+  bool clip_value_loss = true;
+  double ent_coef = 0.01;
+  double vf_coef = 0.5;
+  double max_grad_norm = 0.5;
+  double target_kl = 0;              ///< stop the epochs early when approx_kl exceeds it; 0 = off
+  double adam_eps = 1e-5;
+  int num_threads = 1;               ///< VectorEnv worker threads
+  PolicyConfig policy{};
+
+  /// CleanRL ppo_continuous_action.py: 1 env x 2048 steps, 32 minibatches, 10 epochs, lr 3e-4,
+  /// no entropy bonus.
+  static PpoConfig continuous_defaults() {
+    PpoConfig c;
+    c.num_envs = 1;
+    c.num_steps = 2048;
+    c.learning_rate = 3e-4;
+    c.num_minibatches = 32;
+    c.update_epochs = 10;
+    c.ent_coef = 0.0;
+    return c;
+  }
+
+  Index batch_size() const { return num_envs * num_steps; }
+  Index minibatch_size() const { return batch_size() / num_minibatches; }
+
+  /// Throws pgrad::Error naming the first invalid field.
+  void validate() const {
+    PGRAD_REQUIRE(num_envs > 0, "Ppo: num_envs must be positive, got ", num_envs);
+    PGRAD_REQUIRE(num_steps > 0, "Ppo: num_steps must be positive, got ", num_steps);
+    PGRAD_REQUIRE(num_minibatches > 0, "Ppo: num_minibatches must be positive, got ", num_minibatches);
+    PGRAD_REQUIRE(batch_size() % num_minibatches == 0, "Ppo: batch size num_envs*num_steps = ", batch_size(),
+                  " is not divisible into num_minibatches = ", num_minibatches);
+    PGRAD_REQUIRE(update_epochs > 0, "Ppo: update_epochs must be positive, got ", update_epochs);
+    PGRAD_REQUIRE(learning_rate > 0 && std::isfinite(learning_rate), "Ppo: learning_rate must be positive, got ",
+                  learning_rate);
+    check_discount_factor(gamma, "Ppo", "gamma");
+    check_discount_factor(gae_lambda, "Ppo", "gae_lambda");
+    PGRAD_REQUIRE(clip_coef > 0, "Ppo: clip_coef must be positive, got ", clip_coef);
+    PGRAD_REQUIRE(ent_coef >= 0, "Ppo: ent_coef must be >= 0, got ", ent_coef);
+    PGRAD_REQUIRE(vf_coef >= 0, "Ppo: vf_coef must be >= 0, got ", vf_coef);
+    PGRAD_REQUIRE(max_grad_norm > 0, "Ppo: max_grad_norm must be positive, got ", max_grad_norm);
+    PGRAD_REQUIRE(target_kl >= 0, "Ppo: target_kl must be >= 0 (0 = off), got ", target_kl);
+    PGRAD_REQUIRE(num_threads > 0, "Ppo: num_threads must be positive, got ", num_threads);
+  }
+};
+
+/// The PPO loss on a minibatch and its gradient (accumulated into the policy's gradients):
+///   r = exp(log π(a|s) - log π_old(a|s)),  A the batch's advantages (already normalised)
+///   policy_loss = mean(max(-A·r, -A·clip(r, 1-ε, 1+ε)))
+///   value_loss  = ½·mean(max((V - R)², (V_old + clip(V - V_old, -ε, ε) - R)²))   (or ½·mean((V - R)²))
+///   loss        = policy_loss - ent_coef·mean(H) + vf_coef·value_loss
+/// The gradient goes through the distribution's closed form and the networks' backward.
+template <class Policy>
+class PpoLoss {
+ public:
+  using S = typename Policy::Scalar;
+  using Batch = Minibatch<S, typename Policy::Actions>;
+
+  LossStats compute(Policy& policy, const Batch& batch, const PpoConfig& config) {
+    const Index b = batch.size();
+    const S inv_b = S(1) / static_cast<S>(b);
+    const S clip = static_cast<S>(config.clip_coef);
+    const auto& adv = batch.advantages.array();
+
+    policy.evaluate(batch.observations, batch.actions, log_probs_, entropy_, values_);
+    log_ratio_ = log_probs_ - batch.old_log_probs;
+    ratio_ = log_ratio_.array().exp();
+    const auto r = ratio_.array();
+    const auto unclipped = (-adv * r).eval();
+    const auto clipped = (-adv * r.max(S(1) - clip).min(S(1) + clip)).eval();
+    // Through max(l1, l2) the gradient follows the larger term; the clipped one is constant in r.
+    log_prob_weight_ = ((unclipped >= clipped).select(-adv * r, S(0)) * inv_b).matrix();
+    entropy_weight_.setConstant(b, -static_cast<S>(config.ent_coef) * inv_b);
+
+    const auto v = values_.array(), ret = batch.returns.array();
+    const auto v_err = (v - ret).eval();
+    S value_loss;
+    if (config.clip_value_loss) {
+      const auto dv = (v - batch.old_values.array()).eval();
+      const auto v_clipped = (batch.old_values.array() + dv.max(-clip).min(clip)).eval();
+      const auto vc_err = (v_clipped - ret).eval();
+      const auto use_unclipped = (v_err.square() >= vc_err.square()).eval();
+      value_loss = S(0.5) * use_unclipped.select(v_err.square(), vc_err.square()).mean();
+      const auto inside = (dv.abs() < clip).eval();
+      value_weight_ = (use_unclipped.select(v_err, inside.select(vc_err, S(0))) *
+                       static_cast<S>(config.vf_coef) * inv_b).matrix();
+    } else {
+      value_loss = S(0.5) * v_err.square().mean();
+      value_weight_ = (v_err * static_cast<S>(config.vf_coef) * inv_b).matrix();
+    }
+    policy.backward(batch.actions, log_prob_weight_, entropy_weight_, value_weight_);
+
+    LossStats stats;
+    stats.policy_loss = static_cast<double>(unclipped.max(clipped).mean());
+    stats.value_loss = static_cast<double>(value_loss);
+    stats.entropy = static_cast<double>(entropy_.mean());
+    stats.loss = stats.policy_loss - config.ent_coef * stats.entropy + config.vf_coef * stats.value_loss;
+    stats.approx_kl = static_cast<double>(((r - S(1)) - log_ratio_.array()).mean());
+    stats.clip_fraction = static_cast<double>(((r - S(1)).abs() > clip).template cast<S>().mean());
+    return stats;
+  }
+
+ private:
+  RowVector<S> log_probs_, entropy_, values_, log_ratio_, ratio_;
+  RowVector<S> log_prob_weight_, entropy_weight_, value_weight_;
+};
+
+/// PPO on environment Env (Schulman et al. 2017, with the implementation details of CleanRL's
+/// ppo.py / ppo_continuous_action.py): collect num_envs x num_steps, GAE(γ, λ), then
+/// update_epochs passes of shuffled minibatches of the clipped surrogate, global-norm clipping,
+/// optional target-KL early stop and linear learning-rate annealing.
+template <class Env, class Policy = PolicyFor<Env>>
+class Ppo {
+ public:
+  using S = typename Policy::Scalar;
+  using Actions = typename Policy::Actions;
+
+  Ppo(const Env& prototype, PpoConfig config, std::uint64_t seed)
+      : config_((config.validate(), config)),
+        init_rng_(seed, 1),
+        policy_(make_policy<Policy>(prototype, config_.policy, init_rng_)),
+        collector_(envs::VectorEnv<Env>(config_.num_envs, prototype, seed, config_.num_threads), seed),
+        optimizer_(typename nn::Adam<S>::Config{static_cast<S>(config_.learning_rate), S(0.9), S(0.999),
+                                                 static_cast<S>(config_.adam_eps)}),
+        shuffle_rng_(seed, 2) {
+    rollout_.resize(config_.num_steps, config_.num_envs, policy_.observation_size(), action_rows());
+    indices_.resize(static_cast<std::size_t>(config_.batch_size()));
+  }
+
+  Policy& policy() { return policy_; }
+  const Policy& policy() const { return policy_; }
+  RolloutCollector<Env, Policy>& collector() { return collector_; }
+  const PpoConfig& config() const { return config_; }
+
+  /// Trains for total_steps environment steps (rounded up to whole rollouts), calling on_update
+  /// after every update; stops early when it returns false.
+  void learn(long long total_steps, const UpdateCallback& on_update = {}) {
+    const long long iterations = (total_steps + config_.batch_size() - 1) / config_.batch_size();
+    const Stopwatch clock;
+    for (long long iteration = 1; iteration <= iterations; ++iteration) {
+      if (config_.anneal_learning_rate) {
+        const double remaining = 1.0 - static_cast<double>(iteration - 1) / static_cast<double>(iterations);
+        optimizer_.set_learning_rate(static_cast<S>(remaining * config_.learning_rate));
+      }
+
+      collector_.collect(policy_, rollout_);
+      compute_gae<S>(rollout_.rewards, rollout_.values, rollout_.terminated, rollout_.truncated,
+                     rollout_.final_values, rollout_.last_values, static_cast<S>(config_.gamma),
+                     static_cast<S>(config_.gae_lambda), rollout_.advantages, rollout_.returns);
+
+      UpdateReport report = update();
+
+      report.iteration = iteration;
+      report.steps = collector_.steps();
+      report.episodes = collector_.episodes().count();
+      report.mean_return = collector_.episodes().mean_return();
+      report.mean_length = collector_.episodes().mean_length();
+      report.seconds = clock.seconds();
+      report.steps_per_second = static_cast<double>(report.steps) / report.seconds;
+      report.learning_rate = static_cast<double>(optimizer_.learning_rate());
+      if (on_update && !on_update(report)) break;
+    }
+  }
+
+ private:
+  Index action_rows() const { return Policy::discrete ? 1 : policy_.action_size(); }
+
+  /// update_epochs passes over the rollout in shuffled minibatches.
+  UpdateReport update() {
+    UpdateReport report;
+    report.explained_variance = explained_variance(rollout_.returns, rollout_.values);
+    std::iota(indices_.begin(), indices_.end(), Index(0));
+    const Index minibatch = config_.minibatch_size();
+    LossStats stats;
+    double clip_sum = 0;
+    long long count = 0;
+    for (Index epoch = 0; epoch < config_.update_epochs; ++epoch) {
+      pgrad::shuffle(indices_.begin(), indices_.end(), shuffle_rng_);
+      for (Index start = 0; start < config_.batch_size(); start += minibatch) {
+        batch_.gather(rollout_, indices_, start, minibatch);
+        if (config_.normalize_advantages) normalize_in_place(batch_.advantages);
+        policy_.zero_grad();
+        stats = loss_.compute(policy_, batch_, config_);
+        report.grad_norm = static_cast<double>(policy_.clip_gradients(static_cast<S>(config_.max_grad_norm)));
+        policy_.apply(optimizer_);
+        clip_sum += stats.clip_fraction;
+        ++count;
+      }
+      if (config_.target_kl > 0 && stats.approx_kl > config_.target_kl) break;
+    }
+    report.policy_loss = stats.policy_loss;
+    report.value_loss = stats.value_loss;
+    report.entropy = stats.entropy;
+    report.approx_kl = stats.approx_kl;
+    report.clip_fraction = clip_sum / static_cast<double>(count);
+    return report;
+  }
+
+  PpoConfig config_;
+  Rng init_rng_;
+  Policy policy_;
+  RolloutCollector<Env, Policy> collector_;
+  nn::Adam<S> optimizer_;
+  Rng shuffle_rng_;
+  RolloutBuffer<S, Actions> rollout_;
+  Minibatch<S, Actions> batch_;
+  PpoLoss<Policy> loss_;
+  std::vector<Index> indices_;
+};
+
+}  // namespace pgrad::algo

@@ -1,0 +1,76 @@
+#pragma once
+// pgrad::algo::RolloutBuffer: one on-policy rollout of T steps x N environments.
+#include <pgrad/core/check.hpp>
+#include <pgrad/core/types.hpp>
+
+namespace pgrad::algo {
+
+/// What the collect loop stores for T steps of N environments, sized once.
+///
+/// Per-sample arrays are flat with sample index t·N + i (step t, environment i): observations
+/// (obs_size x T·N), actions (1 or action_dim x T·N) and log_probs (1 x T·N). Per-step arrays are
+/// N x T matrices whose element (i, t) has the same flat index: values V(s_t), rewards r_t,
+/// terminated / truncated flags, final_values (V of the final observation of an episode cut by
+/// a time limit at (i, t)), and the advantages and returns computed from them.
+template <class S, class Actions>
+struct RolloutBuffer {
+  Index num_steps = 0, num_envs = 0;
+  Matrix<S> observations;
+  Actions actions;
+  RowVector<S> log_probs;
+  Matrix<S> values, rewards, final_values, advantages, returns;
+  BoolMatrix terminated, truncated;
+  Vector<S> last_values;  ///< V(s_T) after the last step, per environment
+
+  void resize(Index steps, Index envs, Index observation_size, Index action_rows) {
+    PGRAD_REQUIRE(steps > 0 && envs > 0, "RolloutBuffer: steps (", steps, ") and environments (", envs,
+                  ") must be positive");
+    num_steps = steps;
+    num_envs = envs;
+    observations.resize(observation_size, steps * envs);
+    actions.resize(action_rows, steps * envs);
+    log_probs.resize(steps * envs);
+    for (Matrix<S>* m : {&values, &rewards, &final_values, &advantages, &returns}) m->setZero(envs, steps);
+    terminated.setConstant(envs, steps, false);
+    truncated.setConstant(envs, steps, false);
+    last_values.setZero(envs);
+  }
+
+  Index size() const { return num_steps * num_envs; }
+
+  /// An N x T matrix seen as one row of T·N samples (same flat order as observations).
+  static Eigen::Map<const RowVector<S>> flat(const Matrix<S>& m) { return {m.data(), m.size()}; }
+  static Eigen::Map<RowVector<S>> flat(Matrix<S>& m) { return {m.data(), m.size()}; }
+};
+
+/// A minibatch gathered from a rollout by sample index (buffers reused between calls).
+template <class S, class Actions>
+struct Minibatch {
+  Matrix<S> observations;
+  Actions actions;
+  RowVector<S> old_log_probs, old_values, advantages, returns;
+
+  Index size() const { return observations.cols(); }
+
+  /// Copies samples indices[start, start + count) of the rollout.
+  template <class IndexVector>
+  void gather(const RolloutBuffer<S, Actions>& rollout, const IndexVector& indices, Index start, Index count) {
+    observations.resize(rollout.observations.rows(), count);
+    actions.resize(rollout.actions.rows(), count);
+    for (RowVector<S>* v : {&old_log_probs, &old_values, &advantages, &returns}) v->resize(count);
+    const auto values = RolloutBuffer<S, Actions>::flat(rollout.values);
+    const auto advantages_all = RolloutBuffer<S, Actions>::flat(rollout.advantages);
+    const auto returns_all = RolloutBuffer<S, Actions>::flat(rollout.returns);
+    for (Index k = 0; k < count; ++k) {
+      const Index j = indices[static_cast<std::size_t>(start + k)];
+      observations.col(k) = rollout.observations.col(j);
+      actions.col(k) = rollout.actions.col(j);
+      old_log_probs[k] = rollout.log_probs[j];
+      old_values[k] = values[j];
+      advantages[k] = advantages_all[j];
+      returns[k] = returns_all[j];
+    }
+  }
+};
+
+}  // namespace pgrad::algo

@@ -1,0 +1,250 @@
+#pragma once
+// pgrad::ActorCritic: a policy network with a distribution head and an optional value network.
+#include <cmath>
+#include <type_traits>
+#include <vector>
+
+#include <pgrad/core/check.hpp>
+#include <pgrad/core/random.hpp>
+#include <pgrad/core/types.hpp>
+#include <pgrad/distributions/categorical.hpp>
+#include <pgrad/distributions/diag_gaussian.hpp>
+#include <pgrad/envs/env.hpp>
+#include <pgrad/nn/clip_grad.hpp>
+#include <pgrad/nn/init.hpp>
+#include <pgrad/nn/mlp.hpp>
+
+namespace pgrad {
+
+/// How a policy's networks start: CleanRL's orthogonal layer_init (the default), or uniform
+/// Xavier / He as in PyTorch-tutorial code.
+enum class PolicyInit { orthogonal, xavier_uniform, he_uniform };
+
+/// Sizes, activations and initialisation of an ActorCritic. The defaults are CleanRL's PPO agent:
+/// separate 64-64 tanh actor and critic, orthogonal init with gains √2 (hidden), 0.01 (policy
+/// head) and 1 (value head), state-independent log-std starting at 0 for Gaussian actions.
+struct PolicyConfig {
+  std::vector<Index> actor_hidden{64, 64};
+  std::vector<Index> critic_hidden{64, 64};
+  nn::Activation activation = nn::Activation::tanh;
+  PolicyInit init = PolicyInit::orthogonal;
+  double hidden_gain = std::sqrt(2.0);
+  double actor_output_gain = 0.01;
+  double critic_output_gain = 1.0;
+  bool with_critic = true;         ///< false: no value network (REINFORCE without baseline)
+  double initial_log_std = 0.0;    ///< DiagGaussian only
+};
+
+namespace detail {
+template <class Distribution> struct DistributionTraits;
+template <class S> struct DistributionTraits<dist::Categorical<S>> {
+  using Actions = IndexRowVector;  ///< one action index per sample
+  static constexpr bool discrete = true;
+};
+template <class S> struct DistributionTraits<dist::DiagGaussian<S>> {
+  using Actions = Matrix<S>;       ///< action_dim x batch
+  static constexpr bool discrete = false;
+};
+}  // namespace detail
+
+/// π(a|s) and V(s) for a batch of observations (obs_size x batch):
+///   actor MLP  s → logits (Categorical) or mean (DiagGaussian, with a learned state-independent
+///              log-std vector), critic MLP s → V(s).
+/// act() samples actions with their log-probabilities and values (rollouts); act_deterministic()
+/// takes the mode (evaluation); evaluate() is the training forward for an update, and
+/// backward() turns per-sample loss weights into parameter gradients through the distribution's
+/// closed-form gradient and the networks' backprop:
+///   L = Σⱼ wⱼ log π(aⱼ|sⱼ) + Σⱼ eⱼ H[π(·|sⱼ)] + Σⱼ vⱼ V(sⱼ)   →   ∂L/∂θ accumulated in the gradients.
+/// Parameters are three flat blocks: actor, critic, log-std (empty for Categorical).
+template <class S, class Distribution>
+class ActorCritic {
+ public:
+  using Scalar = S;
+  using Actions = typename detail::DistributionTraits<Distribution>::Actions;
+  static constexpr bool discrete = detail::DistributionTraits<Distribution>::discrete;
+
+  /// observation_size inputs; action_size = number of actions (Categorical) or action dimension.
+  ActorCritic(Index observation_size, Index action_size, const PolicyConfig& config, Rng& rng)
+      : config_(config),
+        actor_(layer_sizes(observation_size, config.actor_hidden, action_size), config.activation,
+               nn::Activation::identity),
+        critic_(layer_sizes(observation_size, config.critic_hidden, 1), config.activation,
+                nn::Activation::identity) {
+    PGRAD_REQUIRE(observation_size > 0 && action_size > 0, "ActorCritic: observation size ", observation_size,
+                  " and action size ", action_size, " must be positive");
+    initialise(actor_, config.actor_output_gain, rng);
+    initialise(critic_, config.critic_output_gain, rng);
+    if constexpr (!discrete) {
+      log_std_ = nn::Parameters<S>(action_size);
+      log_std_.value.setConstant(static_cast<S>(config.initial_log_std));
+    }
+  }
+
+  Index observation_size() const { return actor_.input_size(); }
+  Index action_size() const { return actor_.output_size(); }
+  bool has_critic() const { return config_.with_critic; }
+  const PolicyConfig& config() const { return config_; }
+  nn::Mlp<S>& actor() { return actor_; }
+  const nn::Mlp<S>& actor() const { return actor_; }
+  nn::Mlp<S>& critic() { return critic_; }
+  const nn::Mlp<S>& critic() const { return critic_; }
+  nn::Parameters<S>& log_std() { return log_std_; }
+  const Distribution& distribution() const { return dist_; }
+
+  /// Samples actions for a batch of observations; also gives log π(a|s) and V(s) (0 without a critic).
+  void act(const MatrixCRef<S>& observations, Rng& rng, Actions& actions, RowVector<S>& log_probs,
+           RowVector<S>& values) {
+    actor_.predict(observations, head_);
+    set_distribution(head_);
+    dist_.sample(rng, actions);
+    dist_.log_prob(actions, log_probs);
+    predict_values(observations, values);
+  }
+
+  /// The most likely action (argmax / mean) for each observation.
+  void act_deterministic(const MatrixCRef<S>& observations, Actions& actions) {
+    actor_.predict(observations, head_);
+    set_distribution(head_);
+    dist_.mode(actions);
+  }
+
+  /// V(s) for each observation (zeros without a critic).
+  void predict_values(const MatrixCRef<S>& observations, RowVector<S>& values) const {
+    if (!config_.with_critic) {
+      values.setZero(observations.cols());
+      return;
+    }
+    critic_.predict(observations, value_out_);
+    values = value_out_.row(0);
+  }
+
+  /// Training forward: log π(a|s), entropy and V(s) for stored observations and actions; keeps
+  /// what backward() needs.
+  void evaluate(const MatrixCRef<S>& observations, const Actions& actions, RowVector<S>& log_probs,
+                RowVector<S>& entropy, RowVector<S>& values) {
+    set_distribution(actor_.forward(observations));
+    dist_.log_prob(actions, log_probs);
+    dist_.entropy(entropy);
+    if (config_.with_critic) {
+      values = critic_.forward(observations).row(0);
+    } else {
+      values.setZero(observations.cols());
+    }
+  }
+
+  /// Backward of evaluate(): accumulates ∂L/∂θ for L = Σ w·log π + Σ e·H + Σ v·V, given the
+  /// per-sample weights w (log_prob_weight), e (entropy_weight) and v (value_weight = ∂L/∂V).
+  void backward(const Actions& actions, const RowVectorCRef<S>& log_prob_weight,
+                const RowVectorCRef<S>& entropy_weight, const RowVectorCRef<S>& value_weight) {
+    if constexpr (discrete) {
+      dist_.loss_gradient(actions, log_prob_weight, entropy_weight, grad_head_);
+    } else {
+      dist_.loss_gradient(actions, log_prob_weight, entropy_weight, grad_head_, grad_log_std_);
+      log_std_.grad += grad_log_std_.rowwise().sum();
+    }
+    actor_.backward(grad_head_);
+    if (config_.with_critic) critic_.backward(value_weight);
+  }
+
+  void zero_grad() {
+    actor_.zero_grad();
+    critic_.zero_grad();
+    log_std_.zero_grad();
+  }
+
+  /// One optimiser step over all parameter blocks.
+  template <class Optimizer>
+  void apply(Optimizer& optimizer) {
+    optimizer.step({&actor_.parameters(), &critic_.parameters(), &log_std_});
+  }
+
+  /// Global-norm clipping over all gradients; returns the norm before clipping.
+  S clip_gradients(S max_norm) {
+    return nn::clip_grad_norm({&actor_.parameters(), &critic_.parameters(), &log_std_}, max_norm);
+  }
+
+  /// All parameters (actor, critic, log-std) as one vector, and back; all gradients likewise.
+  Vector<S> flat_parameters() const { return concat(&nn::Parameters<S>::value); }
+  Vector<S> flat_gradients() const { return concat(&nn::Parameters<S>::grad); }
+  void set_flat_parameters(const VectorCRef<S>& flat) {
+    PGRAD_REQUIRE(flat.size() == parameter_count(), "ActorCritic::set_flat_parameters: got ", flat.size(),
+                  " values for ", parameter_count(), " parameters");
+    Index offset = 0;
+    for (nn::Parameters<S>* block : {&actor_.parameters(), &critic_.parameters(), &log_std_}) {
+      block->value = flat.segment(offset, block->size());
+      offset += block->size();
+    }
+  }
+  Index parameter_count() const {
+    return actor_.parameters().size() + critic_.parameters().size() + log_std_.size();
+  }
+
+ private:
+  static std::vector<Index> layer_sizes(Index in, const std::vector<Index>& hidden, Index out) {
+    std::vector<Index> sizes{in};
+    sizes.insert(sizes.end(), hidden.begin(), hidden.end());
+    sizes.push_back(out);
+    return sizes;
+  }
+
+  void initialise(nn::Mlp<S>& net, double output_gain, Rng& rng) {
+    switch (config_.init) {
+      case PolicyInit::orthogonal: nn::init_orthogonal(net, rng, config_.hidden_gain, output_gain); break;
+      case PolicyInit::xavier_uniform: nn::init_xavier_uniform(net, rng); break;
+      case PolicyInit::he_uniform: nn::init_he_uniform(net, rng); break;
+    }
+  }
+
+  void set_distribution(const MatrixCRef<S>& head) {
+    if constexpr (discrete)
+      dist_.set_logits(head);
+    else
+      dist_.set_state_independent(head, log_std_.value);
+  }
+
+  Vector<S> concat(Vector<S> nn::Parameters<S>::*member) const {
+    Vector<S> flat(parameter_count());
+    Index offset = 0;
+    for (const nn::Parameters<S>* block : {&actor_.parameters(), &critic_.parameters(), &log_std_}) {
+      flat.segment(offset, block->size()) = block->*member;
+      offset += block->size();
+    }
+    return flat;
+  }
+
+  PolicyConfig config_;
+  nn::Mlp<S> actor_, critic_;
+  nn::Parameters<S> log_std_;
+  Distribution dist_;
+  Matrix<S> head_, grad_head_, grad_log_std_;
+  mutable Matrix<S> value_out_;
+};
+
+/// The policy type that fits environment Env: Categorical for Discrete actions, DiagGaussian for Box.
+template <class Env, class S = typename Env::Scalar>
+using PolicyFor = ActorCritic<S, std::conditional_t<envs::has_discrete_actions_v<Env>, dist::Categorical<S>,
+                                                    dist::DiagGaussian<S>>>;
+
+/// Builds the policy for an environment, sizing the networks from its spaces. The compile-time
+/// checks say clearly when the environment does not meet the contract or Policy does not fit it.
+template <class Policy, class Env>
+Policy make_policy(const Env& env, const PolicyConfig& config, Rng& rng) {
+  static_assert(envs::require_env<Env>());
+  static_assert(Policy::discrete == envs::has_discrete_actions_v<Env>,
+                "pgrad: the policy's distribution does not fit the environment's actions (Categorical "
+                "needs an integer Action / Discrete space, DiagGaussian an Eigen-vector Action / Box space)");
+  using Observation = typename Env::Observation;
+  static_assert(Observation::ColsAtCompileTime == 1, "pgrad: Env::Observation must be a column vector");
+  const Index obs_size = env.observation_space().size();
+  if constexpr (Observation::RowsAtCompileTime != Eigen::Dynamic)
+    PGRAD_REQUIRE(obs_size == Observation::RowsAtCompileTime, "make_policy: observation space has ", obs_size,
+                  " dimensions but Env::Observation has ", Observation::RowsAtCompileTime);
+  Index action_size = 0;
+  if constexpr (Policy::discrete)
+    action_size = env.action_space().n;
+  else
+    action_size = env.action_space().size();
+  return Policy(obs_size, action_size, config, rng);
+}
+
+}  // namespace pgrad

@@ -1,0 +1,71 @@
+#pragma once
+// pgrad::evaluate_policy: the deterministic policy's return over whole episodes.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include <pgrad/core/check.hpp>
+#include <pgrad/core/random.hpp>
+#include <pgrad/envs/env.hpp>
+
+namespace pgrad {
+
+/// Mean, standard deviation and range of the episode returns of an evaluation.
+struct EvaluationResult {
+  Index episodes = 0;
+  double mean_return = 0, std_return = 0;
+  double min_return = 0, max_return = 0;
+  double mean_length = 0;
+};
+
+/// Runs `episodes` whole episodes of `env` (a copy: the caller's is untouched) with the policy's
+/// deterministic action (argmax, or the mean clipped to the action space) and reports the returns.
+/// Episode k starts from reset with Rng(seed, k), so an evaluation is reproducible.
+template <class Env, class Policy>
+EvaluationResult evaluate_policy(Policy& policy, Env env, Index episodes, std::uint64_t seed) {
+  static_assert(envs::require_env<Env>());
+  PGRAD_REQUIRE(episodes > 0, "evaluate_policy: episodes must be positive, got ", episodes);
+  using S = typename Policy::Scalar;
+  Matrix<S> observation(policy.observation_size(), 1);
+  typename Policy::Actions action;
+  typename Env::Action env_action{};
+  double sum = 0, sum_sq = 0, length_sum = 0;
+  EvaluationResult result;
+  result.episodes = episodes;
+  result.min_return = std::numeric_limits<double>::infinity();
+  result.max_return = -std::numeric_limits<double>::infinity();
+  const auto space = env.action_space();
+  for (Index k = 0; k < episodes; ++k) {
+    Rng rng(seed, static_cast<std::uint64_t>(k));
+    observation = env.reset(rng).template cast<S>();
+    double episode_return = 0;
+    Index length = 0;
+    for (;;) {
+      policy.act_deterministic(observation, action);
+      if constexpr (Policy::discrete) {
+        env_action = action[0];
+      } else {
+        env_action = action.col(0).cwiseMax(space.low.template cast<S>()).cwiseMin(space.high.template cast<S>())
+                         .template cast<typename Env::Scalar>();
+      }
+      const auto step = env.step(env_action);
+      episode_return += static_cast<double>(step.reward);
+      ++length;
+      if (step.terminated || step.truncated) break;
+      observation = step.observation.template cast<S>();
+    }
+    sum += episode_return;
+    sum_sq += episode_return * episode_return;
+    length_sum += static_cast<double>(length);
+    result.min_return = std::min(result.min_return, episode_return);
+    result.max_return = std::max(result.max_return, episode_return);
+  }
+  const double n = static_cast<double>(episodes);
+  result.mean_return = sum / n;
+  result.std_return = std::sqrt(std::max(0.0, sum_sq / n - result.mean_return * result.mean_return));
+  result.mean_length = length_sum / n;
+  return result;
+}
+
+}  // namespace pgrad

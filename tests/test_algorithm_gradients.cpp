@@ -1,0 +1,199 @@
+// The full PPO, A2C and REINFORCE losses: their values against a per-sample computation written
+// out here, and their gradients w.r.t. every parameter (actor, critic, log-std) against central
+// finite differences in double.
+#include <catch2/catch.hpp>
+
+#include <pgrad/algorithms/a2c.hpp>
+#include <pgrad/algorithms/ppo.hpp>
+#include <pgrad/algorithms/reinforce.hpp>
+
+#include "gradient_check.hpp"
+
+using pgrad::Index;
+using pgrad::Matrix;
+using pgrad::RowVector;
+using pgrad::algo::Minibatch;
+using CategoricalPolicy = pgrad::ActorCritic<double, pgrad::dist::Categorical<double>>;
+using GaussianPolicy = pgrad::ActorCritic<double, pgrad::dist::DiagGaussian<double>>;
+
+namespace {
+
+pgrad::PolicyConfig small_policy() {
+  pgrad::PolicyConfig config;
+  config.actor_hidden = {5, 4};
+  config.critic_hidden = {6};
+  config.actor_output_gain = 1.0;  // large enough logits that the gradients are not tiny
+  config.initial_log_std = -0.3;
+  return config;
+}
+
+template <class Policy>
+Policy make_small_policy(Index action_size, pgrad::Rng& rng) {
+  Policy policy(3, action_size, small_policy(), rng);
+  // Non-zero biases and log-std so every parameter matters.
+  Eigen::VectorXd theta = policy.flat_parameters();
+  for (Index i = 0; i < theta.size(); ++i) theta[i] += 0.1 * rng.normal<double>();
+  policy.set_flat_parameters(theta);
+  return policy;
+}
+
+// A batch whose old log-probs and old values differ from the current ones, so some ratios and
+// values fall outside the clip range and both branches of every max() are exercised.
+template <class Policy>
+Minibatch<double, typename Policy::Actions> random_batch(Policy& policy, Index batch, pgrad::Rng& rng) {
+  Minibatch<double, typename Policy::Actions> b;
+  b.observations.resize(3, batch);
+  for (Index i = 0; i < b.observations.size(); ++i) b.observations.data()[i] = rng.normal<double>();
+  RowVector<double> log_probs, values;
+  policy.act(b.observations, rng, b.actions, log_probs, values);
+  b.old_log_probs = log_probs;
+  b.old_values = values;
+  b.advantages.resize(batch);
+  b.returns.resize(batch);
+  for (Index j = 0; j < batch; ++j) {
+    b.old_log_probs[j] += 0.4 * rng.normal<double>();
+    b.old_values[j] += 0.5 * rng.normal<double>();
+    b.advantages[j] = rng.normal<double>();
+    b.returns[j] = values[j] + rng.normal<double>();
+  }
+  return b;
+}
+
+// dL/dθ from the loss's backward against central differences of the loss value.
+template <class Policy, class Loss, class Config>
+void check_loss_gradient(Policy& policy, Loss& loss, const Minibatch<double, typename Policy::Actions>& batch,
+                         const Config& config) {
+  policy.zero_grad();
+  loss.compute(policy, batch, config);
+  const Eigen::VectorXd analytic = policy.flat_gradients();
+  const Eigen::VectorXd theta = policy.flat_parameters();
+  auto loss_at = [&](const Eigen::VectorXd& p) {
+    Policy copy = policy;
+    copy.set_flat_parameters(p);
+    Loss fresh;
+    return fresh.compute(copy, batch, config).loss;
+  };
+  const Eigen::VectorXd numeric = pgrad_test::numerical_gradient(loss_at, theta);
+  CHECK(pgrad_test::relative_error(analytic, numeric) <= 1e-6);
+  CHECK(analytic.norm() > 1e-3);  // the check means something
+}
+
+// PPO's loss written sample by sample, straight from the definition.
+template <class Policy>
+double ppo_loss_by_hand(Policy& policy, const Minibatch<double, typename Policy::Actions>& b,
+                        const pgrad::algo::PpoConfig& c) {
+  RowVector<double> log_probs, entropy, values;
+  policy.evaluate(b.observations, b.actions, log_probs, entropy, values);
+  double pg = 0, vf = 0, ent = 0;
+  const Index n = b.size();
+  for (Index j = 0; j < n; ++j) {
+    const double ratio = std::exp(log_probs[j] - b.old_log_probs[j]);
+    const double clipped_ratio = std::min(std::max(ratio, 1 - c.clip_coef), 1 + c.clip_coef);
+    pg += std::max(-b.advantages[j] * ratio, -b.advantages[j] * clipped_ratio) / n;
+    const double v_clipped =
+        b.old_values[j] + std::min(std::max(values[j] - b.old_values[j], -c.clip_coef), c.clip_coef);
+    const double unclipped_sq = std::pow(values[j] - b.returns[j], 2);
+    const double clipped_sq = std::pow(v_clipped - b.returns[j], 2);
+    vf += 0.5 * (c.clip_value_loss ? std::max(unclipped_sq, clipped_sq) : unclipped_sq) / n;
+    ent += entropy[j] / n;
+  }
+  return pg - c.ent_coef * ent + c.vf_coef * vf;
+}
+
+}  // namespace
+
+TEST_CASE("PPO loss value matches its definition sample by sample", "[algo][ppo]") {
+  pgrad::Rng rng(21);
+  auto policy = make_small_policy<CategoricalPolicy>(4, rng);
+  const auto batch = random_batch(policy, 16, rng);
+  pgrad::algo::PpoConfig config;
+  config.ent_coef = 0.05;
+  for (bool clip_value : {true, false}) {
+    config.clip_value_loss = clip_value;
+    pgrad::algo::PpoLoss<CategoricalPolicy> loss;
+    const auto stats = loss.compute(policy, batch, config);
+    CHECK(stats.loss == Approx(ppo_loss_by_hand(policy, batch, config)).epsilon(1e-12));
+    CHECK(stats.clip_fraction > 0);  // the batch does exercise clipping
+    CHECK(stats.clip_fraction < 1);
+  }
+}
+
+TEST_CASE("PPO loss gradient matches finite differences for Categorical and Gaussian policies", "[algo][ppo][gradient]") {
+  pgrad::algo::PpoConfig config;
+  config.ent_coef = 0.05;
+  for (bool clip_value : {true, false}) {
+    config.clip_value_loss = clip_value;
+    pgrad::Rng rng(clip_value ? 5 : 6);
+    auto categorical = make_small_policy<CategoricalPolicy>(4, rng);
+    pgrad::algo::PpoLoss<CategoricalPolicy> categorical_loss;
+    check_loss_gradient(categorical, categorical_loss, random_batch(categorical, 12, rng), config);
+    auto gaussian = make_small_policy<GaussianPolicy>(2, rng);
+    pgrad::algo::PpoLoss<GaussianPolicy> gaussian_loss;
+    check_loss_gradient(gaussian, gaussian_loss, random_batch(gaussian, 12, rng), config);
+  }
+}
+
+TEST_CASE("A2C loss gradient matches finite differences", "[algo][a2c][gradient]") {
+  pgrad::algo::A2cConfig config;
+  config.ent_coef = 0.02;
+  pgrad::Rng rng(8);
+  auto categorical = make_small_policy<CategoricalPolicy>(3, rng);
+  pgrad::algo::A2cLoss<CategoricalPolicy> categorical_loss;
+  const auto batch = random_batch(categorical, 10, rng);
+  check_loss_gradient(categorical, categorical_loss, batch, config);
+  // Value: -mean(A log π) - c_e mean(H) + c_v mean((R - V)²)
+  RowVector<double> log_probs, entropy, values;
+  categorical.evaluate(batch.observations, batch.actions, log_probs, entropy, values);
+  const double by_hand = -(batch.advantages.array() * log_probs.array()).mean() - 0.02 * entropy.mean() +
+                         0.5 * (batch.returns - values).array().square().mean();
+  CHECK(categorical_loss.compute(categorical, batch, config).loss == Approx(by_hand).epsilon(1e-12));
+  auto gaussian = make_small_policy<GaussianPolicy>(2, rng);
+  pgrad::algo::A2cLoss<GaussianPolicy> gaussian_loss;
+  check_loss_gradient(gaussian, gaussian_loss, random_batch(gaussian, 10, rng), config);
+}
+
+TEST_CASE("REINFORCE loss gradient matches finite differences with and without baseline", "[algo][reinforce][gradient]") {
+  pgrad::Rng rng(9);
+  pgrad::algo::ReinforceConfig config;
+  config.ent_coef = 0.01;
+  pgrad::PolicyConfig no_critic = small_policy();
+  no_critic.with_critic = false;
+  CategoricalPolicy plain(3, 2, no_critic, rng);
+  pgrad::algo::ReinforceLoss<CategoricalPolicy> loss;
+  check_loss_gradient(plain, loss, random_batch(plain, 9, rng), config);
+
+  config.baseline = true;
+  auto with_baseline = make_small_policy<GaussianPolicy>(2, rng);
+  pgrad::algo::ReinforceLoss<GaussianPolicy> baseline_loss;
+  check_loss_gradient(with_baseline, baseline_loss, random_batch(with_baseline, 9, rng), config);
+}
+
+TEST_CASE("hyperparameters are validated with the field named", "[algo][errors]") {
+  pgrad::algo::PpoConfig ppo;
+  ppo.gamma = 1.5;
+  CHECK_THROWS_WITH(ppo.validate(), Catch::Contains("gamma"));
+  ppo = {};
+  ppo.gae_lambda = -0.1;
+  CHECK_THROWS_WITH(ppo.validate(), Catch::Contains("gae_lambda"));
+  ppo = {};
+  ppo.clip_coef = 0;
+  CHECK_THROWS_WITH(ppo.validate(), Catch::Contains("clip_coef"));
+  ppo = {};
+  ppo.num_minibatches = 3;  // 512 samples
+  CHECK_THROWS_WITH(ppo.validate(), Catch::Contains("not divisible") && Catch::Contains("512"));
+  ppo = {};
+  ppo.num_envs = 0;
+  CHECK_THROWS_WITH(ppo.validate(), Catch::Contains("num_envs"));
+  pgrad::algo::A2cConfig a2c;
+  a2c.num_steps = -1;
+  CHECK_THROWS_WITH(a2c.validate(), Catch::Contains("num_steps"));
+  a2c = {};
+  a2c.gamma = -0.5;
+  CHECK_THROWS_WITH(a2c.validate(), Catch::Contains("gamma"));
+  pgrad::algo::ReinforceConfig reinforce;
+  reinforce.learning_rate = 0;
+  CHECK_THROWS_WITH(reinforce.validate(), Catch::Contains("learning_rate"));
+  reinforce = {};
+  reinforce.baseline = true;  // without a critic in the policy
+  CHECK_THROWS_WITH(reinforce.validate(), Catch::Contains("baseline"));
+}
