@@ -54,7 +54,8 @@ TEST_CASE("REINFORCE solves CartPole on three seeds", "[learning][reinforce]") {
 TEST_CASE("the same seed gives bit-identical parameters whatever the thread count", "[learning][determinism]") {
   auto train = [](std::uint64_t seed, int threads) {
     pgrad::algo::PpoConfig config;
-    config.num_threads = threads;
+    config.num_threads = threads;         // environment workers
+    config.policy.num_threads = threads;  // actor and critic passes
     pgrad::algo::Ppo<Env> ppo(Env{}, config, seed);
     ppo.learn(20000);
     return pgrad::Vector<float>(ppo.policy().flat_parameters());

@@ -2,8 +2,10 @@
 // pgrad::algo::A2c: synchronous advantage actor-critic (Mnih et al. 2016, as Stable-Baselines3's A2C).
 #include <cmath>
 #include <cstdint>
+#include <optional>
 
 #include <pgrad/algorithms/on_policy.hpp>
+#include <pgrad/core/schedule.hpp>
 #include <pgrad/nn/optimizer.hpp>
 #include <pgrad/policies/actor_critic.hpp>
 #include <pgrad/returns/normalize.hpp>
@@ -30,8 +32,16 @@ struct A2cConfig {
   double optimizer_eps = 1e-5;
   int num_threads = 1;
   PolicyConfig policy{};
+  /// Optional learning-rate schedule over training progress (overrides learning_rate and its annealing).
+  std::optional<Schedule> learning_rate_schedule;
 
   Index batch_size() const { return num_envs * num_steps; }
+
+  /// The learning rate at training progress p in [0, 1].
+  double learning_rate_at(double p) const {
+    if (learning_rate_schedule) return (*learning_rate_schedule)(p);
+    return anneal_learning_rate ? (1.0 - p) * learning_rate : learning_rate;
+  }
 
   void validate() const {
     PGRAD_REQUIRE(num_envs > 0, "A2c: num_envs must be positive, got ", num_envs);
@@ -48,6 +58,10 @@ struct A2cConfig {
     PGRAD_REQUIRE(optimizer_eps >= 0, "A2c: optimizer_eps must be >= 0, got ", optimizer_eps);
     PGRAD_REQUIRE(num_threads > 0, "A2c: num_threads must be positive, got ", num_threads);
     PGRAD_REQUIRE(policy.with_critic, "A2c: the policy needs a critic (policy.with_critic)");
+    if (learning_rate_schedule)
+      for (const auto& [progress, value] : learning_rate_schedule->points())
+        PGRAD_REQUIRE(value >= 0, "A2c: learning_rate_schedule has value ", value, " at progress ", progress,
+                      " (must be >= 0)");
   }
 };
 
@@ -113,9 +127,7 @@ class A2c {
     const long long iterations = (total_steps + config_.batch_size() - 1) / config_.batch_size();
     const Stopwatch clock;
     for (long long iteration = 1; iteration <= iterations; ++iteration) {
-      double lr = config_.learning_rate;
-      if (config_.anneal_learning_rate)
-        lr *= 1.0 - static_cast<double>(iteration - 1) / static_cast<double>(iterations);
+      const double lr = config_.learning_rate_at(static_cast<double>(iteration - 1) / static_cast<double>(iterations));
       rmsprop_.set_learning_rate(static_cast<S>(lr));
       adam_.set_learning_rate(static_cast<S>(lr));
 

@@ -3,9 +3,11 @@
 #include <cmath>
 #include <cstdint>
 #include <numeric>
+#include <optional>
 #include <vector>
 
 #include <pgrad/algorithms/on_policy.hpp>
+#include <pgrad/core/schedule.hpp>
 #include <pgrad/nn/optimizer.hpp>
 #include <pgrad/policies/actor_critic.hpp>
 #include <pgrad/returns/normalize.hpp>
@@ -33,6 +35,9 @@ struct PpoConfig {
   double adam_eps = 1e-5;
   int num_threads = 1;               ///< VectorEnv worker threads
   PolicyConfig policy{};
+  /// Optional schedules over training progress, overriding learning_rate (and its annealing),
+  /// clip_coef and ent_coef.
+  std::optional<Schedule> learning_rate_schedule, clip_coef_schedule, ent_coef_schedule;
 
   /// CleanRL ppo_continuous_action.py: 1 env x 2048 steps, 32 minibatches, 10 epochs, lr 3e-4,
   /// no entropy bonus.
@@ -68,6 +73,29 @@ struct PpoConfig {
     PGRAD_REQUIRE(max_grad_norm > 0, "Ppo: max_grad_norm must be positive, got ", max_grad_norm);
     PGRAD_REQUIRE(target_kl >= 0, "Ppo: target_kl must be >= 0 (0 = off), got ", target_kl);
     PGRAD_REQUIRE(num_threads > 0, "Ppo: num_threads must be positive, got ", num_threads);
+    check_schedule(learning_rate_schedule, "learning_rate_schedule", true);
+    check_schedule(clip_coef_schedule, "clip_coef_schedule", false);
+    check_schedule(ent_coef_schedule, "ent_coef_schedule", true);
+  }
+
+  /// The learning rate, clip range and entropy coefficient at training progress p in [0, 1].
+  PpoConfig at_progress(double p) const {
+    PpoConfig current = *this;
+    if (learning_rate_schedule)
+      current.learning_rate = (*learning_rate_schedule)(p);
+    else if (anneal_learning_rate)
+      current.learning_rate = (1.0 - p) * learning_rate;
+    if (clip_coef_schedule) current.clip_coef = (*clip_coef_schedule)(p);
+    if (ent_coef_schedule) current.ent_coef = (*ent_coef_schedule)(p);
+    return current;
+  }
+
+ private:
+  static void check_schedule(const std::optional<Schedule>& schedule, const char* field, bool zero_allowed) {
+    if (!schedule) return;
+    for (const auto& [progress, value] : schedule->points())
+      PGRAD_REQUIRE(zero_allowed ? value >= 0 : value > 0, "Ppo: ", field, " has value ", value, " at progress ",
+                    progress, " (must be ", zero_allowed ? ">= 0" : "positive", ")");
   }
 };
 
@@ -165,10 +193,9 @@ class Ppo {
     const long long iterations = (total_steps + config_.batch_size() - 1) / config_.batch_size();
     const Stopwatch clock;
     for (long long iteration = 1; iteration <= iterations; ++iteration) {
-      if (config_.anneal_learning_rate) {
-        const double remaining = 1.0 - static_cast<double>(iteration - 1) / static_cast<double>(iterations);
-        optimizer_.set_learning_rate(static_cast<S>(remaining * config_.learning_rate));
-      }
+      // Schedules: CleanRL anneals with frac = 1 - (iteration - 1) / iterations.
+      current_ = config_.at_progress(static_cast<double>(iteration - 1) / static_cast<double>(iterations));
+      optimizer_.set_learning_rate(static_cast<S>(current_.learning_rate));
 
       collector_.collect(policy_, rollout_);
       compute_gae<S>(rollout_.rewards, rollout_.values, rollout_.terminated, rollout_.truncated,
@@ -207,7 +234,7 @@ class Ppo {
         batch_.gather(rollout_, indices_, start, minibatch);
         if (config_.normalize_advantages) normalize_in_place(batch_.advantages);
         policy_.zero_grad();
-        stats = loss_.compute(policy_, batch_, config_);
+        stats = loss_.compute(policy_, batch_, current_);
         report.grad_norm = static_cast<double>(policy_.clip_gradients(static_cast<S>(config_.max_grad_norm)));
         policy_.apply(optimizer_);
         clip_sum += stats.clip_fraction;
@@ -224,6 +251,7 @@ class Ppo {
   }
 
   PpoConfig config_;
+  PpoConfig current_;  // config_ with the scheduled values of this iteration
   Rng init_rng_;
   Policy policy_;
   RolloutCollector<Env, Policy> collector_;

@@ -7,6 +7,7 @@
 #include <pgrad/core/check.hpp>
 #include <pgrad/core/random.hpp>
 #include <pgrad/core/types.hpp>
+#include <pgrad/detail/worker_pool.hpp>
 #include <pgrad/distributions/categorical.hpp>
 #include <pgrad/distributions/diag_gaussian.hpp>
 #include <pgrad/envs/env.hpp>
@@ -33,6 +34,7 @@ struct PolicyConfig {
   double critic_output_gain = 1.0;
   bool with_critic = true;         ///< false: no value network (REINFORCE without baseline)
   double initial_log_std = 0.0;    ///< DiagGaussian only
+  int num_threads = 1;             ///< 2: actor and critic passes run concurrently (same results)
 };
 
 namespace detail {
@@ -69,7 +71,9 @@ class ActorCritic {
         actor_(layer_sizes(observation_size, config.actor_hidden, action_size), config.activation,
                nn::Activation::identity),
         critic_(layer_sizes(observation_size, config.critic_hidden, 1), config.activation,
-                nn::Activation::identity) {
+                nn::Activation::identity),
+        pool_(config.with_critic ? config.num_threads : 1) {
+    PGRAD_REQUIRE(config.num_threads >= 1, "ActorCritic: num_threads must be >= 1, got ", config.num_threads);
     PGRAD_REQUIRE(observation_size > 0 && action_size > 0, "ActorCritic: observation size ", observation_size,
                   " and action size ", action_size, " must be positive");
     initialise(actor_, config.actor_output_gain, rng);
@@ -94,11 +98,14 @@ class ActorCritic {
   /// Samples actions for a batch of observations; also gives log π(a|s) and V(s) (0 without a critic).
   void act(const MatrixCRef<S>& observations, Rng& rng, Actions& actions, RowVector<S>& log_probs,
            RowVector<S>& values) {
-    actor_.predict(observations, head_);
-    set_distribution(head_);
-    dist_.sample(rng, actions);
-    dist_.log_prob(actions, log_probs);
-    predict_values(observations, values);
+    pool_.fork_join(
+        [&] {
+          actor_.predict(observations, head_);
+          set_distribution(head_);
+          dist_.sample(rng, actions);
+          dist_.log_prob(actions, log_probs);
+        },
+        [&] { predict_values(observations, values); });
   }
 
   /// The most likely action (argmax / mean) for each observation.
@@ -122,28 +129,37 @@ class ActorCritic {
   /// what backward() needs.
   void evaluate(const MatrixCRef<S>& observations, const Actions& actions, RowVector<S>& log_probs,
                 RowVector<S>& entropy, RowVector<S>& values) {
-    set_distribution(actor_.forward(observations));
-    dist_.log_prob(actions, log_probs);
-    dist_.entropy(entropy);
-    if (config_.with_critic) {
-      values = critic_.forward(observations).row(0);
-    } else {
-      values.setZero(observations.cols());
-    }
+    pool_.fork_join(
+        [&] {
+          set_distribution(actor_.forward(observations));
+          dist_.log_prob(actions, log_probs);
+          dist_.entropy(entropy);
+        },
+        [&] {
+          if (config_.with_critic)
+            values = critic_.forward(observations).row(0);
+          else
+            values.setZero(observations.cols());
+        });
   }
 
   /// Backward of evaluate(): accumulates ∂L/∂θ for L = Σ w·log π + Σ e·H + Σ v·V, given the
   /// per-sample weights w (log_prob_weight), e (entropy_weight) and v (value_weight = ∂L/∂V).
   void backward(const Actions& actions, const RowVectorCRef<S>& log_prob_weight,
                 const RowVectorCRef<S>& entropy_weight, const RowVectorCRef<S>& value_weight) {
-    if constexpr (discrete) {
-      dist_.loss_gradient(actions, log_prob_weight, entropy_weight, grad_head_);
-    } else {
-      dist_.loss_gradient(actions, log_prob_weight, entropy_weight, grad_head_, grad_log_std_);
-      log_std_.grad += grad_log_std_.rowwise().sum();
-    }
-    actor_.backward(grad_head_);
-    if (config_.with_critic) critic_.backward(value_weight);
+    pool_.fork_join(
+        [&] {
+          if constexpr (discrete) {
+            dist_.loss_gradient(actions, log_prob_weight, entropy_weight, grad_head_);
+          } else {
+            dist_.loss_gradient(actions, log_prob_weight, entropy_weight, grad_head_, grad_log_std_);
+            log_std_.grad += grad_log_std_.rowwise().sum();
+          }
+          actor_.backward(grad_head_);
+        },
+        [&] {
+          if (config_.with_critic) critic_.backward(value_weight);
+        });
   }
 
   void zero_grad() {
@@ -218,6 +234,7 @@ class ActorCritic {
   Distribution dist_;
   Matrix<S> head_, grad_head_, grad_log_std_;
   mutable Matrix<S> value_out_;
+  detail::OwnedPool pool_;  // runs the actor and critic passes concurrently when num_threads = 2
 };
 
 /// The policy type that fits environment Env: Categorical for Discrete actions, DiagGaussian for Box.
