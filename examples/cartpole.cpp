@@ -1,6 +1,7 @@
 // Trains CartPole-v1 with PPO (default), A2C or REINFORCE, then evaluates the deterministic
 // policy over 100 episodes. "Solved" = evaluation mean >= 475.
-//   ./build/examples/cartpole [--algo ppo|a2c|reinforce] [--seed 1] [--steps 500000]
+//   ./build/examples/cartpole [--algo ppo|a2c|reinforce] [--seed 1] [--steps 500000] [--threads 2]
+//                             [--csv PATH]   (one row per update, CleanRL's metric names)
 #include <pgrad/algorithms/presets.hpp>
 #include <pgrad/envs/cartpole.hpp>
 
@@ -9,18 +10,19 @@
 using Env = pgrad::envs::CartPole<float>;
 
 template <class Algorithm, class Config>
-int train(const std::string& name, const Config& config, std::uint64_t seed, long long steps) {
+int train(const std::string& name, const Config& config, std::uint64_t seed, long long steps,
+          const std::string& csv_path) {
   const Env env;
   Algorithm algorithm(env, config, seed);
   const pgrad::algo::Stopwatch clock;
   long long steps_done = 0;
-  const auto progress = example::print_progress(name == "reinforce" ? 100 : name == "a2c" ? 2000 : 50);
-  algorithm.learn(steps, [&](const pgrad::algo::UpdateReport& report) {
-    steps_done = report.steps;
-    progress(report);
-    // REINFORCE stops at the reward threshold, as the tutorial: it drifts afterwards.
-    return name != "reinforce" || report.mean_return < 475.0;
-  });
+  // A live progress bar on a terminal; a plain line every `every` updates otherwise.
+  pgrad::ProgressPrinter progress(steps, name == "reinforce" ? 100 : name == "a2c" ? 2000 : 50);
+  // REINFORCE stops at the reward threshold, as the tutorial: it drifts afterwards.
+  const auto stop = name == "reinforce" ? pgrad::stop_at_return(475.0) : pgrad::algo::UpdateCallback{};
+  algorithm.learn(steps, pgrad::all_of(progress, example::csv_log(csv_path), stop,
+                                       [&](const pgrad::algo::UpdateReport& report) { steps_done = report.steps; }));
+  progress.finish();
   const double seconds = clock.seconds();
   const auto evaluation = pgrad::evaluate_policy(algorithm.policy(), env, 100, seed + 1000);
   const bool solved = evaluation.mean_return >= 475.0;
@@ -29,16 +31,27 @@ int train(const std::string& name, const Config& config, std::uint64_t seed, lon
 }
 
 int main(int argc, char** argv) try {
-  const example::Flags flags(argc, argv, {{"algo", "ppo"}, {"seed", "1"}, {"steps", "0"}});
+  const example::Flags flags(argc, argv,
+                             {{"algo", "ppo"}, {"seed", "1"}, {"steps", "0"}, {"threads", "2"}, {"csv", ""}});
   const std::string algo = flags.text("algo");
   const auto seed = static_cast<std::uint64_t>(flags.integer("seed"));
-  long long steps = flags.integer("steps");
+  const long long steps = flags.integer("steps");
+  const int threads = static_cast<int>(flags.integer("threads"));  // actor and critic in parallel
+  const std::string csv = flags.text("csv");
   std::printf("CartPole-v1 with %s, seed %llu\n", algo.c_str(), static_cast<unsigned long long>(seed));
-  if (algo == "ppo") return train<pgrad::algo::Ppo<Env>>(algo, pgrad::algo::PpoConfig{}, seed, steps ? steps : 500000);
-  if (algo == "a2c") return train<pgrad::algo::A2c<Env>>(algo, pgrad::algo::A2cConfig{}, seed, steps ? steps : 500000);
+  if (algo == "ppo") {
+    pgrad::algo::PpoConfig config;  // CleanRL's ppo.py
+    config.policy.num_threads = threads;
+    return train<pgrad::algo::Ppo<Env>>(algo, config, seed, steps ? steps : 500000, csv);
+  }
+  if (algo == "a2c") {
+    pgrad::algo::A2cConfig config;  // SB3's A2C with RL-Zoo's 8 environments
+    config.policy.num_threads = threads;
+    return train<pgrad::algo::A2c<Env>>(algo, config, seed, steps ? steps : 500000, csv);
+  }
   if (algo == "reinforce")
     return train<pgrad::algo::Reinforce<Env>>(algo, pgrad::algo::presets::cartpole_reinforce(), seed,
-                                              steps ? steps : 300000);
+                                              steps ? steps : 300000, csv);
   std::fprintf(stderr, "unknown --algo %s (ppo, a2c or reinforce)\n", algo.c_str());
   return 2;
 } catch (const std::exception& error) {

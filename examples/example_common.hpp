@@ -1,7 +1,8 @@
 #pragma once
-// Small helpers shared by the example programs: command-line flags, progress and result lines.
+// Small helpers shared by the example programs: command-line flags, the --csv log, result lines.
 #include <pgrad/algorithms/on_policy.hpp>
 #include <pgrad/training/evaluate.hpp>
+#include <pgrad/training/logger.hpp>
 
 #include <cmath>
 #include <cstdio>
@@ -20,7 +21,8 @@ class Flags {
       std::string name = argv[i];
       if (name == "--help" || name == "-h") {
         std::printf("usage: %s", argv[0]);
-        for (const auto& [key, value] : values_) std::printf(" [--%s %s]", key.c_str(), value.c_str());
+        for (const auto& [key, value] : values_)
+          std::printf(" [--%s %s]", key.c_str(), value.empty() ? "\"\"" : value.c_str());
         std::printf("\n");
         std::exit(0);
       }
@@ -36,17 +38,11 @@ class Flags {
   std::map<std::string, std::string> values_;
 };
 
-/// A progress line every `every` updates (and on the last one).
-inline pgrad::algo::UpdateCallback print_progress(long long every) {
-  return [every](const pgrad::algo::UpdateReport& r) {
-    if (r.iteration % every == 0)
-      std::printf("steps=%lld episodes=%lld mean_return=%.1f sps=%.0f policy_loss=%.4f value_loss=%.4f "
-                  "entropy=%.3f approx_kl=%.5f clipfrac=%.3f explained_variance=%.3f\n",
-                  r.steps, r.episodes, r.mean_return, r.steps_per_second, r.policy_loss, r.value_loss, r.entropy,
-                  r.approx_kl, r.clip_fraction, r.explained_variance);
-    std::fflush(stdout);
-    return true;
-  };
+/// --csv PATH: one CSV row per update with CleanRL's metric names; no file when PATH is empty
+/// (an empty callback, which pgrad::all_of skips).
+inline pgrad::algo::UpdateCallback csv_log(const std::string& path) {
+  if (path.empty()) return {};
+  return pgrad::CsvLogger(path);
 }
 
 /// The last line every example prints.

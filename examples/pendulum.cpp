@@ -1,6 +1,6 @@
 // Trains Pendulum-v1 (continuous torque) with PPO and a diagonal-Gaussian policy, then evaluates
 // the deterministic policy (the mean action) over 100 episodes. "Solved" = evaluation mean >= -250.
-//   ./build/examples/pendulum [--seed 1] [--steps 307200]
+//   ./build/examples/pendulum [--seed 1] [--steps 307200] [--csv PATH]
 #include <pgrad/algorithms/presets.hpp>
 #include <pgrad/envs/pendulum.hpp>
 
@@ -9,18 +9,19 @@
 using Env = pgrad::envs::Pendulum<float>;
 
 int main(int argc, char** argv) try {
-  const example::Flags flags(argc, argv, {{"seed", "1"}, {"steps", "307200"}});
+  const example::Flags flags(argc, argv, {{"seed", "1"}, {"steps", "307200"}, {"csv", ""}});
   const auto seed = static_cast<std::uint64_t>(flags.integer("seed"));
   std::printf("Pendulum-v1 with ppo, seed %llu\n", static_cast<unsigned long long>(seed));
   const Env env;
   pgrad::algo::Ppo<Env> ppo(env, pgrad::algo::presets::pendulum_ppo(), seed);
   const pgrad::algo::Stopwatch clock;
+  const long long total_steps = flags.integer("steps");
   long long steps = 0;
-  const auto progress = example::print_progress(5);
-  ppo.learn(flags.integer("steps"), [&](const pgrad::algo::UpdateReport& report) {
-    steps = report.steps;
-    return progress(report);
-  });
+  // A live progress bar on a terminal; a plain line every 5 updates otherwise.
+  pgrad::ProgressPrinter progress(total_steps, 5);
+  ppo.learn(total_steps, pgrad::all_of(progress, example::csv_log(flags.text("csv")),
+                                       [&](const pgrad::algo::UpdateReport& report) { steps = report.steps; }));
+  progress.finish();
   const double seconds = clock.seconds();
   const auto evaluation = pgrad::evaluate_policy(ppo.policy(), env, 100, seed + 1000);
   const bool solved = evaluation.mean_return >= -250.0;

@@ -2,7 +2,7 @@
 // reward normalisation, 2048 steps per rollout, 32 minibatches, 10 epochs), on 2 environments
 // stepped by 2 threads, then evaluates the deterministic policy over 10 episodes with the
 // observation statistics frozen. Published PPO results at 1M steps are about 2300-3500.
-//   ./build/examples/walker2d [--seed 1] [--steps 1000000] [--threads 2]
+//   ./build/examples/walker2d [--seed 1] [--steps 1000000] [--threads 2] [--csv PATH]
 #include <pgrad/algorithms/ppo.hpp>
 #include <pgrad/envs/walker2d.hpp>
 #include <pgrad/envs/wrappers/normalize_observation.hpp>
@@ -17,7 +17,7 @@ using ObservationNormalized = pgrad::envs::NormalizeObservation<Recorded>;
 using Env = pgrad::envs::NormalizeReward<ObservationNormalized>;
 
 int main(int argc, char** argv) try {
-  const example::Flags flags(argc, argv, {{"seed", "1"}, {"steps", "1000000"}, {"threads", "2"}});
+  const example::Flags flags(argc, argv, {{"seed", "1"}, {"steps", "1000000"}, {"threads", "2"}, {"csv", ""}});
   const auto seed = static_cast<std::uint64_t>(flags.integer("seed"));
   pgrad::algo::PpoConfig config = pgrad::algo::PpoConfig::continuous_defaults();
   config.num_envs = 2;
@@ -29,12 +29,13 @@ int main(int argc, char** argv) try {
   const Env env(ObservationNormalized(Recorded(Walker())), config.gamma);
   pgrad::algo::Ppo<Env> ppo(env, config, seed);
   const pgrad::algo::Stopwatch clock;
+  const long long total_steps = flags.integer("steps");
   long long steps = 0;
-  const auto progress = example::print_progress(10);
-  ppo.learn(flags.integer("steps"), [&](const pgrad::algo::UpdateReport& report) {
-    steps = report.steps;
-    return progress(report);
-  });
+  // A live progress bar on a terminal; a plain line every 10 updates otherwise.
+  pgrad::ProgressPrinter progress(total_steps, 10);
+  ppo.learn(total_steps, pgrad::all_of(progress, example::csv_log(flags.text("csv")),
+                                       [&](const pgrad::algo::UpdateReport& report) { steps = report.steps; }));
+  progress.finish();
   const double seconds = clock.seconds();
 
   // Evaluate on raw rewards with the first copy's observation statistics, frozen.

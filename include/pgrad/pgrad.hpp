@@ -7,6 +7,7 @@
 #include <pgrad/core/error.hpp>
 #include <pgrad/core/random.hpp>
 #include <pgrad/core/running_mean_std.hpp>
+#include <pgrad/core/schedule.hpp>
 #include <pgrad/core/types.hpp>
 
 #include <pgrad/nn/activation.hpp>
@@ -47,3 +48,5 @@
 #include <pgrad/algorithms/rollout_buffer.hpp>
 
 #include <pgrad/training/evaluate.hpp>
+#include <pgrad/training/export.hpp>
+#include <pgrad/training/logger.hpp>

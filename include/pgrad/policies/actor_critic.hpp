@@ -98,14 +98,20 @@ class ActorCritic {
   /// Samples actions for a batch of observations; also gives log π(a|s) and V(s) (0 without a critic).
   void act(const MatrixCRef<S>& observations, Rng& rng, Actions& actions, RowVector<S>& log_probs,
            RowVector<S>& values) {
-    pool_.fork_join(
-        [&] {
-          actor_.predict(observations, head_);
-          set_distribution(head_);
-          dist_.sample(rng, actions);
-          dist_.log_prob(actions, log_probs);
-        },
-        [&] { predict_values(observations, values); });
+    const auto actor_pass = [&] {
+      actor_.predict(observations, head_);
+      set_distribution(head_);
+      dist_.sample(rng, actions);
+      dist_.log_prob(actions, log_probs);
+    };
+    const auto critic_pass = [&] { predict_values(observations, values); };
+    // Below a few dozen samples the passes take about as long as waking a thread.
+    if (observations.cols() >= parallel_batch_threshold) {
+      pool_.fork_join(actor_pass, critic_pass);
+    } else {
+      actor_pass();
+      critic_pass();
+    }
   }
 
   /// The most likely action (argmax / mean) for each observation.
@@ -235,6 +241,7 @@ class ActorCritic {
   Matrix<S> head_, grad_head_, grad_log_std_;
   mutable Matrix<S> value_out_;
   detail::OwnedPool pool_;  // runs the actor and critic passes concurrently when num_threads = 2
+  static constexpr Index parallel_batch_threshold = 32;
 };
 
 /// The policy type that fits environment Env: Categorical for Discrete actions, DiagGaussian for Box.
