@@ -22,7 +22,8 @@ int main(int argc, char** argv) try {
   pgrad::algo::PpoConfig config = pgrad::algo::PpoConfig::continuous_defaults();
   config.num_envs = 2;
   config.num_steps = 1024;
-  config.num_threads = static_cast<int>(flags.integer("threads"));
+  config.num_threads = static_cast<int>(flags.integer("threads"));         // environment workers
+  config.policy.num_threads = config.num_threads;                          // actor and critic passes
   std::printf("Walker2d-v4 with ppo, seed %llu, %d threads\n", static_cast<unsigned long long>(seed),
               config.num_threads);
 
@@ -37,6 +38,9 @@ int main(int argc, char** argv) try {
                                        [&](const pgrad::algo::UpdateReport& report) { steps = report.steps; }));
   progress.finish();
   const double seconds = clock.seconds();
+  const double env_seconds = ppo.collector().env_seconds();
+  std::printf("time: %.1f s in all, %.1f s stepping MuJoCo (VectorEnv::step), learning overhead %.1f%%\n",
+              seconds, env_seconds, 100.0 * (seconds - env_seconds) / seconds);
 
   // Evaluate on raw rewards with the first copy's observation statistics, frozen.
   ObservationNormalized evaluation_env = ppo.collector().env().env(0).inner();

@@ -197,3 +197,40 @@ TEST_CASE("hyperparameters are validated with the field named", "[algo][errors]"
   reinforce.baseline = true;  // without a critic in the policy
   CHECK_THROWS_WITH(reinforce.validate(), Catch::Contains("baseline"));
 }
+
+TEST_CASE("a shared trunk gets the sum of both heads' gradients", "[algo][ppo][gradient]") {
+  pgrad::algo::PpoConfig config;
+  config.ent_coef = 0.05;
+  pgrad::PolicyConfig shared = small_policy();
+  shared.shared_hidden = {6, 5};
+  shared.actor_hidden = {};
+  shared.critic_hidden = {4};
+  for (int threads : {1, 2}) {
+    shared.num_threads = threads;
+    pgrad::Rng rng(31);
+    CategoricalPolicy categorical(3, 4, shared, rng);
+    REQUIRE(categorical.has_shared_trunk());
+    REQUIRE(categorical.trunk().sizes() == std::vector<Index>{3, 6, 5});
+    pgrad::algo::PpoLoss<CategoricalPolicy> categorical_loss;
+    check_loss_gradient(categorical, categorical_loss, random_batch(categorical, 12, rng), config);
+    GaussianPolicy gaussian(3, 2, shared, rng);
+    pgrad::algo::PpoLoss<GaussianPolicy> gaussian_loss;
+    check_loss_gradient(gaussian, gaussian_loss, random_batch(gaussian, 12, rng), config);
+  }
+}
+
+TEST_CASE("two policy threads give the same gradients as one", "[algo][gradient]") {
+  pgrad::algo::PpoConfig config;
+  auto gradients = [&](int threads) {
+    pgrad::PolicyConfig policy_config = small_policy();
+    policy_config.num_threads = threads;
+    pgrad::Rng rng(44);
+    GaussianPolicy policy(3, 2, policy_config, rng);
+    const auto batch = random_batch(policy, 40, rng);  // above the parallel act() threshold
+    pgrad::algo::PpoLoss<GaussianPolicy> loss;
+    policy.zero_grad();
+    loss.compute(policy, batch, config);
+    return Eigen::VectorXd(policy.flat_gradients());
+  };
+  CHECK(gradients(2) == gradients(1));
+}

@@ -152,12 +152,7 @@ class A2c {
       report.value_loss = stats.value_loss;
       report.entropy = stats.entropy;
       report.explained_variance = explained_variance(rollout_.returns, rollout_.values);
-      report.steps = collector_.steps();
-      report.episodes = collector_.episodes().count();
-      report.mean_return = collector_.episodes().mean_return();
-      report.mean_length = collector_.episodes().mean_length();
-      report.seconds = clock.seconds();
-      report.steps_per_second = static_cast<double>(report.steps) / report.seconds;
+      collector_.fill_report(report, clock);
       report.learning_rate = lr;
       if (on_update && !on_update(report)) break;
     }

@@ -22,6 +22,7 @@ struct UpdateReport {
   double mean_length = 0;            ///< their mean length [charts/episodic_length]
   double steps_per_second = 0;       ///< [charts/SPS]
   double seconds = 0;                ///< wall time since learn() started
+  double env_seconds = 0;            ///< of which stepping the environments (VectorEnv::step)
   double learning_rate = 0;          ///< [charts/learning_rate]
   double policy_loss = 0;            ///< [losses/policy_loss]
   double value_loss = 0;             ///< [losses/value_loss]
@@ -72,6 +73,18 @@ class EpisodeLog {
   long long count_ = 0;
 };
 
+/// Wall-clock timing for steps-per-second reports.
+class Stopwatch {
+ public:
+  Stopwatch() : start_(std::chrono::steady_clock::now()) {}
+  double seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_;
+};
+
 /// The on-policy collect loop: steps a VectorEnv with the current policy and fills a
 /// RolloutBuffer with observations, actions, log-probs, values, rewards, the two end flags and,
 /// for each episode cut by a time limit, V(final observation) — the timeout bootstrap lives here
@@ -97,7 +110,19 @@ class RolloutCollector {
   envs::VectorEnv<Env>& env() { return env_; }
   const EpisodeLog& episodes() const { return episodes_; }
   long long steps() const { return steps_; }
+  double env_seconds() const { return env_seconds_; }
   Index num_envs() const { return env_.num_envs(); }
+
+  /// Fills the collection side of a report: steps, episodes, recent returns and timings.
+  void fill_report(UpdateReport& report, const Stopwatch& clock) const {
+    report.steps = steps_;
+    report.episodes = episodes_.count();
+    report.mean_return = episodes_.mean_return();
+    report.mean_length = episodes_.mean_length();
+    report.seconds = clock.seconds();
+    report.env_seconds = env_seconds_;
+    report.steps_per_second = static_cast<double>(steps_) / report.seconds;
+  }
   Rng& rng() { return rng_; }
 
   /// Steps every environment `buffer.num_steps` times, continuing from where the last call
@@ -117,7 +142,9 @@ class RolloutCollector {
       buffer.log_probs.segment(t * n, n) = step_log_probs_;
       buffer.values.col(t) = step_values_.transpose();
 
+      const Stopwatch env_clock;
       env_.step(to_env_actions(step_actions_));
+      env_seconds_ += env_clock.seconds();
       steps_ += n;
       buffer.rewards.col(t) = env_.rewards().transpose();
       buffer.terminated.col(t) = env_.terminated().transpose();
@@ -161,6 +188,7 @@ class RolloutCollector {
   Vector<S> action_low_, action_high_;
   EpisodeLog episodes_;
   long long steps_ = 0;
+  double env_seconds_ = 0;
 };
 
 /// 1 - Var(returns - values) / Var(returns): how much of the return the critic explains
@@ -175,18 +203,6 @@ double explained_variance(const Eigen::DenseBase<DerivedA>& returns, const Eigen
   const double var_diff = (diff - diff.mean()).square().sum() / n;
   return var_r == 0 ? 0.0 : 1.0 - var_diff / var_r;
 }
-
-/// Wall-clock timing for steps-per-second reports.
-class Stopwatch {
- public:
-  Stopwatch() : start_(std::chrono::steady_clock::now()) {}
-  double seconds() const {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  }
-
- private:
-  std::chrono::steady_clock::time_point start_;
-};
 
 template <class S>
 void check_discount_factor(S value, const char* algorithm, const char* field) {

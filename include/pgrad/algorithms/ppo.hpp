@@ -205,12 +205,7 @@ class Ppo {
       UpdateReport report = update();
 
       report.iteration = iteration;
-      report.steps = collector_.steps();
-      report.episodes = collector_.episodes().count();
-      report.mean_return = collector_.episodes().mean_return();
-      report.mean_length = collector_.episodes().mean_length();
-      report.seconds = clock.seconds();
-      report.steps_per_second = static_cast<double>(report.steps) / report.seconds;
+      collector_.fill_report(report, clock);
       report.learning_rate = static_cast<double>(optimizer_.learning_rate());
       if (on_update && !on_update(report)) break;
     }

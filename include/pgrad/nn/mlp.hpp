@@ -95,6 +95,9 @@ class Mlp {
     return grad_inputs_.front();
   }
 
+  /// dL/dinput from the last backward.
+  const Matrix<S>& input_gradient() const { return grad_inputs_.front(); }
+
   /// Inference: output = net(input), keeping no backward state. Once the batch size is fixed it
   /// does not allocate. Not thread-safe on one Mlp (it reuses internal scratch buffers).
   void predict(const MatrixCRef<S>& input, Matrix<S>& output) const {

@@ -1,6 +1,8 @@
 #pragma once
 // pgrad::ActorCritic: a policy network with a distribution head and an optional value network.
+#include <array>
 #include <cmath>
+#include <optional>
 #include <type_traits>
 #include <vector>
 
@@ -25,8 +27,9 @@ enum class PolicyInit { orthogonal, xavier_uniform, he_uniform };
 /// separate 64-64 tanh actor and critic, orthogonal init with gains √2 (hidden), 0.01 (policy
 /// head) and 1 (value head), state-independent log-std starting at 0 for Gaussian actions.
 struct PolicyConfig {
-  std::vector<Index> actor_hidden{64, 64};
-  std::vector<Index> critic_hidden{64, 64};
+  std::vector<Index> shared_hidden{};         ///< non-empty: a shared trunk obs → these sizes, feeding both heads
+  std::vector<Index> actor_hidden{64, 64};    ///< hidden sizes of the actor (after the trunk, if any)
+  std::vector<Index> critic_hidden{64, 64};   ///< hidden sizes of the critic (after the trunk, if any)
   nn::Activation activation = nn::Activation::tanh;
   PolicyInit init = PolicyInit::orthogonal;
   double hidden_gain = std::sqrt(2.0);
@@ -51,13 +54,16 @@ template <class S> struct DistributionTraits<dist::DiagGaussian<S>> {
 
 /// π(a|s) and V(s) for a batch of observations (obs_size x batch):
 ///   actor MLP  s → logits (Categorical) or mean (DiagGaussian, with a learned state-independent
-///              log-std vector), critic MLP s → V(s).
+///              log-std vector), critic MLP s → V(s); separate networks by default, or both heads on
+///              a shared trunk MLP s → features (PolicyConfig::shared_hidden), whose gradient is the
+///              sum of the two heads'.
 /// act() samples actions with their log-probabilities and values (rollouts); act_deterministic()
 /// takes the mode (evaluation); evaluate() is the training forward for an update, and
 /// backward() turns per-sample loss weights into parameter gradients through the distribution's
 /// closed-form gradient and the networks' backprop:
 ///   L = Σⱼ wⱼ log π(aⱼ|sⱼ) + Σⱼ eⱼ H[π(·|sⱼ)] + Σⱼ vⱼ V(sⱼ)   →   ∂L/∂θ accumulated in the gradients.
-/// Parameters are three flat blocks: actor, critic, log-std (empty for Categorical).
+/// Parameters are four flat blocks: trunk (empty without one), actor, critic, log-std (empty for
+/// Categorical).
 template <class S, class Distribution>
 class ActorCritic {
  public:
@@ -68,14 +74,16 @@ class ActorCritic {
   /// observation_size inputs; action_size = number of actions (Categorical) or action dimension.
   ActorCritic(Index observation_size, Index action_size, const PolicyConfig& config, Rng& rng)
       : config_(config),
-        actor_(layer_sizes(observation_size, config.actor_hidden, action_size), config.activation,
-               nn::Activation::identity),
-        critic_(layer_sizes(observation_size, config.critic_hidden, 1), config.activation,
+        trunk_(make_trunk(observation_size, config)),
+        actor_(layer_sizes(feature_size(observation_size, config), config.actor_hidden, action_size),
+               config.activation, nn::Activation::identity),
+        critic_(layer_sizes(feature_size(observation_size, config), config.critic_hidden, 1), config.activation,
                 nn::Activation::identity),
         pool_(config.with_critic ? config.num_threads : 1) {
     PGRAD_REQUIRE(config.num_threads >= 1, "ActorCritic: num_threads must be >= 1, got ", config.num_threads);
     PGRAD_REQUIRE(observation_size > 0 && action_size > 0, "ActorCritic: observation size ", observation_size,
                   " and action size ", action_size, " must be positive");
+    if (trunk_) initialise(*trunk_, config.hidden_gain, rng);
     initialise(actor_, config.actor_output_gain, rng);
     initialise(critic_, config.critic_output_gain, rng);
     if constexpr (!discrete) {
@@ -84,7 +92,13 @@ class ActorCritic {
     }
   }
 
-  Index observation_size() const { return actor_.input_size(); }
+  Index observation_size() const { return trunk_ ? trunk_->input_size() : actor_.input_size(); }
+  bool has_shared_trunk() const { return trunk_.has_value(); }
+  /// The shared trunk (only when has_shared_trunk()).
+  const nn::Mlp<S>& trunk() const {
+    PGRAD_REQUIRE(trunk_.has_value(), "ActorCritic::trunk: this policy has no shared trunk");
+    return *trunk_;
+  }
   Index action_size() const { return actor_.output_size(); }
   bool has_critic() const { return config_.with_critic; }
   const PolicyConfig& config() const { return config_; }
@@ -98,13 +112,14 @@ class ActorCritic {
   /// Samples actions for a batch of observations; also gives log π(a|s) and V(s) (0 without a critic).
   void act(const MatrixCRef<S>& observations, Rng& rng, Actions& actions, RowVector<S>& log_probs,
            RowVector<S>& values) {
+    const MatrixCRef<S> x = features(observations);
     const auto actor_pass = [&] {
-      actor_.predict(observations, head_);
+      actor_.predict(x, head_);
       set_distribution(head_);
       dist_.sample(rng, actions);
       dist_.log_prob(actions, log_probs);
     };
-    const auto critic_pass = [&] { predict_values(observations, values); };
+    const auto critic_pass = [&] { critic_values(x, values); };
     // Below a few dozen samples the passes take about as long as waking a thread.
     if (observations.cols() >= parallel_batch_threshold) {
       pool_.fork_join(actor_pass, critic_pass);
@@ -116,36 +131,32 @@ class ActorCritic {
 
   /// The most likely action (argmax / mean) for each observation.
   void act_deterministic(const MatrixCRef<S>& observations, Actions& actions) {
-    actor_.predict(observations, head_);
+    actor_.predict(features(observations), head_);
     set_distribution(head_);
     dist_.mode(actions);
   }
 
   /// V(s) for each observation (zeros without a critic).
   void predict_values(const MatrixCRef<S>& observations, RowVector<S>& values) const {
-    if (!config_.with_critic) {
-      values.setZero(observations.cols());
-      return;
-    }
-    critic_.predict(observations, value_out_);
-    values = value_out_.row(0);
+    critic_values(features(observations), values);
   }
 
   /// Training forward: log π(a|s), entropy and V(s) for stored observations and actions; keeps
   /// what backward() needs.
   void evaluate(const MatrixCRef<S>& observations, const Actions& actions, RowVector<S>& log_probs,
                 RowVector<S>& entropy, RowVector<S>& values) {
+    const MatrixCRef<S> x = trunk_ ? MatrixCRef<S>(trunk_->forward(observations)) : observations;
     pool_.fork_join(
         [&] {
-          set_distribution(actor_.forward(observations));
+          set_distribution(actor_.forward(x));
           dist_.log_prob(actions, log_probs);
           dist_.entropy(entropy);
         },
         [&] {
           if (config_.with_critic)
-            values = critic_.forward(observations).row(0);
+            values = critic_.forward(x).row(0);
           else
-            values.setZero(observations.cols());
+            values.setZero(x.cols());
         });
   }
 
@@ -166,9 +177,15 @@ class ActorCritic {
         [&] {
           if (config_.with_critic) critic_.backward(value_weight);
         });
+    if (trunk_) {
+      grad_features_ = actor_.input_gradient();
+      if (config_.with_critic) grad_features_ += critic_.input_gradient();
+      trunk_->backward(grad_features_);
+    }
   }
 
   void zero_grad() {
+    if (trunk_) trunk_->zero_grad();
     actor_.zero_grad();
     critic_.zero_grad();
     log_std_.zero_grad();
@@ -177,31 +194,68 @@ class ActorCritic {
   /// One optimiser step over all parameter blocks.
   template <class Optimizer>
   void apply(Optimizer& optimizer) {
-    optimizer.step({&actor_.parameters(), &critic_.parameters(), &log_std_});
+    const auto b = blocks();
+    optimizer.step({b[0], b[1], b[2], b[3]});
   }
 
   /// Global-norm clipping over all gradients; returns the norm before clipping.
   S clip_gradients(S max_norm) {
-    return nn::clip_grad_norm({&actor_.parameters(), &critic_.parameters(), &log_std_}, max_norm);
+    const auto b = blocks();
+    return nn::clip_grad_norm({b[0], b[1], b[2], b[3]}, max_norm);
   }
 
-  /// All parameters (actor, critic, log-std) as one vector, and back; all gradients likewise.
+  /// All parameters (trunk, actor, critic, log-std) as one vector, and back; all gradients likewise.
   Vector<S> flat_parameters() const { return concat(&nn::Parameters<S>::value); }
   Vector<S> flat_gradients() const { return concat(&nn::Parameters<S>::grad); }
   void set_flat_parameters(const VectorCRef<S>& flat) {
     PGRAD_REQUIRE(flat.size() == parameter_count(), "ActorCritic::set_flat_parameters: got ", flat.size(),
                   " values for ", parameter_count(), " parameters");
     Index offset = 0;
-    for (nn::Parameters<S>* block : {&actor_.parameters(), &critic_.parameters(), &log_std_}) {
+    for (nn::Parameters<S>* block : blocks()) {
       block->value = flat.segment(offset, block->size());
       offset += block->size();
     }
   }
   Index parameter_count() const {
-    return actor_.parameters().size() + critic_.parameters().size() + log_std_.size();
+    Index count = 0;
+    for (const nn::Parameters<S>* block : blocks()) count += block->size();
+    return count;
   }
 
  private:
+  static std::optional<nn::Mlp<S>> make_trunk(Index observation_size, const PolicyConfig& config) {
+    if (config.shared_hidden.empty()) return std::nullopt;
+    std::vector<Index> sizes{observation_size};
+    sizes.insert(sizes.end(), config.shared_hidden.begin(), config.shared_hidden.end());
+    return nn::Mlp<S>(sizes, config.activation, config.activation);
+  }
+  static Index feature_size(Index observation_size, const PolicyConfig& config) {
+    return config.shared_hidden.empty() ? observation_size : config.shared_hidden.back();
+  }
+
+  /// The heads' input: the trunk's features (inference path), or the observations themselves.
+  MatrixCRef<S> features(const MatrixCRef<S>& observations) const {
+    if (!trunk_) return observations;
+    trunk_->predict(observations, features_);
+    return features_;
+  }
+
+  void critic_values(const MatrixCRef<S>& x, RowVector<S>& values) const {
+    if (!config_.with_critic) {
+      values.setZero(x.cols());
+      return;
+    }
+    critic_.predict(x, value_out_);
+    values = value_out_.row(0);
+  }
+
+  std::array<nn::Parameters<S>*, 4> blocks() {
+    return {trunk_ ? &trunk_->parameters() : &no_trunk_, &actor_.parameters(), &critic_.parameters(), &log_std_};
+  }
+  std::array<const nn::Parameters<S>*, 4> blocks() const {
+    return {trunk_ ? &trunk_->parameters() : &no_trunk_, &actor_.parameters(), &critic_.parameters(), &log_std_};
+  }
+
   static std::vector<Index> layer_sizes(Index in, const std::vector<Index>& hidden, Index out) {
     std::vector<Index> sizes{in};
     sizes.insert(sizes.end(), hidden.begin(), hidden.end());
@@ -227,7 +281,7 @@ class ActorCritic {
   Vector<S> concat(Vector<S> nn::Parameters<S>::*member) const {
     Vector<S> flat(parameter_count());
     Index offset = 0;
-    for (const nn::Parameters<S>* block : {&actor_.parameters(), &critic_.parameters(), &log_std_}) {
+    for (const nn::Parameters<S>* block : blocks()) {
       flat.segment(offset, block->size()) = block->*member;
       offset += block->size();
     }
@@ -235,11 +289,12 @@ class ActorCritic {
   }
 
   PolicyConfig config_;
+  std::optional<nn::Mlp<S>> trunk_;
   nn::Mlp<S> actor_, critic_;
-  nn::Parameters<S> log_std_;
+  nn::Parameters<S> log_std_, no_trunk_;
   Distribution dist_;
-  Matrix<S> head_, grad_head_, grad_log_std_;
-  mutable Matrix<S> value_out_;
+  Matrix<S> head_, grad_head_, grad_log_std_, grad_features_;
+  mutable Matrix<S> value_out_, features_;
   detail::OwnedPool pool_;  // runs the actor and critic passes concurrently when num_threads = 2
   static constexpr Index parallel_batch_threshold = 32;
 };

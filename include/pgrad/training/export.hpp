@@ -357,6 +357,7 @@ std::string c_header_source(const ActorCritic<S, Distribution>& policy, const Ex
                 "export_c_header: Scalar must be float or double");
   using C = detail::CScalar<S>;
   constexpr bool discrete = ActorCritic<S, Distribution>::discrete;
+  PGRAD_REQUIRE(!policy.has_shared_trunk(), "export_c_header: policies with a shared trunk are not supported yet");
   const nn::Mlp<S>& actor = policy.actor();
   const Index obs_size = policy.observation_size(), action_size = policy.action_size();
   detail::validate_export_options(options, obs_size, action_size, discrete);
