@@ -35,7 +35,6 @@ class Mlp {
     }
     params_ = Parameters<S>(offset);
     outputs_.resize(layers_.size());
-    deltas_.resize(layers_.size());
     grad_inputs_.resize(layers_.size());
   }
 
@@ -81,13 +80,11 @@ class Mlp {
   const Matrix<S>& backward(const MatrixCRef<S>& grad_output) {
     PGRAD_REQUIRE(has_forward_state_, "Mlp::backward called without a preceding forward");
     check_shape(grad_output, output_size(), input_.cols(), "Mlp::backward gradient");
+    output_delta_ = grad_output;
     for (Index l = num_layers() - 1; l >= 0; --l) {
       const auto i = static_cast<std::size_t>(l);
-      Matrix<S>& delta = deltas_[i];
-      if (l + 1 == num_layers())
-        delta = grad_output;
-      else
-        delta = grad_inputs_[i + 1];
+      // dL/dz of layer l, formed in place in the buffer holding dL/dy (the next layer's dX).
+      Matrix<S>& delta = (l + 1 == num_layers()) ? output_delta_ : grad_inputs_[i + 1];
       multiply_by_activation_derivative(activation_of(l), outputs_[i], delta);
       const Matrix<S>& x = l == 0 ? input_ : outputs_[i - 1];
       layer(l).backward(params_, x, delta, &grad_inputs_[i]);
@@ -125,7 +122,8 @@ class Mlp {
   Parameters<S> params_;
   // Training state kept by forward for backward, and backward's own buffers.
   Matrix<S> input_;
-  std::vector<Matrix<S>> outputs_, deltas_, grad_inputs_;
+  std::vector<Matrix<S>> outputs_, grad_inputs_;
+  Matrix<S> output_delta_;
   bool has_forward_state_ = false;
   // Inference scratch (ping-pong between layers).
   mutable Matrix<S> scratch_[2];
