@@ -1,6 +1,8 @@
 #pragma once
-// Small helpers shared by the example programs: command-line flags, the --csv log, result lines.
+// Small helpers shared by the example programs: command-line flags, the --csv log, checkpoints
+// (--save, --save-every, --load, --eval), result lines.
 #include <pgrad/algorithms/on_policy.hpp>
+#include <pgrad/training/checkpoint.hpp>
 #include <pgrad/training/evaluate.hpp>
 #include <pgrad/training/logger.hpp>
 
@@ -44,6 +46,56 @@ inline pgrad::algo::UpdateCallback csv_log(const std::string& path) {
   if (path.empty()) return {};
   return pgrad::CsvLogger(path);
 }
+
+/// The checkpoint flags: --save PATH (at the end, and every --save-every K updates if K > 0),
+/// --load PATH (resume training up to --steps in all), --eval N (with --load: only evaluate N
+/// episodes, no training).
+struct CheckpointFlags {
+  std::string save, load;
+  long long save_every = 0, eval = 0;
+
+  /// Adds the flags' defaults to an example's own.
+  static std::map<std::string, std::string> with_defaults(std::map<std::string, std::string> defaults) {
+    defaults.insert({{"save", ""}, {"save-every", "0"}, {"load", ""}, {"eval", "0"}});
+    return defaults;
+  }
+  explicit CheckpointFlags(const Flags& flags)
+      : save(flags.text("save")),
+        load(flags.text("load")),
+        save_every(flags.integer("save-every")),
+        eval(flags.integer("eval")) {
+    if (save_every < 0 || eval < 0) throw std::invalid_argument("--save-every and --eval must be >= 0");
+    if (save_every > 0 && save.empty()) throw std::invalid_argument("--save-every needs --save PATH");
+    if (eval > 0 && load.empty()) throw std::invalid_argument("--eval needs --load PATH");
+  }
+
+  /// Loads --load into the algorithm (if given) and says where the run stands.
+  template <class Algorithm>
+  void load_into(Algorithm& algorithm) const {
+    if (load.empty()) return;
+    pgrad::load_checkpoint(algorithm, load);
+    std::printf("loaded %s: update %lld, %lld steps\n", load.c_str(), algorithm.iteration(),
+                algorithm.collector().steps());
+  }
+
+  /// The --save-every callback (empty when not asked for).
+  template <class Algorithm>
+  pgrad::algo::UpdateCallback periodic_save(const Algorithm& algorithm) const {
+    if (save_every <= 0) return {};
+    return [this, &algorithm](const pgrad::algo::UpdateReport& report) {
+      if (report.iteration % save_every == 0) pgrad::save_checkpoint(algorithm, save);
+      return true;
+    };
+  }
+
+  /// The final --save.
+  template <class Algorithm>
+  void save_final(const Algorithm& algorithm) const {
+    if (save.empty()) return;
+    pgrad::save_checkpoint(algorithm, save);
+    std::printf("saved %s\n", save.c_str());
+  }
+};
 
 /// The last line every example prints.
 inline void print_result(const std::string& algo, bool solved, const pgrad::EvaluationResult& evaluation,

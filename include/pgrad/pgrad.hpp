@@ -8,6 +8,7 @@
 #include <pgrad/core/random.hpp>
 #include <pgrad/core/running_mean_std.hpp>
 #include <pgrad/core/schedule.hpp>
+#include <pgrad/core/serialize.hpp>
 #include <pgrad/core/types.hpp>
 
 #include <pgrad/nn/activation.hpp>
@@ -47,6 +48,7 @@
 #include <pgrad/algorithms/reinforce.hpp>
 #include <pgrad/algorithms/rollout_buffer.hpp>
 
+#include <pgrad/training/checkpoint.hpp>
 #include <pgrad/training/evaluate.hpp>
 #include <pgrad/training/export.hpp>
 #include <pgrad/training/logger.hpp>

@@ -37,6 +37,26 @@ struct A2cConfig {
 
   Index batch_size() const { return num_envs * num_steps; }
 
+  /// Calls f(name, value) for every hyperparameter a checkpoint records and checks on load.
+  template <class F>
+  void visit(F&& f) const {
+    f("num_envs", static_cast<double>(num_envs));
+    f("num_steps", static_cast<double>(num_steps));
+    f("learning_rate", learning_rate);
+    f("anneal_learning_rate", anneal_learning_rate ? 1.0 : 0.0);
+    f("gamma", gamma);
+    f("gae_lambda", gae_lambda);
+    f("ent_coef", ent_coef);
+    f("vf_coef", vf_coef);
+    f("max_grad_norm", max_grad_norm);
+    f("normalize_advantages", normalize_advantages ? 1.0 : 0.0);
+    f("optimizer", optimizer == Optimizer::rmsprop ? 0.0 : 1.0);
+    f("rmsprop_alpha", rmsprop_alpha);
+    f("optimizer_eps", optimizer_eps);
+    f("learning_rate_schedule", learning_rate_schedule);
+    pgrad::detail::visit_policy_config(policy, f);
+  }
+
   /// The learning rate at training progress p in [0, 1].
   double learning_rate_at(double p) const {
     if (learning_rate_schedule) return (*learning_rate_schedule)(p);
@@ -120,13 +140,25 @@ class A2c {
   }
 
   Policy& policy() { return policy_; }
+  const Policy& policy() const { return policy_; }
   RolloutCollector<Env, Policy>& collector() { return collector_; }
+  const RolloutCollector<Env, Policy>& collector() const { return collector_; }
   const A2cConfig& config() const { return config_; }
+  /// Updates done in the current run (restored by a checkpoint).
+  long long iteration() const { return iteration_; }
+  /// The number of updates learn(total_steps) runs in all: total_steps / batch size, rounded up.
+  long long iterations_for(long long total_steps) const {
+    return (total_steps + config_.batch_size() - 1) / config_.batch_size();
+  }
 
+  /// Trains for total_steps environment steps (whole rollouts); a run stopped early by the
+  /// callback (or loaded from a checkpoint) continues from its next update when called with the
+  /// same total; a finished run starts a new one.
   void learn(long long total_steps, const UpdateCallback& on_update = {}) {
-    const long long iterations = (total_steps + config_.batch_size() - 1) / config_.batch_size();
+    const long long iterations = iterations_for(total_steps);
+    if (iteration_ >= iterations) iteration_ = 0;
     const Stopwatch clock;
-    for (long long iteration = 1; iteration <= iterations; ++iteration) {
+    for (long long iteration = iteration_ + 1; iteration <= iterations; ++iteration) {
       const double lr = config_.learning_rate_at(static_cast<double>(iteration - 1) / static_cast<double>(iterations));
       rmsprop_.set_learning_rate(static_cast<S>(lr));
       adam_.set_learning_rate(static_cast<S>(lr));
@@ -146,6 +178,7 @@ class A2c {
         policy_.apply(rmsprop_);
       else
         policy_.apply(adam_);
+      iteration_ = iteration;
 
       report.iteration = iteration;
       report.policy_loss = stats.policy_loss;
@@ -156,6 +189,34 @@ class A2c {
       report.learning_rate = lr;
       if (on_update && !on_update(report)) break;
     }
+  }
+
+  /// Checkpoints: Scalar, hyperparameters (checked on load), policy, both optimisers' state,
+  /// the init Rng, the update counter and the collector with the vector environment's state.
+  void save_state(Writer& w) const {
+    w.section("A2c");
+    w.u8(pgrad::detail::scalar_code<S>());
+    config_.visit(pgrad::detail::HyperparameterWriter{w});
+    save_policy_state(w, policy_);
+    rmsprop_.save_state(w);
+    adam_.save_state(w);
+    w.rng(init_rng_);
+    w.i64(iteration_);
+    collector_.save_state(w);
+  }
+  void load_state(Reader& r) {
+    r.section("A2c");
+    const std::uint8_t code = r.u8();
+    PGRAD_REQUIRE(code == pgrad::detail::scalar_code<S>(), r.source(), ": Scalar differs: file ",
+                  pgrad::detail::scalar_code_name(code), ", program ",
+                  pgrad::detail::scalar_code_name(pgrad::detail::scalar_code<S>()));
+    config_.visit(pgrad::detail::HyperparameterChecker{r, "A2c hyperparameter"});
+    load_policy_state(r, policy_);
+    rmsprop_.load_state(r);
+    adam_.load_state(r);
+    r.rng(init_rng_);
+    iteration_ = r.i64();
+    collector_.load_state(r);
   }
 
  private:
@@ -169,6 +230,7 @@ class A2c {
   Minibatch<S, Actions> batch_;
   A2cLoss<Policy> loss_;
   std::vector<Index> all_samples_;
+  long long iteration_ = 0;
 };
 
 }  // namespace pgrad::algo

@@ -3,12 +3,17 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include <pgrad/algorithms/rollout_buffer.hpp>
 #include <pgrad/core/check.hpp>
 #include <pgrad/core/random.hpp>
+#include <pgrad/core/schedule.hpp>
+#include <pgrad/core/serialize.hpp>
 #include <pgrad/envs/vector_env.hpp>
+#include <pgrad/policies/actor_critic.hpp>
 #include <pgrad/returns/gae.hpp>
 
 namespace pgrad::algo {
@@ -57,6 +62,31 @@ class EpisodeLog {
   double mean_length() const {
     std::vector<double> as_double(lengths_.begin(), lengths_.end());
     return mean(as_double);
+  }
+
+  /// Checkpoints: the ring, its position and the count.
+  void save_state(Writer& w) const {
+    w.section("EpisodeLog");
+    w.u64(returns_.size());
+    for (std::size_t k = 0; k < returns_.size(); ++k) {
+      w.f64(returns_[k]);
+      w.i64(lengths_[k]);
+    }
+    w.u64(next_);
+    w.i64(count_);
+  }
+  void load_state(Reader& r) {
+    r.section("EpisodeLog");
+    const auto capacity = r.u64();
+    PGRAD_REQUIRE(capacity == returns_.size(), "EpisodeLog::load_state: capacity differs: file has ", capacity,
+                  ", log has ", returns_.size());
+    for (std::size_t k = 0; k < returns_.size(); ++k) {
+      returns_[k] = r.f64();
+      lengths_[k] = static_cast<Index>(r.i64());
+    }
+    next_ = static_cast<std::size_t>(r.u64());
+    PGRAD_REQUIRE(next_ < returns_.size(), "EpisodeLog::load_state: corrupt ring position ", next_);
+    count_ = r.i64();
   }
 
  private:
@@ -124,6 +154,28 @@ class RolloutCollector {
     report.steps_per_second = static_cast<double>(steps_) / report.seconds;
   }
   Rng& rng() { return rng_; }
+  const envs::VectorEnv<Env>& env() const { return env_; }
+
+  /// Checkpoints: the sampling Rng, the current observations, step count, episode log and the
+  /// vector environment's state (every copy's Rng and environment state).
+  void save_state(Writer& w) const {
+    w.section("RolloutCollector");
+    w.rng(rng_);
+    w.matrix(observations_);
+    w.i64(steps_);
+    w.f64(env_seconds_);
+    episodes_.save_state(w);
+    env_.save_state(w);
+  }
+  void load_state(Reader& r) {
+    r.section("RolloutCollector");
+    r.rng(rng_);
+    r.matrix(observations_, "collector observations", observations_.rows(), observations_.cols());
+    steps_ = r.i64();
+    env_seconds_ = r.f64();
+    episodes_.load_state(r);
+    env_.load_state(r);
+  }
 
   /// Steps every environment `buffer.num_steps` times, continuing from where the last call
   /// stopped, then computes advantages and returns with GAE(γ, λ). With stop_at_episode_end (one
@@ -202,6 +254,98 @@ double explained_variance(const Eigen::DenseBase<DerivedA>& returns, const Eigen
   const auto diff = (r - v).eval();
   const double var_diff = (diff - diff.mean()).square().sum() / n;
   return var_r == 0 ? 0.0 : 1.0 - var_diff / var_r;
+}
+
+}  // namespace pgrad::algo
+
+/// Checkpoint helpers shared by the algorithms: hyperparameters written as named numbers and
+/// checked on load (a difference names the field), and the policy's sizes and parameters.
+namespace pgrad::detail {
+struct HyperparameterWriter {
+  Writer& w;
+  void operator()(const std::string& name, double value) const { w.named(name, value); }
+  void operator()(const std::string& name, const std::optional<Schedule>& schedule) const {
+    (*this)(name + ".points", schedule ? static_cast<double>(schedule->points().size()) : -1.0);
+    if (!schedule) return;
+    for (std::size_t k = 0; k < schedule->points().size(); ++k) {
+      (*this)(name + "[" + std::to_string(k) + "].progress", schedule->points()[k].first);
+      (*this)(name + "[" + std::to_string(k) + "].value", schedule->points()[k].second);
+    }
+  }
+};
+struct HyperparameterChecker {
+  Reader& r;
+  std::string what;
+  void operator()(const std::string& name, double value) const { r.expect_same(what, name, value); }
+  void operator()(const std::string& name, const std::optional<Schedule>& schedule) const {
+    (*this)(name + ".points", schedule ? static_cast<double>(schedule->points().size()) : -1.0);
+    if (!schedule) return;
+    for (std::size_t k = 0; k < schedule->points().size(); ++k) {
+      (*this)(name + "[" + std::to_string(k) + "].progress", schedule->points()[k].first);
+      (*this)(name + "[" + std::to_string(k) + "].value", schedule->points()[k].second);
+    }
+  }
+};
+
+/// The PolicyConfig fields that the networks' sizes do not already show.
+template <class F>
+void visit_policy_config(const PolicyConfig& p, F&& f) {
+  f("policy.activation", static_cast<double>(p.activation));
+  f("policy.init", static_cast<double>(p.init));
+  f("policy.with_critic", p.with_critic ? 1.0 : 0.0);
+}
+
+template <class Policy>
+std::vector<Index> trunk_sizes(const Policy& policy) {
+  return policy.has_shared_trunk() ? policy.trunk().sizes() : std::vector<Index>{};
+}
+
+inline void write_sizes(Writer& w, const std::vector<Index>& sizes) {
+  w.u64(sizes.size());
+  for (Index s : sizes) w.i64(s);
+}
+inline void check_sizes(Reader& r, const char* what, const std::vector<Index>& expected) {
+  const auto count = r.u64();
+  PGRAD_REQUIRE(count <= r.remaining() / 8, r.source(), ": truncated while reading ", what, " layer sizes");
+  std::vector<Index> found(static_cast<std::size_t>(count));
+  for (auto& s : found) s = static_cast<Index>(r.i64());
+  PGRAD_REQUIRE(found == expected, r.source(), ": ", what, " layer sizes differ: file has ", pgrad::detail::join_sizes(found),
+                ", policy has ", pgrad::detail::join_sizes(expected));
+}
+}  // namespace pgrad::detail
+
+namespace pgrad::algo {
+
+/// Writes the policy's Scalar, network sizes and every parameter block.
+template <class Policy>
+void save_policy_state(Writer& w, const Policy& policy) {
+  using S = typename Policy::Scalar;
+  w.section("ActorCritic");
+  w.u8(pgrad::detail::scalar_code<S>());
+  w.boolean(Policy::discrete);
+  detail::write_sizes(w, detail::trunk_sizes(policy));
+  detail::write_sizes(w, policy.actor().sizes());
+  detail::write_sizes(w, policy.critic().sizes());
+  w.matrix(policy.flat_parameters());
+}
+/// Reads what save_policy_state wrote; any size or type difference throws naming it.
+template <class Policy>
+void load_policy_state(Reader& r, Policy& policy) {
+  using S = typename Policy::Scalar;
+  r.section("ActorCritic");
+  const std::uint8_t code = r.u8();
+  PGRAD_REQUIRE(code == pgrad::detail::scalar_code<S>(), r.source(), ": Scalar differs: file ",
+                pgrad::detail::scalar_code_name(code), ", program ",
+                pgrad::detail::scalar_code_name(pgrad::detail::scalar_code<S>()));
+  const bool discrete = r.boolean();
+  PGRAD_REQUIRE(discrete == Policy::discrete, r.source(), ": action distribution differs: file ",
+                discrete ? "Categorical" : "DiagGaussian", ", policy ", Policy::discrete ? "Categorical" : "DiagGaussian");
+  detail::check_sizes(r, "trunk", detail::trunk_sizes(policy));
+  detail::check_sizes(r, "actor", policy.actor().sizes());
+  detail::check_sizes(r, "critic", policy.critic().sizes());
+  Vector<S> flat;
+  r.matrix(flat, "policy parameters", policy.parameter_count(), 1);
+  policy.set_flat_parameters(flat);
 }
 
 template <class S>

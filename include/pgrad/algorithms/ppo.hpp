@@ -55,6 +55,31 @@ struct PpoConfig {
   Index batch_size() const { return num_envs * num_steps; }
   Index minibatch_size() const { return batch_size() / num_minibatches; }
 
+  /// Calls f(name, value) for every hyperparameter a checkpoint records and checks on load.
+  template <class F>
+  void visit(F&& f) const {
+    f("num_envs", static_cast<double>(num_envs));
+    f("num_steps", static_cast<double>(num_steps));
+    f("learning_rate", learning_rate);
+    f("anneal_learning_rate", anneal_learning_rate ? 1.0 : 0.0);
+    f("gamma", gamma);
+    f("gae_lambda", gae_lambda);
+    f("num_minibatches", static_cast<double>(num_minibatches));
+    f("update_epochs", static_cast<double>(update_epochs));
+    f("normalize_advantages", normalize_advantages ? 1.0 : 0.0);
+    f("clip_coef", clip_coef);
+    f("clip_value_loss", clip_value_loss ? 1.0 : 0.0);
+    f("ent_coef", ent_coef);
+    f("vf_coef", vf_coef);
+    f("max_grad_norm", max_grad_norm);
+    f("target_kl", target_kl);
+    f("adam_eps", adam_eps);
+    f("learning_rate_schedule", learning_rate_schedule);
+    f("clip_coef_schedule", clip_coef_schedule);
+    f("ent_coef_schedule", ent_coef_schedule);
+    pgrad::detail::visit_policy_config(policy, f);
+  }
+
   /// Throws pgrad::Error naming the first invalid field.
   void validate() const {
     PGRAD_REQUIRE(num_envs > 0, "Ppo: num_envs must be positive, got ", num_envs);
@@ -185,14 +210,24 @@ class Ppo {
   Policy& policy() { return policy_; }
   const Policy& policy() const { return policy_; }
   RolloutCollector<Env, Policy>& collector() { return collector_; }
+  const RolloutCollector<Env, Policy>& collector() const { return collector_; }
   const PpoConfig& config() const { return config_; }
+  /// Updates done in the current run (restored by a checkpoint).
+  long long iteration() const { return iteration_; }
+  /// The number of updates learn(total_steps) runs in all: total_steps / batch size, rounded up.
+  long long iterations_for(long long total_steps) const {
+    return (total_steps + config_.batch_size() - 1) / config_.batch_size();
+  }
 
   /// Trains for total_steps environment steps (rounded up to whole rollouts), calling on_update
-  /// after every update; stops early when it returns false.
+  /// after every update; stops early when it returns false. A run that was stopped early (or
+  /// loaded from a checkpoint) continues from its next update with the same schedule position
+  /// when learn is called with the same total; a finished run starts a new one.
   void learn(long long total_steps, const UpdateCallback& on_update = {}) {
-    const long long iterations = (total_steps + config_.batch_size() - 1) / config_.batch_size();
+    const long long iterations = iterations_for(total_steps);
+    if (iteration_ >= iterations) iteration_ = 0;
     const Stopwatch clock;
-    for (long long iteration = 1; iteration <= iterations; ++iteration) {
+    for (long long iteration = iteration_ + 1; iteration <= iterations; ++iteration) {
       // Schedules: CleanRL anneals with frac = 1 - (iteration - 1) / iterations.
       current_ = config_.at_progress(static_cast<double>(iteration - 1) / static_cast<double>(iterations));
       optimizer_.set_learning_rate(static_cast<S>(current_.learning_rate));
@@ -203,12 +238,43 @@ class Ppo {
                      static_cast<S>(config_.gae_lambda), rollout_.advantages, rollout_.returns);
 
       UpdateReport report = update();
+      iteration_ = iteration;
 
       report.iteration = iteration;
       collector_.fill_report(report, clock);
       report.learning_rate = static_cast<double>(optimizer_.learning_rate());
       if (on_update && !on_update(report)) break;
     }
+  }
+
+  /// Checkpoints: Scalar, hyperparameters (checked on load), policy sizes and parameters, Adam
+  /// state, every Rng, the update counter and the collector (observations, counters, episode
+  /// log, vector environment with every copy's state).
+  void save_state(Writer& w) const {
+    w.section("Ppo");
+    w.u8(pgrad::detail::scalar_code<S>());
+    config_.visit(pgrad::detail::HyperparameterWriter{w});
+    save_policy_state(w, policy_);
+    optimizer_.save_state(w);
+    w.rng(init_rng_);
+    w.rng(shuffle_rng_);
+    w.i64(iteration_);
+    collector_.save_state(w);
+  }
+  /// Restores what save_state wrote into an algorithm built with the same configuration.
+  void load_state(Reader& r) {
+    r.section("Ppo");
+    const std::uint8_t code = r.u8();
+    PGRAD_REQUIRE(code == pgrad::detail::scalar_code<S>(), r.source(), ": Scalar differs: file ",
+                  pgrad::detail::scalar_code_name(code), ", program ",
+                  pgrad::detail::scalar_code_name(pgrad::detail::scalar_code<S>()));
+    config_.visit(pgrad::detail::HyperparameterChecker{r, "Ppo hyperparameter"});
+    load_policy_state(r, policy_);
+    optimizer_.load_state(r);
+    r.rng(init_rng_);
+    r.rng(shuffle_rng_);
+    iteration_ = r.i64();
+    collector_.load_state(r);
   }
 
  private:
@@ -256,6 +322,7 @@ class Ppo {
   Minibatch<S, Actions> batch_;
   PpoLoss<Policy> loss_;
   std::vector<Index> indices_;
+  long long iteration_ = 0;
 };
 
 }  // namespace pgrad::algo

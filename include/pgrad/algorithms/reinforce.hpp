@@ -34,6 +34,20 @@ struct ReinforceConfig {
     return p;
   }
 
+  /// Calls f(name, value) for every hyperparameter a checkpoint records and checks on load.
+  template <class F>
+  void visit(F&& f) const {
+    f("learning_rate", learning_rate);
+    f("gamma", gamma);
+    f("normalize_returns", normalize_returns ? 1.0 : 0.0);
+    f("baseline", baseline ? 1.0 : 0.0);
+    f("ent_coef", ent_coef);
+    f("vf_coef", vf_coef);
+    f("max_grad_norm", max_grad_norm);
+    f("max_episode_steps", static_cast<double>(max_episode_steps));
+    pgrad::detail::visit_policy_config(policy, f);
+  }
+
   void validate() const {
     PGRAD_REQUIRE(learning_rate > 0 && std::isfinite(learning_rate), "Reinforce: learning_rate must be positive, got ",
                   learning_rate);
@@ -105,13 +119,18 @@ class Reinforce {
   }
 
   Policy& policy() { return policy_; }
+  const Policy& policy() const { return policy_; }
   RolloutCollector<Env, Policy>& collector() { return collector_; }
+  const RolloutCollector<Env, Policy>& collector() const { return collector_; }
   const ReinforceConfig& config() const { return config_; }
+  /// Updates (episodes) done so far (restored by a checkpoint).
+  long long iteration() const { return iteration_; }
 
-  /// Trains for at least total_steps environment steps, one update per episode.
+  /// Trains until the collector has taken at least total_steps environment steps in all (a
+  /// loaded checkpoint continues from its step count), one update per episode.
   void learn(long long total_steps, const UpdateCallback& on_update = {}) {
     const Stopwatch clock;
-    for (long long iteration = 1; collector_.steps() < total_steps; ++iteration) {
+    for (long long iteration = iteration_ + 1; collector_.steps() < total_steps; ++iteration) {
       const Index length = collector_.collect(policy_, rollout_, /*stop_at_episode_end=*/true);
 
       compute_gae<S>(rollout_.rewards.leftCols(length), rollout_.values.leftCols(length),
@@ -129,6 +148,7 @@ class Reinforce {
       if (config_.max_grad_norm > 0)
         report.grad_norm = static_cast<double>(policy_.clip_gradients(static_cast<S>(config_.max_grad_norm)));
       policy_.apply(optimizer_);
+      iteration_ = iteration;
 
       report.iteration = iteration;
       report.policy_loss = stats.policy_loss;
@@ -139,6 +159,32 @@ class Reinforce {
       report.learning_rate = config_.learning_rate;
       if (on_update && !on_update(report)) break;
     }
+  }
+
+  /// Checkpoints: Scalar, hyperparameters (checked on load), policy, Adam state, the init Rng,
+  /// the update counter and the collector with the environment's state.
+  void save_state(Writer& w) const {
+    w.section("Reinforce");
+    w.u8(pgrad::detail::scalar_code<S>());
+    config_.visit(pgrad::detail::HyperparameterWriter{w});
+    save_policy_state(w, policy_);
+    optimizer_.save_state(w);
+    w.rng(init_rng_);
+    w.i64(iteration_);
+    collector_.save_state(w);
+  }
+  void load_state(Reader& r) {
+    r.section("Reinforce");
+    const std::uint8_t code = r.u8();
+    PGRAD_REQUIRE(code == pgrad::detail::scalar_code<S>(), r.source(), ": Scalar differs: file ",
+                  pgrad::detail::scalar_code_name(code), ", program ",
+                  pgrad::detail::scalar_code_name(pgrad::detail::scalar_code<S>()));
+    config_.visit(pgrad::detail::HyperparameterChecker{r, "Reinforce hyperparameter"});
+    load_policy_state(r, policy_);
+    optimizer_.load_state(r);
+    r.rng(init_rng_);
+    iteration_ = r.i64();
+    collector_.load_state(r);
   }
 
  private:
@@ -152,6 +198,7 @@ class Reinforce {
   ReinforceLoss<Policy> loss_;
   Matrix<S> advantages_, returns_;
   std::vector<Index> order_;
+  long long iteration_ = 0;
 };
 
 }  // namespace pgrad::algo

@@ -4,6 +4,7 @@
 
 #include <pgrad/core/check.hpp>
 #include <pgrad/core/error.hpp>
+#include <pgrad/core/serialize.hpp>
 #include <pgrad/core/types.hpp>
 
 namespace pgrad {
@@ -104,6 +105,21 @@ class RunningMeanStd {
     batch_mean_.resize(mean.size());
     batch_var_.resize(mean.size());
     delta_.resize(mean.size());
+  }
+
+  /// Checkpoints: mean, variance and count, bit for bit.
+  void save_state(Writer& w) const {
+    w.section("RunningMeanStd");
+    w.matrix(mean_);
+    w.matrix(var_);
+    w.f64(count_);
+  }
+  void load_state(Reader& r) {
+    r.section("RunningMeanStd");
+    Vector<Scalar> mean, var;
+    r.matrix(mean, "RunningMeanStd mean", size(), 1);
+    r.matrix(var, "RunningMeanStd var", size(), 1);
+    set(mean, var, r.f64());
   }
 
  private:

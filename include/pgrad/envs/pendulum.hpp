@@ -6,6 +6,7 @@
 
 #include <pgrad/core/error.hpp>
 #include <pgrad/core/random.hpp>
+#include <pgrad/core/serialize.hpp>
 #include <pgrad/core/types.hpp>
 #include <pgrad/envs/env.hpp>
 #include <pgrad/envs/spaces.hpp>
@@ -127,6 +128,26 @@ class Pendulum {
   Index max_episode_steps() const { return max_episode_steps_; }
   /// Steps taken in the current episode.
   Index elapsed_steps() const { return elapsed_; }
+
+  /// Checkpoints: the state, the step count and whether an episode is running.
+  void save_state(Writer& w) const {
+    w.section("Pendulum");
+    w.i64(max_episode_steps_);
+    w.scalar(theta_);
+    w.scalar(theta_dot_);
+    w.i64(elapsed_);
+    w.boolean(active_);
+  }
+  void load_state(Reader& r) {
+    r.section("Pendulum");
+    const auto limit = r.i64();
+    PGRAD_REQUIRE(limit == max_episode_steps_, "Pendulum::load_state: max_episode_steps differs: file has ", limit,
+                  ", environment has ", max_episode_steps_);
+    theta_ = r.scalar<S>();
+    theta_dot_ = r.scalar<S>();
+    elapsed_ = static_cast<Index>(r.i64());
+    active_ = r.boolean();
+  }
 
  private:
   Observation observation() const {

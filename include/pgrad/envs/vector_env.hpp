@@ -16,6 +16,7 @@
 #include <pgrad/core/check.hpp>
 #include <pgrad/core/error.hpp>
 #include <pgrad/core/random.hpp>
+#include <pgrad/core/serialize.hpp>
 #include <pgrad/core/types.hpp>
 #include <pgrad/detail/worker_pool.hpp>
 #include <pgrad/envs/env.hpp>
@@ -129,6 +130,50 @@ class VectorEnv {
   const Env& env(Index i) const {
     PGRAD_REQUIRE(i >= 0 && i < num_envs(), "VectorEnv::env: index ", i, " is outside [0, ", num_envs(), ")");
     return envs_[static_cast<std::size_t>(i)];
+  }
+
+  /// Checkpoints: the seed, every copy's Rng and environment state (through the Env's
+  /// save_state; pgrad::Error naming the type if it has none), the observation, reward and flag
+  /// buffers and the per-copy episode counters, so stepping continues exactly.
+  void save_state(Writer& w) const {
+    w.section("VectorEnv");
+    w.i64(num_envs());
+    w.u64(seed_);
+    for (std::size_t i = 0; i < envs_.size(); ++i) {
+      w.rng(rngs_[i]);
+      save_state_of(w, envs_[i]);
+      w.f64(returns_[i]);
+      w.i64(lengths_[i]);
+      w.u64(recorder_counts_[i]);
+    }
+    w.matrix(obs_);
+    w.matrix(final_obs_);
+    w.matrix(rewards_);
+    w.matrix(terminated_);
+    w.matrix(truncated_);
+    w.boolean(ready_);
+  }
+  void load_state(Reader& r) {
+    r.section("VectorEnv");
+    const auto n = r.i64();
+    PGRAD_REQUIRE(n == num_envs(), "VectorEnv::load_state: number of environments differs: file has ", n,
+                  ", vector environment has ", num_envs());
+    seed_ = r.u64();
+    for (std::size_t i = 0; i < envs_.size(); ++i) {
+      r.rng(rngs_[i]);
+      load_state_of(r, envs_[i]);
+      returns_[i] = r.f64();
+      lengths_[i] = static_cast<Index>(r.i64());
+      recorder_counts_[i] = r.u64();
+    }
+    r.matrix(obs_, "VectorEnv observations", obs_dim_, num_envs());
+    r.matrix(final_obs_, "VectorEnv final observations", obs_dim_, num_envs());
+    r.matrix(rewards_, "VectorEnv rewards", 1, num_envs());
+    r.matrix(terminated_, "VectorEnv terminated", 1, num_envs());
+    r.matrix(truncated_, "VectorEnv truncated", 1, num_envs());
+    ready_ = r.boolean();
+    finished_.clear();
+    std::fill(ended_.begin(), ended_.end(), 0);
   }
 
  private:

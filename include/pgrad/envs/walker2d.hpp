@@ -13,6 +13,7 @@
 #include <pgrad/core/check.hpp>
 #include <pgrad/core/error.hpp>
 #include <pgrad/core/random.hpp>
+#include <pgrad/core/serialize.hpp>
 #include <pgrad/core/types.hpp>
 #include <pgrad/envs/env.hpp>
 #include <pgrad/envs/spaces.hpp>
@@ -227,7 +228,55 @@ class Walker2d {
   const mjModel& model() const { return *model_; }
   const mjData& data() const { return *data_; }
 
+  /// Checkpoints: version, time limit, simulation time, qpos, qvel, act, ctrl, the solver's warm
+  /// start, the step count and the episode-over flag — everything the next step depends on.
+  void save_state(Writer& w) const {
+    require_state("save_state");
+    w.section("Walker2d");
+    w.u8(version_ == Walker2dVersion::v5 ? 5 : 4);
+    w.i64(max_episode_steps_);
+    w.f64(data_->time);
+    write_array(w, data_->qpos, model_->nq);
+    write_array(w, data_->qvel, model_->nv);
+    write_array(w, data_->act, model_->na);
+    write_array(w, data_->ctrl, model_->nu);
+    write_array(w, data_->qacc_warmstart, model_->nv);
+    w.i64(elapsed_steps_);
+    w.boolean(needs_reset_);
+  }
+  void load_state(Reader& r) {
+    require_state("load_state");
+    r.section("Walker2d");
+    const int version = r.u8();
+    PGRAD_REQUIRE(version == (version_ == Walker2dVersion::v5 ? 5 : 4), "Walker2d::load_state: version differs: "
+                  "file has v", version, ", environment has v", version_ == Walker2dVersion::v5 ? 5 : 4);
+    const auto limit = r.i64();
+    PGRAD_REQUIRE(limit == max_episode_steps_, "Walker2d::load_state: max_episode_steps differs: file has ", limit,
+                  ", environment has ", max_episode_steps_);
+    mj_resetData(model_.get(), data_.get());
+    data_->time = r.f64();
+    read_array(r, data_->qpos, model_->nq, "Walker2d qpos");
+    read_array(r, data_->qvel, model_->nv, "Walker2d qvel");
+    read_array(r, data_->act, model_->na, "Walker2d act");
+    read_array(r, data_->ctrl, model_->nu, "Walker2d ctrl");
+    Vector<double> warmstart;
+    r.matrix(warmstart, "Walker2d qacc_warmstart", model_->nv, 1);
+    mj_forward(model_.get(), data_.get());
+    for (int i = 0; i < model_->nv; ++i) data_->qacc_warmstart[i] = warmstart[i];
+    elapsed_steps_ = static_cast<Index>(r.i64());
+    needs_reset_ = r.boolean();
+  }
+
  private:
+  static void write_array(Writer& w, const mjtNum* values, int size) {
+    w.matrix(Eigen::Map<const Vector<double>>(values, size));
+  }
+  static void read_array(Reader& r, mjtNum* values, int size, const char* what) {
+    Vector<double> v;
+    r.matrix(v, what, size, 1);
+    for (int i = 0; i < size; ++i) values[i] = v[i];
+  }
+
   detail::MjDataPtr make_data() const {
     detail::MjDataPtr data(mj_makeData(model_.get()));
     PGRAD_REQUIRE(data != nullptr, "Walker2d: MuJoCo could not allocate mjData");

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <pgrad/core/check.hpp>
+#include <pgrad/core/serialize.hpp>
 #include <pgrad/nn/parameters.hpp>
 
 namespace pgrad::nn {
@@ -30,6 +31,20 @@ class BlockState {
   }
   std::vector<Vector<S>>& vectors() { return state_; }
   const std::vector<Vector<S>>& vectors() const { return state_; }
+
+  /// Checkpoints: every state vector with its size.
+  void save_state(Writer& w) const {
+    w.u64(state_.size());
+    for (const auto& v : state_) w.matrix(v);
+  }
+  void load_state(Reader& r, const char* who) {
+    const auto count = r.u64();
+    PGRAD_REQUIRE(count % static_cast<std::uint64_t>(per_block_) == 0 && count <= r.remaining(), who,
+                  ": corrupt optimiser state (", count, " vectors)");
+    std::vector<Vector<S>> loaded(static_cast<std::size_t>(count));
+    for (auto& v : loaded) r.matrix(v, std::string(who) + " state vector");
+    state_ = std::move(loaded);
+  }
 
  private:
   int per_block_;
@@ -90,7 +105,29 @@ class Adam {
 
   /// Moment vectors (m, v per block) and step count, for checkpoints.
   detail::BlockState<S>& state() { return state_; }
+  const detail::BlockState<S>& state() const { return state_; }
   void set_steps(long long steps) { steps_ = steps; }
+
+  /// Checkpoints: hyperparameters (betas and eps checked on load), current learning rate, step
+  /// count and the moment vectors.
+  void save_state(Writer& w) const {
+    w.section("Adam");
+    w.named("beta1", static_cast<double>(config_.beta1));
+    w.named("beta2", static_cast<double>(config_.beta2));
+    w.named("eps", static_cast<double>(config_.eps));
+    w.scalar(config_.learning_rate);
+    w.i64(steps_);
+    state_.save_state(w);
+  }
+  void load_state(Reader& r) {
+    r.section("Adam");
+    r.expect_same("Adam", "beta1", static_cast<double>(config_.beta1));
+    r.expect_same("Adam", "beta2", static_cast<double>(config_.beta2));
+    r.expect_same("Adam", "eps", static_cast<double>(config_.eps));
+    set_learning_rate(r.scalar<S>());
+    steps_ = r.i64();
+    state_.load_state(r, "Adam");
+  }
 
  private:
   Config config_;
@@ -131,6 +168,23 @@ class RMSprop {
     }
   }
   detail::BlockState<S>& state() { return state_; }
+  const detail::BlockState<S>& state() const { return state_; }
+
+  /// Checkpoints: alpha and eps (checked on load), current learning rate and the square averages.
+  void save_state(Writer& w) const {
+    w.section("RMSprop");
+    w.named("alpha", static_cast<double>(config_.alpha));
+    w.named("eps", static_cast<double>(config_.eps));
+    w.scalar(config_.learning_rate);
+    state_.save_state(w);
+  }
+  void load_state(Reader& r) {
+    r.section("RMSprop");
+    r.expect_same("RMSprop", "alpha", static_cast<double>(config_.alpha));
+    r.expect_same("RMSprop", "eps", static_cast<double>(config_.eps));
+    set_learning_rate(r.scalar<S>());
+    state_.load_state(r, "RMSprop");
+  }
 
  private:
   Config config_;

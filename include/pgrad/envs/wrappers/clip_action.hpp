@@ -7,6 +7,7 @@
 #include <pgrad/core/check.hpp>
 #include <pgrad/core/error.hpp>
 #include <pgrad/core/random.hpp>
+#include <pgrad/core/serialize.hpp>
 #include <pgrad/core/types.hpp>
 #include <pgrad/envs/env.hpp>
 #include <pgrad/envs/spaces.hpp>
@@ -57,6 +58,16 @@ class ClipAction {
 
   Env& inner() { return env_; }
   const Env& inner() const { return env_; }
+
+  /// Checkpoints: stateless itself; saves the inner environment's state.
+  void save_state(Writer& w) const {
+    w.section("ClipAction");
+    save_state_of(w, env_);
+  }
+  void load_state(Reader& r) {
+    r.section("ClipAction");
+    load_state_of(r, env_);
+  }
 
  private:
   Env env_;

@@ -8,6 +8,7 @@
 #include <pgrad/core/error.hpp>
 #include <pgrad/core/random.hpp>
 #include <pgrad/core/running_mean_std.hpp>
+#include <pgrad/core/serialize.hpp>
 #include <pgrad/core/types.hpp>
 #include <pgrad/envs/env.hpp>
 #include <pgrad/envs/spaces.hpp>
@@ -88,6 +89,25 @@ class NormalizeObservation {
 
   Env& inner() { return env_; }
   const Env& inner() const { return env_; }
+
+  /// Checkpoints: epsilon and clip (checked), the statistics and the training flag, then the
+  /// inner environment's state.
+  void save_state(Writer& w) const {
+    w.section("NormalizeObservation");
+    w.named("epsilon", epsilon_);
+    w.named("clip", clip_);
+    stats_.save_state(w);
+    w.boolean(training_);
+    save_state_of(w, env_);
+  }
+  void load_state(Reader& r) {
+    r.section("NormalizeObservation");
+    r.expect_same("NormalizeObservation", "epsilon", epsilon_);
+    r.expect_same("NormalizeObservation", "clip", clip_);
+    stats_.load_state(r);
+    training_ = r.boolean();
+    load_state_of(r, env_);
+  }
 
  private:
   Observation process(Observation observation) {

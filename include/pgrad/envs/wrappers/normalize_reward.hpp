@@ -8,6 +8,7 @@
 #include <pgrad/core/error.hpp>
 #include <pgrad/core/random.hpp>
 #include <pgrad/core/running_mean_std.hpp>
+#include <pgrad/core/serialize.hpp>
 #include <pgrad/core/types.hpp>
 #include <pgrad/envs/env.hpp>
 
@@ -86,6 +87,29 @@ class NormalizeReward {
 
   Env& inner() { return env_; }
   const Env& inner() const { return env_; }
+
+  /// Checkpoints: gamma, epsilon and clip (checked), the statistics, the running return G and the
+  /// training flag, then the inner environment's state.
+  void save_state(Writer& w) const {
+    w.section("NormalizeReward");
+    w.named("gamma", gamma_);
+    w.named("epsilon", epsilon_);
+    w.named("clip", clip_);
+    stats_.save_state(w);
+    w.f64(discounted_return_);
+    w.boolean(training_);
+    save_state_of(w, env_);
+  }
+  void load_state(Reader& r) {
+    r.section("NormalizeReward");
+    r.expect_same("NormalizeReward", "gamma", gamma_);
+    r.expect_same("NormalizeReward", "epsilon", epsilon_);
+    r.expect_same("NormalizeReward", "clip", clip_);
+    stats_.load_state(r);
+    discounted_return_ = r.f64();
+    training_ = r.boolean();
+    load_state_of(r, env_);
+  }
 
  private:
   Env env_;

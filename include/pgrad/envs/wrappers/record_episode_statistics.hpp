@@ -5,6 +5,7 @@
 #include <utility>
 
 #include <pgrad/core/random.hpp>
+#include <pgrad/core/serialize.hpp>
 #include <pgrad/core/types.hpp>
 #include <pgrad/envs/env.hpp>
 
@@ -74,6 +75,29 @@ class RecordEpisodeStatistics {
 
   Env& inner() { return env_; }
   const Env& inner() const { return env_; }
+
+  /// Checkpoints: the episode in progress, the last finished one and the count, then the inner
+  /// environment's state.
+  void save_state(Writer& w) const {
+    w.section("RecordEpisodeStatistics");
+    w.f64(return_);
+    w.i64(length_);
+    w.i64(last_.env_index);
+    w.scalar(last_.episode_return);
+    w.i64(last_.length);
+    w.u64(episode_count_);
+    save_state_of(w, env_);
+  }
+  void load_state(Reader& r) {
+    r.section("RecordEpisodeStatistics");
+    return_ = r.f64();
+    length_ = static_cast<Index>(r.i64());
+    last_.env_index = static_cast<Index>(r.i64());
+    last_.episode_return = r.scalar<Scalar>();
+    last_.length = static_cast<Index>(r.i64());
+    episode_count_ = r.u64();
+    load_state_of(r, env_);
+  }
 
  private:
   Env env_;

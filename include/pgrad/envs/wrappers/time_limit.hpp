@@ -6,6 +6,7 @@
 
 #include <pgrad/core/error.hpp>
 #include <pgrad/core/random.hpp>
+#include <pgrad/core/serialize.hpp>
 #include <pgrad/core/types.hpp>
 #include <pgrad/envs/env.hpp>
 
@@ -57,6 +58,22 @@ class TimeLimit {
 
   Env& inner() { return env_; }
   const Env& inner() const { return env_; }
+
+  /// Checkpoints: the limit (checked), the step count, then the inner environment's state.
+  void save_state(Writer& w) const {
+    w.section("TimeLimit");
+    w.i64(limit_);
+    w.i64(elapsed_);
+    save_state_of(w, env_);
+  }
+  void load_state(Reader& r) {
+    r.section("TimeLimit");
+    const auto limit = r.i64();
+    PGRAD_REQUIRE(limit == limit_, "TimeLimit::load_state: max_episode_steps differs: file has ", limit,
+                  ", wrapper has ", limit_);
+    elapsed_ = static_cast<Index>(r.i64());
+    load_state_of(r, env_);
+  }
 
  private:
   Env env_;
