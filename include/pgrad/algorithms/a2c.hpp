@@ -194,9 +194,7 @@ class A2c {
   /// Checkpoints: Scalar, hyperparameters (checked on load), policy, both optimisers' state,
   /// the init Rng, the update counter and the collector with the vector environment's state.
   void save_state(Writer& w) const {
-    w.section("A2c");
-    w.u8(pgrad::detail::scalar_code<S>());
-    config_.visit(pgrad::detail::HyperparameterWriter{w});
+    write_algorithm_header<S>(w, "A2c", config_);
     save_policy_state(w, policy_);
     rmsprop_.save_state(w);
     adam_.save_state(w);
@@ -205,12 +203,7 @@ class A2c {
     collector_.save_state(w);
   }
   void load_state(Reader& r) {
-    r.section("A2c");
-    const std::uint8_t code = r.u8();
-    PGRAD_REQUIRE(code == pgrad::detail::scalar_code<S>(), r.source(), ": Scalar differs: file ",
-                  pgrad::detail::scalar_code_name(code), ", program ",
-                  pgrad::detail::scalar_code_name(pgrad::detail::scalar_code<S>()));
-    config_.visit(pgrad::detail::HyperparameterChecker{r, "A2c hyperparameter"});
+    check_algorithm_header<S>(r, "A2c", config_);
     load_policy_state(r, policy_);
     rmsprop_.load_state(r);
     adam_.load_state(r);

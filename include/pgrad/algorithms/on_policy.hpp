@@ -316,12 +316,41 @@ inline void check_sizes(Reader& r, const char* what, const std::vector<Index>& e
 
 namespace pgrad::algo {
 
+/// Writes the Scalar code; check_scalar reads it back and throws naming both types on a mismatch.
+template <class S>
+void write_scalar(Writer& w) {
+  w.u8(pgrad::detail::scalar_code<S>());
+}
+template <class S>
+void check_scalar(Reader& r) {
+  const std::uint8_t code = r.u8();
+  PGRAD_REQUIRE(code == pgrad::detail::scalar_code<S>(), r.source(), ": Scalar differs: file ",
+                pgrad::detail::scalar_code_name(code), ", program ",
+                pgrad::detail::scalar_code_name(pgrad::detail::scalar_code<S>()));
+}
+
+/// The head of every algorithm checkpoint: the algorithm's name, its Scalar and its
+/// hyperparameters; check_algorithm_header throws naming the first one that differs.
+template <class S, class Config>
+void write_algorithm_header(Writer& w, const char* algorithm, const Config& config) {
+  w.section(algorithm);
+  write_scalar<S>(w);
+  config.visit(pgrad::detail::HyperparameterWriter{w});
+}
+template <class S, class Config>
+void check_algorithm_header(Reader& r, const char* algorithm, const Config& config) {
+  r.section(algorithm);
+  check_scalar<S>(r);
+  const std::string what = std::string(algorithm) + " hyperparameter";
+  config.visit(pgrad::detail::HyperparameterChecker{r, what.c_str()});
+}
+
 /// Writes the policy's Scalar, network sizes and every parameter block.
 template <class Policy>
 void save_policy_state(Writer& w, const Policy& policy) {
   using S = typename Policy::Scalar;
   w.section("ActorCritic");
-  w.u8(pgrad::detail::scalar_code<S>());
+  write_scalar<S>(w);
   w.boolean(Policy::discrete);
   detail::write_sizes(w, detail::trunk_sizes(policy));
   detail::write_sizes(w, policy.actor().sizes());
@@ -333,10 +362,7 @@ template <class Policy>
 void load_policy_state(Reader& r, Policy& policy) {
   using S = typename Policy::Scalar;
   r.section("ActorCritic");
-  const std::uint8_t code = r.u8();
-  PGRAD_REQUIRE(code == pgrad::detail::scalar_code<S>(), r.source(), ": Scalar differs: file ",
-                pgrad::detail::scalar_code_name(code), ", program ",
-                pgrad::detail::scalar_code_name(pgrad::detail::scalar_code<S>()));
+  check_scalar<S>(r);
   const bool discrete = r.boolean();
   PGRAD_REQUIRE(discrete == Policy::discrete, r.source(), ": action distribution differs: file ",
                 discrete ? "Categorical" : "DiagGaussian", ", policy ", Policy::discrete ? "Categorical" : "DiagGaussian");

@@ -251,9 +251,7 @@ class Ppo {
   /// state, every Rng, the update counter and the collector (observations, counters, episode
   /// log, vector environment with every copy's state).
   void save_state(Writer& w) const {
-    w.section("Ppo");
-    w.u8(pgrad::detail::scalar_code<S>());
-    config_.visit(pgrad::detail::HyperparameterWriter{w});
+    write_algorithm_header<S>(w, "Ppo", config_);
     save_policy_state(w, policy_);
     optimizer_.save_state(w);
     w.rng(init_rng_);
@@ -263,12 +261,7 @@ class Ppo {
   }
   /// Restores what save_state wrote into an algorithm built with the same configuration.
   void load_state(Reader& r) {
-    r.section("Ppo");
-    const std::uint8_t code = r.u8();
-    PGRAD_REQUIRE(code == pgrad::detail::scalar_code<S>(), r.source(), ": Scalar differs: file ",
-                  pgrad::detail::scalar_code_name(code), ", program ",
-                  pgrad::detail::scalar_code_name(pgrad::detail::scalar_code<S>()));
-    config_.visit(pgrad::detail::HyperparameterChecker{r, "Ppo hyperparameter"});
+    check_algorithm_header<S>(r, "Ppo", config_);
     load_policy_state(r, policy_);
     optimizer_.load_state(r);
     r.rng(init_rng_);

@@ -164,9 +164,7 @@ class Reinforce {
   /// Checkpoints: Scalar, hyperparameters (checked on load), policy, Adam state, the init Rng,
   /// the update counter and the collector with the environment's state.
   void save_state(Writer& w) const {
-    w.section("Reinforce");
-    w.u8(pgrad::detail::scalar_code<S>());
-    config_.visit(pgrad::detail::HyperparameterWriter{w});
+    write_algorithm_header<S>(w, "Reinforce", config_);
     save_policy_state(w, policy_);
     optimizer_.save_state(w);
     w.rng(init_rng_);
@@ -174,12 +172,7 @@ class Reinforce {
     collector_.save_state(w);
   }
   void load_state(Reader& r) {
-    r.section("Reinforce");
-    const std::uint8_t code = r.u8();
-    PGRAD_REQUIRE(code == pgrad::detail::scalar_code<S>(), r.source(), ": Scalar differs: file ",
-                  pgrad::detail::scalar_code_name(code), ", program ",
-                  pgrad::detail::scalar_code_name(pgrad::detail::scalar_code<S>()));
-    config_.visit(pgrad::detail::HyperparameterChecker{r, "Reinforce hyperparameter"});
+    check_algorithm_header<S>(r, "Reinforce", config_);
     load_policy_state(r, policy_);
     optimizer_.load_state(r);
     r.rng(init_rng_);
