@@ -48,6 +48,7 @@
 #include <pgrad/algorithms/reinforce.hpp>
 #include <pgrad/algorithms/rollout_buffer.hpp>
 
+#include <pgrad/training/callbacks.hpp>
 #include <pgrad/training/checkpoint.hpp>
 #include <pgrad/training/evaluate.hpp>
 #include <pgrad/training/export.hpp>

@@ -1,5 +1,5 @@
 #pragma once
-// pgrad::evaluate_policy: the deterministic policy's return over whole episodes.
+// pgrad::evaluate_policy: a policy's return over whole episodes (deterministic or sampled actions).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -17,32 +17,43 @@ struct EvaluationResult {
   double mean_return = 0, std_return = 0;
   double min_return = 0, max_return = 0;
   double mean_length = 0;
+  Index min_length = 0, max_length = 0;
 };
 
-/// Runs `episodes` whole episodes of `env` (a copy: the caller's is untouched) with the policy's
-/// deterministic action (argmax, or the mean clipped to the action space) and reports the returns.
-/// Episode k starts from reset with Rng(seed, k), so an evaluation is reproducible.
+/// Runs `episodes` whole episodes of `env` (a copy: the caller's is untouched) and reports the
+/// returns and lengths. With `deterministic` (the default) the action is the policy's mode (argmax,
+/// or the mean); otherwise it is sampled. Box actions are clipped to the action space. Episode k
+/// starts from reset with Rng(seed, k) and samples its actions from its own stream, so an
+/// evaluation is reproducible. For an environment wrapped in NormalizeObservation pass a copy
+/// whose statistics are frozen (set_training(false)).
 template <class Env, class Policy>
-EvaluationResult evaluate_policy(Policy& policy, Env env, Index episodes, std::uint64_t seed) {
+EvaluationResult evaluate_policy(Policy& policy, Env env, Index episodes, std::uint64_t seed,
+                                 bool deterministic = true) {
   static_assert(envs::require_env<Env>());
   PGRAD_REQUIRE(episodes > 0, "evaluate_policy: episodes must be positive, got ", episodes);
   using S = typename Policy::Scalar;
   Matrix<S> observation(policy.observation_size(), 1);
   typename Policy::Actions action;
   typename Env::Action env_action{};
+  RowVector<S> log_prob, value;
   double sum = 0, sum_sq = 0, length_sum = 0;
   EvaluationResult result;
   result.episodes = episodes;
   result.min_return = std::numeric_limits<double>::infinity();
   result.max_return = -std::numeric_limits<double>::infinity();
+  result.min_length = std::numeric_limits<Index>::max();
   const auto space = env.action_space();
   for (Index k = 0; k < episodes; ++k) {
     Rng rng(seed, static_cast<std::uint64_t>(k));
     observation = env.reset(rng).template cast<S>();
+    Rng action_rng = rng.split();
     double episode_return = 0;
     Index length = 0;
     for (;;) {
-      policy.act_deterministic(observation, action);
+      if (deterministic)
+        policy.act_deterministic(observation, action);
+      else
+        policy.act(observation, action_rng, action, log_prob, value);
       if constexpr (Policy::discrete) {
         env_action = action[0];
       } else {
@@ -60,6 +71,8 @@ EvaluationResult evaluate_policy(Policy& policy, Env env, Index episodes, std::u
     length_sum += static_cast<double>(length);
     result.min_return = std::min(result.min_return, episode_return);
     result.max_return = std::max(result.max_return, episode_return);
+    result.min_length = std::min(result.min_length, length);
+    result.max_length = std::max(result.max_length, length);
   }
   const double n = static_cast<double>(episodes);
   result.mean_return = sum / n;
