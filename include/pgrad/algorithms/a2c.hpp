@@ -107,7 +107,7 @@ class A2cLoss {
     stats.policy_loss = -static_cast<double>((adv * log_probs_.array()).mean());
     stats.value_loss = static_cast<double>(v_err.square().mean());
     stats.entropy = static_cast<double>(entropy_.mean());
-    stats.loss = stats.policy_loss - config.ent_coef * stats.entropy + config.vf_coef * stats.value_loss;
+    stats.combine(config.ent_coef, config.vf_coef);
     return stats;
   }
 
@@ -181,9 +181,7 @@ class A2c {
       iteration_ = iteration;
 
       report.iteration = iteration;
-      report.policy_loss = stats.policy_loss;
-      report.value_loss = stats.value_loss;
-      report.entropy = stats.entropy;
+      report.set_losses(stats);
       report.explained_variance = explained_variance(rollout_.returns, rollout_.values);
       collector_.fill_report(report, clock);
       report.learning_rate = lr;

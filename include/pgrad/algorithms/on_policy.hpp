@@ -18,6 +18,14 @@
 
 namespace pgrad::algo {
 
+/// Statistics of one loss evaluation (minibatch or whole batch).
+struct LossStats {
+  double loss = 0, policy_loss = 0, value_loss = 0, entropy = 0, approx_kl = 0, clip_fraction = 0;
+
+  /// Sets `loss` = policy_loss - ent_coef·entropy + vf_coef·value_loss, the form all three share.
+  void combine(double ent_coef, double vf_coef) { loss = policy_loss - ent_coef * entropy + vf_coef * value_loss; }
+};
+
 /// What an algorithm reports after each update (CleanRL's metric names in brackets).
 struct UpdateReport {
   long long iteration = 0;
@@ -36,11 +44,13 @@ struct UpdateReport {
   double clip_fraction = 0;          ///< PPO: fraction with |r - 1| > clip [losses/clipfrac]
   double explained_variance = 0;     ///< 1 - Var(R - V) / Var(R) over the rollout [losses/explained_variance]
   double grad_norm = 0;              ///< global gradient norm before clipping (last minibatch)
-};
 
-/// Statistics of one loss evaluation (minibatch or whole batch).
-struct LossStats {
-  double loss = 0, policy_loss = 0, value_loss = 0, entropy = 0, approx_kl = 0, clip_fraction = 0;
+  /// Copies the loss terms of the last loss evaluation.
+  void set_losses(const LossStats& stats) {
+    policy_loss = stats.policy_loss;
+    value_loss = stats.value_loss;
+    entropy = stats.entropy;
+  }
 };
 
 /// Called after every update; return false to stop training (e.g. a reward threshold reached).

@@ -174,7 +174,7 @@ class PpoLoss {
     stats.policy_loss = static_cast<double>(unclipped.max(clipped).mean());
     stats.value_loss = static_cast<double>(value_loss);
     stats.entropy = static_cast<double>(entropy_.mean());
-    stats.loss = stats.policy_loss - config.ent_coef * stats.entropy + config.vf_coef * stats.value_loss;
+    stats.combine(config.ent_coef, config.vf_coef);
     stats.approx_kl = static_cast<double>(((r - S(1)) - log_ratio_.array()).mean());
     stats.clip_fraction = static_cast<double>(((r - S(1)).abs() > clip).template cast<S>().mean());
     return stats;
@@ -296,9 +296,7 @@ class Ppo {
       }
       if (config_.target_kl > 0 && stats.approx_kl > config_.target_kl) break;
     }
-    report.policy_loss = stats.policy_loss;
-    report.value_loss = stats.value_loss;
-    report.entropy = stats.entropy;
+    report.set_losses(stats);
     report.approx_kl = stats.approx_kl;
     report.clip_fraction = clip_sum / static_cast<double>(count);
     return report;

@@ -89,7 +89,7 @@ class ReinforceLoss {
     stats.policy_loss = -static_cast<double>((w * log_probs_.array()).sum());
     stats.value_loss = config.baseline ? static_cast<double>(v_err.square().mean()) : 0.0;
     stats.entropy = static_cast<double>(entropy_.mean());
-    stats.loss = stats.policy_loss - config.ent_coef * stats.entropy + config.vf_coef * stats.value_loss;
+    stats.combine(config.ent_coef, config.vf_coef);
     return stats;
   }
 
@@ -151,9 +151,7 @@ class Reinforce {
       iteration_ = iteration;
 
       report.iteration = iteration;
-      report.policy_loss = stats.policy_loss;
-      report.value_loss = stats.value_loss;
-      report.entropy = stats.entropy;
+      report.set_losses(stats);
       report.explained_variance = config_.baseline ? explained_variance(returns_, rollout_.values.leftCols(length)) : 0;
       collector_.fill_report(report, clock);
       report.learning_rate = config_.learning_rate;
