@@ -95,24 +95,25 @@ class A2cLoss {
 
   LossStats compute(Policy& policy, const Batch& batch, const A2cConfig& config) {
     const S inv_b = S(1) / static_cast<S>(batch.size());
-    policy.evaluate(batch.observations, batch.actions, log_probs_, entropy_, values_);
-    const auto adv = batch.advantages.array();
-    const auto v_err = (values_.array() - batch.returns.array()).eval();
-    log_prob_weight_ = -adv * inv_b;
-    entropy_weight_.setConstant(batch.size(), -static_cast<S>(config.ent_coef) * inv_b);
-    value_weight_ = (S(2) * static_cast<S>(config.vf_coef) * inv_b) * v_err.matrix();
-    policy.backward(batch.actions, log_prob_weight_, entropy_weight_, value_weight_);
-
     LossStats stats;
-    stats.policy_loss = -static_cast<double>((adv * log_probs_.array()).mean());
-    stats.value_loss = static_cast<double>(v_err.square().mean());
-    stats.entropy = static_cast<double>(entropy_.mean());
+    policy.train_pass(
+        batch.observations, batch.actions,
+        [&](const RowVector<S>& log_probs, const RowVector<S>& entropy, RowVector<S>& log_prob_weight,
+            RowVector<S>& entropy_weight) {
+          const auto adv = batch.advantages.array();
+          log_prob_weight = -adv * inv_b;
+          entropy_weight.setConstant(batch.size(), -static_cast<S>(config.ent_coef) * inv_b);
+          stats.policy_loss = -static_cast<double>((adv * log_probs.array()).mean());
+          stats.entropy = static_cast<double>(entropy.mean());
+        },
+        [&](const RowVector<S>& values, RowVector<S>& value_weight) {
+          const auto v_err = (values.array() - batch.returns.array()).eval();
+          value_weight = (S(2) * static_cast<S>(config.vf_coef) * inv_b) * v_err.matrix();
+          stats.value_loss = static_cast<double>(v_err.square().mean());
+        });
     stats.combine(config.ent_coef, config.vf_coef);
     return stats;
   }
-
- private:
-  RowVector<S> log_probs_, entropy_, values_, log_prob_weight_, entropy_weight_, value_weight_;
 };
 
 /// A2C on environment Env: collect num_envs x num_steps with the shared collector, n-step

@@ -129,7 +129,8 @@ struct PpoConfig {
 ///   policy_loss = mean(max(-A·r, -A·clip(r, 1-ε, 1+ε)))
 ///   value_loss  = ½·mean(max((V - R)², (V_old + clip(V - V_old, -ε, ε) - R)²))   (or ½·mean((V - R)²))
 ///   loss        = policy_loss - ent_coef·mean(H) + vf_coef·value_loss
-/// The gradient goes through the distribution's closed form and the networks' backward.
+/// The gradient goes through the distribution's closed form and the networks' backward, in one
+/// ActorCritic::train_pass (the policy terms on the actor's side, the value term on the critic's).
 template <class Policy>
 class PpoLoss {
  public:
@@ -137,52 +138,51 @@ class PpoLoss {
   using Batch = Minibatch<S, typename Policy::Actions>;
 
   LossStats compute(Policy& policy, const Batch& batch, const PpoConfig& config) {
-    const Index b = batch.size();
-    const S inv_b = S(1) / static_cast<S>(b);
+    const S inv_b = S(1) / static_cast<S>(batch.size());
     const S clip = static_cast<S>(config.clip_coef);
-    const auto& adv = batch.advantages.array();
-
-    policy.evaluate(batch.observations, batch.actions, log_probs_, entropy_, values_);
-    log_ratio_ = log_probs_ - batch.old_log_probs;
-    ratio_ = log_ratio_.array().exp();
-    const auto r = ratio_.array();
-    const auto unclipped = (-adv * r).eval();
-    const auto clipped = (-adv * r.max(S(1) - clip).min(S(1) + clip)).eval();
-    // Through max(l1, l2) the gradient follows the larger term; the clipped one is constant in r.
-    log_prob_weight_ = ((unclipped >= clipped).select(-adv * r, S(0)) * inv_b).matrix();
-    entropy_weight_.setConstant(b, -static_cast<S>(config.ent_coef) * inv_b);
-
-    const auto v = values_.array(), ret = batch.returns.array();
-    const auto v_err = (v - ret).eval();
-    S value_loss;
-    if (config.clip_value_loss) {
-      const auto dv = (v - batch.old_values.array()).eval();
-      const auto v_clipped = (batch.old_values.array() + dv.max(-clip).min(clip)).eval();
-      const auto vc_err = (v_clipped - ret).eval();
-      const auto use_unclipped = (v_err.square() >= vc_err.square()).eval();
-      value_loss = S(0.5) * use_unclipped.select(v_err.square(), vc_err.square()).mean();
-      const auto inside = (dv.abs() < clip).eval();
-      value_weight_ = (use_unclipped.select(v_err, inside.select(vc_err, S(0))) *
-                       static_cast<S>(config.vf_coef) * inv_b).matrix();
-    } else {
-      value_loss = S(0.5) * v_err.square().mean();
-      value_weight_ = (v_err * static_cast<S>(config.vf_coef) * inv_b).matrix();
-    }
-    policy.backward(batch.actions, log_prob_weight_, entropy_weight_, value_weight_);
-
     LossStats stats;
-    stats.policy_loss = static_cast<double>(unclipped.max(clipped).mean());
-    stats.value_loss = static_cast<double>(value_loss);
-    stats.entropy = static_cast<double>(entropy_.mean());
+    policy.train_pass(
+        batch.observations, batch.actions,
+        [&](const RowVector<S>& log_probs, const RowVector<S>& entropy, RowVector<S>& log_prob_weight,
+            RowVector<S>& entropy_weight) {
+          const auto adv = batch.advantages.array();
+          log_ratio_ = log_probs - batch.old_log_probs;
+          ratio_ = log_ratio_.array().exp();
+          const auto r = ratio_.array();
+          const auto unclipped = (-adv * r).eval();
+          const auto clipped = (-adv * r.max(S(1) - clip).min(S(1) + clip)).eval();
+          // Through max(l1, l2) the gradient follows the larger term; the clipped one is constant in r.
+          log_prob_weight = ((unclipped >= clipped).select(-adv * r, S(0)) * inv_b).matrix();
+          entropy_weight.setConstant(batch.size(), -static_cast<S>(config.ent_coef) * inv_b);
+          stats.policy_loss = static_cast<double>(unclipped.max(clipped).mean());
+          stats.entropy = static_cast<double>(entropy.mean());
+          stats.approx_kl = static_cast<double>(((r - S(1)) - log_ratio_.array()).mean());
+          stats.clip_fraction = static_cast<double>(((r - S(1)).abs() > clip).template cast<S>().mean());
+        },
+        [&](const RowVector<S>& values, RowVector<S>& value_weight) {
+          const auto v = values.array(), ret = batch.returns.array();
+          const auto v_err = (v - ret).eval();
+          if (config.clip_value_loss) {
+            const auto dv = (v - batch.old_values.array()).eval();
+            const auto v_clipped = (batch.old_values.array() + dv.max(-clip).min(clip)).eval();
+            const auto vc_err = (v_clipped - ret).eval();
+            const auto use_unclipped = (v_err.square() >= vc_err.square()).eval();
+            stats.value_loss =
+                static_cast<double>(S(0.5) * use_unclipped.select(v_err.square(), vc_err.square()).mean());
+            const auto inside = (dv.abs() < clip).eval();
+            value_weight = (use_unclipped.select(v_err, inside.select(vc_err, S(0))) *
+                            static_cast<S>(config.vf_coef) * inv_b).matrix();
+          } else {
+            stats.value_loss = static_cast<double>(S(0.5) * v_err.square().mean());
+            value_weight = (v_err * static_cast<S>(config.vf_coef) * inv_b).matrix();
+          }
+        });
     stats.combine(config.ent_coef, config.vf_coef);
-    stats.approx_kl = static_cast<double>(((r - S(1)) - log_ratio_.array()).mean());
-    stats.clip_fraction = static_cast<double>(((r - S(1)).abs() > clip).template cast<S>().mean());
     return stats;
   }
 
  private:
-  RowVector<S> log_probs_, entropy_, values_, log_ratio_, ratio_;
-  RowVector<S> log_prob_weight_, entropy_weight_, value_weight_;
+  RowVector<S> log_ratio_, ratio_;
 };
 
 /// PPO on environment Env (Schulman et al. 2017, with the implementation details of CleanRL's

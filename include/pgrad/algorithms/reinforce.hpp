@@ -74,27 +74,29 @@ class ReinforceLoss {
 
   LossStats compute(Policy& policy, const Batch& batch, const ReinforceConfig& config) {
     const S inv_b = S(1) / static_cast<S>(batch.size());
-    policy.evaluate(batch.observations, batch.actions, log_probs_, entropy_, values_);
-    const auto w = batch.advantages.array();
-    const auto v_err = (values_.array() - batch.returns.array()).eval();
-    log_prob_weight_ = -w;
-    entropy_weight_.setConstant(batch.size(), -static_cast<S>(config.ent_coef) * inv_b);
-    if (config.baseline)
-      value_weight_ = (S(2) * static_cast<S>(config.vf_coef) * inv_b) * v_err.matrix();
-    else
-      value_weight_.setZero(batch.size());
-    policy.backward(batch.actions, log_prob_weight_, entropy_weight_, value_weight_);
-
     LossStats stats;
-    stats.policy_loss = -static_cast<double>((w * log_probs_.array()).sum());
-    stats.value_loss = config.baseline ? static_cast<double>(v_err.square().mean()) : 0.0;
-    stats.entropy = static_cast<double>(entropy_.mean());
+    policy.train_pass(
+        batch.observations, batch.actions,
+        [&](const RowVector<S>& log_probs, const RowVector<S>& entropy, RowVector<S>& log_prob_weight,
+            RowVector<S>& entropy_weight) {
+          const auto w = batch.advantages.array();
+          log_prob_weight = -w;
+          entropy_weight.setConstant(batch.size(), -static_cast<S>(config.ent_coef) * inv_b);
+          stats.policy_loss = -static_cast<double>((w * log_probs.array()).sum());
+          stats.entropy = static_cast<double>(entropy.mean());
+        },
+        [&](const RowVector<S>& values, RowVector<S>& value_weight) {
+          if (!config.baseline) {
+            value_weight.setZero(batch.size());
+            return;
+          }
+          const auto v_err = (values.array() - batch.returns.array()).eval();
+          value_weight = (S(2) * static_cast<S>(config.vf_coef) * inv_b) * v_err.matrix();
+          stats.value_loss = static_cast<double>(v_err.square().mean());
+        });
     stats.combine(config.ent_coef, config.vf_coef);
     return stats;
   }
-
- private:
-  RowVector<S> log_probs_, entropy_, values_, log_prob_weight_, entropy_weight_, value_weight_;
 };
 
 /// REINFORCE on environment Env: play one episode with the stochastic policy, compute the

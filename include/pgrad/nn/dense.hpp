@@ -3,6 +3,7 @@
 #include <pgrad/core/check.hpp>
 #include <pgrad/core/types.hpp>
 #include <pgrad/nn/parameters.hpp>
+#include <pgrad/nn/small_gemm.hpp>
 
 namespace pgrad::nn {
 
@@ -10,7 +11,8 @@ namespace pgrad::nn {
 /// W (out x in, column-major) and b (out) live in a flat Parameters vector at `offset`: W first,
 /// then b. The layer itself holds only its shape, so networks copy and move freely.
 ///
-/// backward: dW += dY Xᵀ, db += dY·1, dX = Wᵀ dY. Cost: 2·in·out·batch flops each way.
+/// backward: dW += dY Xᵀ, db += dY·1, dX = Wᵀ dY. Cost: 2·in·out·batch flops each way. All three
+/// products go through small_gemm, which reads X, Xᵀ and (a stored copy of) Wᵀ in place.
 template <class S>
 class Dense {
  public:
@@ -36,21 +38,25 @@ class Dense {
     PGRAD_REQUIRE(x.rows() == in_, "Dense::forward: input has ", x.rows(), " rows but the layer expects ",
                   in_, " (batch of ", x.cols(), ")");
     y.resize(out_, x.cols());
-    y.noalias() = weight(params.value) * x;
-    y.colwise() += bias(params.value);
+    small_gemm<S>(out_, x.cols(), in_, weight(params.value).data(), out_, x.data(), x.outerStride(), GemmB::plain,
+                  y.data(), out_, GemmInit::bias, bias(params.value).data());
   }
 
   /// Accumulates dW += dY Xᵀ and db += row sums of dY into params.grad; writes dX = Wᵀ dY when
-  /// grad_x is given. `x` is the input of the matching forward.
-  void backward(Parameters<S>& params, const MatrixCRef<S>& x, const MatrixCRef<S>& grad_y,
-                Matrix<S>* grad_x) const {
+  /// grad_x is given, using transposed_weight to hold Wᵀ. `x` is the input of the matching forward.
+  void backward(Parameters<S>& params, const MatrixCRef<S>& x, const MatrixCRef<S>& grad_y, Matrix<S>* grad_x,
+                Matrix<S>& transposed_weight) const {
     PGRAD_REQUIRE(grad_y.rows() == out_ && grad_y.cols() == x.cols(), "Dense::backward: gradient is ",
                   grad_y.rows(), "x", grad_y.cols(), " but the output is ", out_, "x", x.cols());
-    weight(params.grad).noalias() += grad_y * x.transpose();
+    const Index batch = x.cols();
+    small_gemm<S>(out_, in_, batch, grad_y.data(), grad_y.outerStride(), x.data(), x.outerStride(),
+                  GemmB::transposed, weight(params.grad).data(), out_, GemmInit::accumulate);
     bias(params.grad) += grad_y.rowwise().sum();
     if (grad_x) {
-      grad_x->resize(in_, grad_y.cols());
-      grad_x->noalias() = weight(params.value).transpose() * grad_y;
+      transposed_weight = weight(params.value).transpose();
+      grad_x->resize(in_, batch);
+      small_gemm<S>(in_, batch, out_, transposed_weight.data(), in_, grad_y.data(), grad_y.outerStride(),
+                    GemmB::plain, grad_x->data(), in_, GemmInit::zero);
     }
   }
 

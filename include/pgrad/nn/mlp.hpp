@@ -36,6 +36,7 @@ class Mlp {
     params_ = Parameters<S>(offset);
     outputs_.resize(layers_.size());
     grad_inputs_.resize(layers_.size());
+    transposed_weights_.resize(layers_.size());
   }
 
   Index input_size() const { return sizes_.front(); }
@@ -76,8 +77,10 @@ class Mlp {
   }
 
   /// Backward of the last forward: accumulates parameter gradients (call zero_grad() first to
-  /// start afresh) and returns dL/dinput (input_size x batch).
-  const Matrix<S>& backward(const MatrixCRef<S>& grad_output) {
+  /// start afresh) and returns dL/dinput (input_size x batch). With want_input_gradient = false
+  /// the first layer's dX is skipped (a network fed by observations needs none) and
+  /// input_gradient() throws until the next backward that computes it.
+  const Matrix<S>& backward(const MatrixCRef<S>& grad_output, bool want_input_gradient = true) {
     PGRAD_REQUIRE(has_forward_state_, "Mlp::backward called without a preceding forward");
     check_shape(grad_output, output_size(), input_.cols(), "Mlp::backward gradient");
     output_delta_ = grad_output;
@@ -87,13 +90,18 @@ class Mlp {
       Matrix<S>& delta = (l + 1 == num_layers()) ? output_delta_ : grad_inputs_[i + 1];
       multiply_by_activation_derivative(activation_of(l), outputs_[i], delta);
       const Matrix<S>& x = l == 0 ? input_ : outputs_[i - 1];
-      layer(l).backward(params_, x, delta, &grad_inputs_[i]);
+      Matrix<S>* grad_x = (l > 0 || want_input_gradient) ? &grad_inputs_[i] : nullptr;
+      layer(l).backward(params_, x, delta, grad_x, transposed_weights_[i]);
     }
+    has_input_gradient_ = want_input_gradient;
     return grad_inputs_.front();
   }
 
   /// dL/dinput from the last backward.
-  const Matrix<S>& input_gradient() const { return grad_inputs_.front(); }
+  const Matrix<S>& input_gradient() const {
+    PGRAD_REQUIRE(has_input_gradient_, "Mlp::input_gradient: the last backward skipped the input gradient");
+    return grad_inputs_.front();
+  }
 
   /// Inference: output = net(input), keeping no backward state. Once the batch size is fixed it
   /// does not allocate. Not thread-safe on one Mlp (it reuses internal scratch buffers).
@@ -123,8 +131,9 @@ class Mlp {
   // Training state kept by forward for backward, and backward's own buffers.
   Matrix<S> input_;
   std::vector<Matrix<S>> outputs_, grad_inputs_;
+  std::vector<Matrix<S>> transposed_weights_;  // Wᵀ of each layer, for its dX
   Matrix<S> output_delta_;
-  bool has_forward_state_ = false;
+  bool has_forward_state_ = false, has_input_gradient_ = false;
   // Inference scratch (ping-pong between layers).
   mutable Matrix<S> scratch_[2];
 };

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <optional>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <pgrad/core/check.hpp>
@@ -164,24 +165,45 @@ class ActorCritic {
   /// per-sample weights w (log_prob_weight), e (entropy_weight) and v (value_weight = ∂L/∂V).
   void backward(const Actions& actions, const RowVectorCRef<S>& log_prob_weight,
                 const RowVectorCRef<S>& entropy_weight, const RowVectorCRef<S>& value_weight) {
+    pool_.fork_join([&] { actor_backward(actions, log_prob_weight, entropy_weight); },
+                    [&] {
+                      if (config_.with_critic) critic_.backward(value_weight, trunk_.has_value());
+                    });
+    trunk_backward();
+  }
+
+  /// evaluate() and backward() in one pass, for a loss L = L_π(log π, H) + L_V(V) whose policy
+  /// part sees only the actor's outputs and whose value part only the critic's (PPO, A2C and
+  /// REINFORCE all split so). The parts are callables
+  ///   policy_part(log_probs, entropy, log_prob_weight, entropy_weight): reads log π(aⱼ|sⱼ) and
+  ///       H(sⱼ), writes ∂L/∂log π and ∂L/∂H per sample;
+  ///   value_part(values, value_weight): reads V(sⱼ) (zeros without a critic), writes ∂L/∂V.
+  /// With num_threads = 2, actor forward → policy_part → actor backward runs alongside critic
+  /// forward → value_part → critic backward: one hand-off per minibatch, so the two parts must
+  /// not write to the same variables. A shared trunk goes forward first and backward last.
+  /// Gradients accumulate as backward() does.
+  template <class PolicyPart, class ValuePart>
+  void train_pass(const MatrixCRef<S>& observations, const Actions& actions, PolicyPart&& policy_part,
+                  ValuePart&& value_part) {
+    const MatrixCRef<S> x = trunk_ ? MatrixCRef<S>(trunk_->forward(observations)) : observations;
     pool_.fork_join(
         [&] {
-          if constexpr (discrete) {
-            dist_.loss_gradient(actions, log_prob_weight, entropy_weight, grad_head_);
-          } else {
-            dist_.loss_gradient(actions, log_prob_weight, entropy_weight, grad_head_, grad_log_std_);
-            log_std_.grad += grad_log_std_.rowwise().sum();
-          }
-          actor_.backward(grad_head_);
+          set_distribution(actor_.forward(x));
+          dist_.log_prob(actions, pass_log_probs_);
+          dist_.entropy(pass_entropy_);
+          policy_part(std::as_const(pass_log_probs_), std::as_const(pass_entropy_), pass_log_prob_weight_,
+                      pass_entropy_weight_);
+          actor_backward(actions, pass_log_prob_weight_, pass_entropy_weight_);
         },
         [&] {
-          if (config_.with_critic) critic_.backward(value_weight);
+          if (config_.with_critic)
+            pass_values_ = critic_.forward(x).row(0);
+          else
+            pass_values_.setZero(x.cols());
+          value_part(std::as_const(pass_values_), pass_value_weight_);
+          if (config_.with_critic) critic_.backward(pass_value_weight_, trunk_.has_value());
         });
-    if (trunk_) {
-      grad_features_ = actor_.input_gradient();
-      if (config_.with_critic) grad_features_ += critic_.input_gradient();
-      trunk_->backward(grad_features_);
-    }
+    trunk_backward();
   }
 
   void zero_grad() {
@@ -240,6 +262,26 @@ class ActorCritic {
     return features_;
   }
 
+  // Actor half of backward(): the distribution's closed-form gradient, then the actor's backprop.
+  void actor_backward(const Actions& actions, const RowVectorCRef<S>& log_prob_weight,
+                      const RowVectorCRef<S>& entropy_weight) {
+    if constexpr (discrete) {
+      dist_.loss_gradient(actions, log_prob_weight, entropy_weight, grad_head_);
+    } else {
+      dist_.loss_gradient(actions, log_prob_weight, entropy_weight, grad_head_, grad_log_std_);
+      log_std_.grad += grad_log_std_.rowwise().sum();
+    }
+    actor_.backward(grad_head_, trunk_.has_value());
+  }
+
+  // The trunk's backward of the summed feature gradients of both heads (nothing without a trunk).
+  void trunk_backward() {
+    if (!trunk_) return;
+    grad_features_ = actor_.input_gradient();
+    if (config_.with_critic) grad_features_ += critic_.input_gradient();
+    trunk_->backward(grad_features_, false);
+  }
+
   void critic_values(const MatrixCRef<S>& x, RowVector<S>& values) const {
     if (!config_.with_critic) {
       values.setZero(x.cols());
@@ -294,6 +336,8 @@ class ActorCritic {
   nn::Parameters<S> log_std_, no_trunk_;
   Distribution dist_;
   Matrix<S> head_, grad_head_, grad_log_std_, grad_features_;
+  RowVector<S> pass_log_probs_, pass_entropy_, pass_values_;                       // train_pass outputs
+  RowVector<S> pass_log_prob_weight_, pass_entropy_weight_, pass_value_weight_;  // and the loss weights
   mutable Matrix<S> value_out_, features_;
   detail::OwnedPool pool_;  // runs the actor and critic passes concurrently when num_threads = 2
   static constexpr Index parallel_batch_threshold = 32;

@@ -1,0 +1,139 @@
+#pragma once
+// pgrad::nn::small_gemm: the register-blocked matrix product behind Dense's batched passes.
+#include <pgrad/core/types.hpp>
+
+namespace pgrad::nn {
+
+/// What small_gemm starts each output element from: zero (C = A·B), the old value
+/// (C += A·B), or a per-row bias (C = A·B + bias·1ᵀ).
+enum class GemmInit { zero, accumulate, bias };
+
+/// How small_gemm reads its B operand from a column-major matrix M (leading dimension ldb):
+/// as B = M (k x n) or as B = Mᵀ (M is n x k).
+enum class GemmB { plain, transposed };
+
+namespace gemm_detail {
+
+using Eigen::internal::padd;
+using Eigen::internal::pload1;
+using Eigen::internal::ploadu;
+using Eigen::internal::pmadd;
+using Eigen::internal::pset1;
+using Eigen::internal::pstoreu;
+
+template <class S>
+using Packet = typename Eigen::internal::packet_traits<S>::type;
+template <class S>
+constexpr Index packet_size = Eigen::internal::unpacket_traits<Packet<S>>::size;
+
+// Register blocking: an output tile of row_packets packets (rows) by tile_cols columns lives in
+// registers while the inner dimension streams past. 4 x 6 tiles need 24 accumulators plus 5
+// operands, which fits 32 vector registers (AVX-512, NEON); 2 x 4 fits 16 (SSE, AVX2).
+constexpr bool many_registers = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS >= 32;  // may use sizeof: not for #if
+constexpr int row_packets = many_registers ? 4 : 2;
+constexpr int tile_cols = many_registers ? 6 : 4;
+
+/// Operands of one product. A is column-major (lda between columns); element (l, j) of B is
+/// b[l * b_inner + j * b_outer]: b_inner = 1 for a plain column-major B, b_outer = 1 for the
+/// transpose of one.
+template <class S>
+struct GemmArgs {
+  Index m, n, k;
+  const S* a;
+  Index lda;
+  const S* b;
+  Index b_inner, b_outer;
+  S* c;
+  Index ldc;
+  GemmInit init;
+  const S* bias;
+};
+
+/// C[rows, cols] for a tile of R packets of rows (from `row`) by N columns (from `col`). Each
+/// element is one fused multiply-add chain over l = 0..k-1 in order, whatever the tile shape.
+template <class S, int R, int N>
+inline void tile(const GemmArgs<S>& g, Index row, Index col) {
+  using P = Packet<S>;
+  constexpr Index size = packet_size<S>;
+  P acc[N][R];
+  S* c = g.c + row + col * g.ldc;
+  for (int j = 0; j < N; ++j)
+    for (int r = 0; r < R; ++r) {
+      if (g.init == GemmInit::accumulate)
+        acc[j][r] = ploadu<P>(c + j * g.ldc + r * size);
+      else if (g.init == GemmInit::bias)
+        acc[j][r] = ploadu<P>(g.bias + row + r * size);
+      else
+        acc[j][r] = pset1<P>(S(0));
+    }
+  const S* a = g.a + row;
+  const S* b = g.b + col * g.b_outer;
+  for (Index l = 0; l < g.k; ++l, a += g.lda, b += g.b_inner) {
+    P a_packets[R];
+    for (int r = 0; r < R; ++r) a_packets[r] = ploadu<P>(a + r * size);
+    for (int j = 0; j < N; ++j) {
+      const P b_value = pload1<P>(b + j * g.b_outer);
+      for (int r = 0; r < R; ++r) acc[j][r] = pmadd(a_packets[r], b_value, acc[j][r]);
+    }
+  }
+  for (int j = 0; j < N; ++j)
+    for (int r = 0; r < R; ++r) pstoreu(c + j * g.ldc + r * size, acc[j][r]);
+}
+
+/// All columns for R packets of rows starting at `row`: full tiles, then the column remainder.
+template <class S, int R>
+inline void row_panel(const GemmArgs<S>& g, Index row) {
+  Index col = 0;
+  for (; col + tile_cols <= g.n; col += tile_cols) tile<S, R, tile_cols>(g, row, col);
+  switch (g.n - col) {
+    case 0: return;
+    case 1: return tile<S, R, 1>(g, row, col);
+    case 2: return tile<S, R, 2>(g, row, col);
+    case 3: return tile<S, R, 3>(g, row, col);
+    case 4: return tile<S, R, 4>(g, row, col);
+    case 5: return tile<S, R, 5>(g, row, col);
+    default: return;  // unreachable: tile_cols <= 6
+  }
+}
+
+/// Rows past the last whole packet (all rows of a layer narrower than a packet, such as a
+/// policy or value head): Eigen's own product, which handles such shapes well.
+template <class S>
+void remainder_rows(const GemmArgs<S>& g, Index row) {
+  using Strided = Eigen::Map<const Matrix<S>, 0, Eigen::OuterStride<>>;
+  const Strided a(g.a + row, g.m - row, g.k, Eigen::OuterStride<>(g.lda));
+  Eigen::Map<Matrix<S>, 0, Eigen::OuterStride<>> c(g.c + row, g.m - row, g.n, Eigen::OuterStride<>(g.ldc));
+  if (g.init == GemmInit::zero) c.setZero();
+  if (g.init == GemmInit::bias) c.colwise() = Eigen::Map<const Vector<S>>(g.bias + row, g.m - row);
+  if (g.b_inner == 1)
+    c.noalias() += a * Strided(g.b, g.k, g.n, Eigen::OuterStride<>(g.b_outer));
+  else
+    c.noalias() += a * Strided(g.b, g.n, g.k, Eigen::OuterStride<>(g.b_inner)).transpose();
+}
+
+}  // namespace gemm_detail
+
+/// C (m x n, column-major, ldc) = A·B, A·B + C or A·B + bias·1ᵀ (see GemmInit), for the small,
+/// fixed shapes of a network's layers (tens to hundreds of rows and columns), where a general
+/// GEMM spends much of its time packing operands. A is column-major (m x k, lda); B is read from
+/// a column-major matrix, as is or transposed (see GemmB), so Y = W X, dW += dY Xᵀ and
+/// dX = Wᵀ dY (with Wᵀ stored) need no packing. Tiles of 4 packets x 6 columns (2 x 4 with 16
+/// vector registers) stay in registers; every output element is one in-order chain of fused
+/// multiply-adds over l, so a column's result does not depend on the batch it is in. Rows past
+/// the last whole packet go to Eigen's product. C must not overlap A, B or bias.
+template <class S>
+void small_gemm(Index m, Index n, Index k, const S* a, Index lda, const S* b, Index ldb, GemmB b_layout, S* c,
+                Index ldc, GemmInit init, const S* bias = nullptr) {
+  using namespace gemm_detail;
+  const bool plain = b_layout == GemmB::plain;
+  const GemmArgs<S> g{m, n, k, a, lda, b, plain ? 1 : ldb, plain ? ldb : 1, c, ldc, init, bias};
+  constexpr Index size = packet_size<S>;
+  Index row = 0;
+  if constexpr (size > 1) {
+    for (; row + row_packets * size <= m; row += row_packets * size) row_panel<S, row_packets>(g, row);
+    for (; row + size <= m; row += size) row_panel<S, 1>(g, row);
+  }
+  if (row < m) remainder_rows(g, row);
+}
+
+}  // namespace pgrad::nn
