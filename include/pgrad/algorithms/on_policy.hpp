@@ -69,10 +69,7 @@ class EpisodeLog {
   }
   long long count() const { return count_; }
   double mean_return() const { return mean(returns_); }
-  double mean_length() const {
-    std::vector<double> as_double(lengths_.begin(), lengths_.end());
-    return mean(as_double);
-  }
+  double mean_length() const { return mean(lengths_); }
 
   /// Checkpoints: the ring, its position and the count.
   void save_state(Writer& w) const {
@@ -100,11 +97,12 @@ class EpisodeLog {
   }
 
  private:
-  double mean(const std::vector<double>& values) const {
+  template <class T>
+  double mean(const std::vector<T>& values) const {
     const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(count_), values.size());
     if (n == 0) return 0.0;
     double sum = 0;
-    for (std::size_t k = 0; k < n; ++k) sum += values[k];
+    for (std::size_t k = 0; k < n; ++k) sum += static_cast<double>(values[k]);
     return sum / static_cast<double>(n);
   }
   std::vector<double> returns_;
@@ -145,6 +143,7 @@ class RolloutCollector {
       action_high_ = space.high.template cast<S>();
     }
     observations_ = env_.reset();
+    final_values_.setZero(env_.num_envs());  // sized now: the first time-limit cut allocates nothing
   }
 
   envs::VectorEnv<Env>& env() { return env_; }
@@ -261,8 +260,8 @@ double explained_variance(const Eigen::DenseBase<DerivedA>& returns, const Eigen
   const auto v = values.derived().array().template cast<double>();
   const double n = static_cast<double>(r.size());
   const double var_r = (r - r.mean()).square().sum() / n;
-  const auto diff = (r - v).eval();
-  const double var_diff = (diff - diff.mean()).square().sum() / n;
+  const double mean_diff = (r - v).mean();  // expressions only: no temporary is allocated
+  const double var_diff = ((r - v) - mean_diff).square().sum() / n;
   return var_r == 0 ? 0.0 : 1.0 - var_diff / var_r;
 }
 

@@ -103,16 +103,24 @@ struct PpoConfig {
     check_schedule(ent_coef_schedule, "ent_coef_schedule", true);
   }
 
-  /// The learning rate, clip range and entropy coefficient at training progress p in [0, 1].
+  /// This configuration with the learning rate, clip range and entropy coefficient at training
+  /// progress p in [0, 1].
   PpoConfig at_progress(double p) const {
     PpoConfig current = *this;
+    schedule_into(p, current);
+    return current;
+  }
+
+  /// Writes the scheduled values at progress p into `current` (a copy of this configuration),
+  /// leaving its other fields alone: the training loop's allocation-free form of at_progress.
+  void schedule_into(double p, PpoConfig& current) const {
+    current.learning_rate = learning_rate;
     if (learning_rate_schedule)
       current.learning_rate = (*learning_rate_schedule)(p);
     else if (anneal_learning_rate)
       current.learning_rate = (1.0 - p) * learning_rate;
-    if (clip_coef_schedule) current.clip_coef = (*clip_coef_schedule)(p);
-    if (ent_coef_schedule) current.ent_coef = (*ent_coef_schedule)(p);
-    return current;
+    current.clip_coef = clip_coef_schedule ? (*clip_coef_schedule)(p) : clip_coef;
+    current.ent_coef = ent_coef_schedule ? (*ent_coef_schedule)(p) : ent_coef;
   }
 
  private:
@@ -149,32 +157,34 @@ class PpoLoss {
           log_ratio_ = log_probs - batch.old_log_probs;
           ratio_ = log_ratio_.array().exp();
           const auto r = ratio_.array();
-          const auto unclipped = (-adv * r).eval();
-          const auto clipped = (-adv * r.max(S(1) - clip).min(S(1) + clip)).eval();
+          unclipped_ = -adv * r;
+          clipped_ = -adv * r.max(S(1) - clip).min(S(1) + clip);
           // Through max(l1, l2) the gradient follows the larger term; the clipped one is constant in r.
-          log_prob_weight = ((unclipped >= clipped).select(-adv * r, S(0)) * inv_b).matrix();
+          log_prob_weight = ((unclipped_ >= clipped_).select(-adv * r, S(0)) * inv_b).matrix();
           entropy_weight.setConstant(batch.size(), -static_cast<S>(config.ent_coef) * inv_b);
-          stats.policy_loss = static_cast<double>(unclipped.max(clipped).mean());
+          stats.policy_loss = static_cast<double>(unclipped_.max(clipped_).mean());
           stats.entropy = static_cast<double>(entropy.mean());
           stats.approx_kl = static_cast<double>(((r - S(1)) - log_ratio_.array()).mean());
           stats.clip_fraction = static_cast<double>(((r - S(1)).abs() > clip).template cast<S>().mean());
         },
         [&](const RowVector<S>& values, RowVector<S>& value_weight) {
-          const auto v = values.array(), ret = batch.returns.array();
-          const auto v_err = (v - ret).eval();
+          const auto ret = batch.returns.array();
+          value_error_ = values.array() - ret;
+          const S value_scale = static_cast<S>(config.vf_coef) * inv_b;
           if (config.clip_value_loss) {
-            const auto dv = (v - batch.old_values.array()).eval();
-            const auto v_clipped = (batch.old_values.array() + dv.max(-clip).min(clip)).eval();
-            const auto vc_err = (v_clipped - ret).eval();
-            const auto use_unclipped = (v_err.square() >= vc_err.square()).eval();
-            stats.value_loss =
-                static_cast<double>(S(0.5) * use_unclipped.select(v_err.square(), vc_err.square()).mean());
-            const auto inside = (dv.abs() < clip).eval();
-            value_weight = (use_unclipped.select(v_err, inside.select(vc_err, S(0))) *
-                            static_cast<S>(config.vf_coef) * inv_b).matrix();
+            // V_old + clip(V - V_old, -ε, ε) - R; the loss takes the larger square, and the clipped
+            // term has zero gradient where the clip is active.
+            value_change_ = values.array() - batch.old_values.array();
+            clipped_value_error_ = batch.old_values.array() + value_change_.max(-clip).min(clip) - ret;
+            const auto squared = value_error_.square(), clipped_squared = clipped_value_error_.square();
+            stats.value_loss = static_cast<double>(S(0.5) * squared.max(clipped_squared).mean());
+            value_weight = ((squared >= clipped_squared)
+                                .select(value_error_, (value_change_.abs() < clip).select(clipped_value_error_, S(0))) *
+                            value_scale)
+                               .matrix();
           } else {
-            stats.value_loss = static_cast<double>(S(0.5) * v_err.square().mean());
-            value_weight = (v_err * static_cast<S>(config.vf_coef) * inv_b).matrix();
+            stats.value_loss = static_cast<double>(S(0.5) * value_error_.square().mean());
+            value_weight = (value_error_ * value_scale).matrix();
           }
         });
     stats.combine(config.ent_coef, config.vf_coef);
@@ -182,7 +192,9 @@ class PpoLoss {
   }
 
  private:
+  // Per-sample buffers, kept so that an update allocates nothing once the minibatch size is fixed.
   RowVector<S> log_ratio_, ratio_;
+  Eigen::Array<S, 1, Eigen::Dynamic> unclipped_, clipped_, value_error_, value_change_, clipped_value_error_;
 };
 
 /// PPO on environment Env (Schulman et al. 2017, with the implementation details of CleanRL's
@@ -197,6 +209,7 @@ class Ppo {
 
   Ppo(const Env& prototype, PpoConfig config, std::uint64_t seed)
       : config_((config.validate(), config)),
+        current_(config_),
         init_rng_(seed, 1),
         policy_(make_policy<Policy>(prototype, config_.policy, init_rng_)),
         collector_(envs::VectorEnv<Env>(config_.num_envs, prototype, seed, config_.num_threads), seed),
@@ -229,7 +242,7 @@ class Ppo {
     const Stopwatch clock;
     for (long long iteration = iteration_ + 1; iteration <= iterations; ++iteration) {
       // Schedules: CleanRL anneals with frac = 1 - (iteration - 1) / iterations.
-      current_ = config_.at_progress(static_cast<double>(iteration - 1) / static_cast<double>(iterations));
+      config_.schedule_into(static_cast<double>(iteration - 1) / static_cast<double>(iterations), current_);
       optimizer_.set_learning_rate(static_cast<S>(current_.learning_rate));
 
       collector_.collect(policy_, rollout_);

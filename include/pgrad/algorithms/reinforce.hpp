@@ -90,13 +90,16 @@ class ReinforceLoss {
             value_weight.setZero(batch.size());
             return;
           }
-          const auto v_err = (values.array() - batch.returns.array()).eval();
-          value_weight = (S(2) * static_cast<S>(config.vf_coef) * inv_b) * v_err.matrix();
-          stats.value_loss = static_cast<double>(v_err.square().mean());
+          value_error_ = values.array() - batch.returns.array();
+          value_weight = (S(2) * static_cast<S>(config.vf_coef) * inv_b) * value_error_.matrix();
+          stats.value_loss = static_cast<double>(value_error_.square().mean());
         });
     stats.combine(config.ent_coef, config.vf_coef);
     return stats;
   }
+
+ private:
+  Eigen::Array<S, 1, Eigen::Dynamic> value_error_;  // kept: no allocation once the batch size is fixed
 };
 
 /// REINFORCE on environment Env: play one episode with the stochastic policy, compute the

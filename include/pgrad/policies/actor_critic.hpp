@@ -108,7 +108,8 @@ class ActorCritic {
   nn::Mlp<S>& critic() { return critic_; }
   const nn::Mlp<S>& critic() const { return critic_; }
   nn::Parameters<S>& log_std() { return log_std_; }
-  const Distribution& distribution() const { return dist_; }
+  /// The action distribution of the last act() or act_deterministic().
+  const Distribution& distribution() const { return acting_dist_; }
 
   /// Samples actions for a batch of observations; also gives log π(a|s) and V(s) (0 without a critic).
   void act(const MatrixCRef<S>& observations, Rng& rng, Actions& actions, RowVector<S>& log_probs,
@@ -116,9 +117,9 @@ class ActorCritic {
     const MatrixCRef<S> x = features(observations);
     const auto actor_pass = [&] {
       actor_.predict(x, head_);
-      set_distribution(head_);
-      dist_.sample(rng, actions);
-      dist_.log_prob(actions, log_probs);
+      set_distribution(acting_dist_, head_);
+      acting_dist_.sample(rng, actions);
+      acting_dist_.log_prob(actions, log_probs);
     };
     const auto critic_pass = [&] { critic_values(x, values); };
     // Below a few dozen samples the passes take about as long as waking a thread.
@@ -133,8 +134,8 @@ class ActorCritic {
   /// The most likely action (argmax / mean) for each observation.
   void act_deterministic(const MatrixCRef<S>& observations, Actions& actions) {
     actor_.predict(features(observations), head_);
-    set_distribution(head_);
-    dist_.mode(actions);
+    set_distribution(acting_dist_, head_);
+    acting_dist_.mode(actions);
   }
 
   /// V(s) for each observation (zeros without a critic).
@@ -149,9 +150,9 @@ class ActorCritic {
     const MatrixCRef<S> x = trunk_ ? MatrixCRef<S>(trunk_->forward(observations)) : observations;
     pool_.fork_join(
         [&] {
-          set_distribution(actor_.forward(x));
-          dist_.log_prob(actions, log_probs);
-          dist_.entropy(entropy);
+          set_distribution(training_dist_, actor_.forward(x));
+          training_dist_.log_prob(actions, log_probs);
+          training_dist_.entropy(entropy);
         },
         [&] {
           if (config_.with_critic)
@@ -188,9 +189,9 @@ class ActorCritic {
     const MatrixCRef<S> x = trunk_ ? MatrixCRef<S>(trunk_->forward(observations)) : observations;
     pool_.fork_join(
         [&] {
-          set_distribution(actor_.forward(x));
-          dist_.log_prob(actions, pass_log_probs_);
-          dist_.entropy(pass_entropy_);
+          set_distribution(training_dist_, actor_.forward(x));
+          training_dist_.log_prob(actions, pass_log_probs_);
+          training_dist_.entropy(pass_entropy_);
           policy_part(std::as_const(pass_log_probs_), std::as_const(pass_entropy_), pass_log_prob_weight_,
                       pass_entropy_weight_);
           actor_backward(actions, pass_log_prob_weight_, pass_entropy_weight_);
@@ -266,9 +267,9 @@ class ActorCritic {
   void actor_backward(const Actions& actions, const RowVectorCRef<S>& log_prob_weight,
                       const RowVectorCRef<S>& entropy_weight) {
     if constexpr (discrete) {
-      dist_.loss_gradient(actions, log_prob_weight, entropy_weight, grad_head_);
+      training_dist_.loss_gradient(actions, log_prob_weight, entropy_weight, grad_head_);
     } else {
-      dist_.loss_gradient(actions, log_prob_weight, entropy_weight, grad_head_, grad_log_std_);
+      training_dist_.loss_gradient(actions, log_prob_weight, entropy_weight, grad_head_, grad_log_std_);
       log_std_.grad += grad_log_std_.rowwise().sum();
     }
     actor_.backward(grad_head_, trunk_.has_value());
@@ -313,11 +314,11 @@ class ActorCritic {
     }
   }
 
-  void set_distribution(const MatrixCRef<S>& head) {
+  void set_distribution(Distribution& dist, const MatrixCRef<S>& head) {
     if constexpr (discrete)
-      dist_.set_logits(head);
+      dist.set_logits(head);
     else
-      dist_.set_state_independent(head, log_std_.value);
+      dist.set_state_independent(head, log_std_.value);
   }
 
   Vector<S> concat(Vector<S> nn::Parameters<S>::*member) const {
@@ -334,7 +335,9 @@ class ActorCritic {
   std::optional<nn::Mlp<S>> trunk_;
   nn::Mlp<S> actor_, critic_;
   nn::Parameters<S> log_std_, no_trunk_;
-  Distribution dist_;
+  // One distribution for acting (a few samples per call) and one for training (a minibatch), so
+  // that neither resizes its buffers when a rollout and an update alternate.
+  Distribution acting_dist_, training_dist_;
   Matrix<S> head_, grad_head_, grad_log_std_, grad_features_;
   RowVector<S> pass_log_probs_, pass_entropy_, pass_values_;                       // train_pass outputs
   RowVector<S> pass_log_prob_weight_, pass_entropy_weight_, pass_value_weight_;  // and the loss weights

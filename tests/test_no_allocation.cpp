@@ -1,0 +1,121 @@
+// The training loops of PPO and A2C allocate no memory once their first updates have sized every
+// buffer: every malloc in the process is counted (glibc's malloc wrapped here, or the
+// sanitizer's allocation hook under AddressSanitizer) while later updates run.
+#include <catch2/catch.hpp>
+
+#if defined(__GLIBC__)
+#include <atomic>
+#include <cstddef>
+#include <cstdlib>
+
+#include <pgrad/algorithms/a2c.hpp>
+#include <pgrad/algorithms/ppo.hpp>
+#include <pgrad/envs/cartpole.hpp>
+#include <pgrad/envs/pendulum.hpp>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/allocator_interface.h>
+#define PGRAD_TEST_SANITIZER_HOOKS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#include <sanitizer/allocator_interface.h>
+#define PGRAD_TEST_SANITIZER_HOOKS 1
+#endif
+#endif
+
+namespace {
+std::atomic<long> allocations{0};
+std::atomic<bool> counting{false};
+void note_allocation() {
+  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
+}
+}  // namespace
+
+#if defined(PGRAD_TEST_SANITIZER_HOOKS)
+namespace {
+void on_malloc(const volatile void*, std::size_t) { note_allocation(); }
+void on_free(const volatile void*) {}
+const int hooks_installed = __sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
+}  // namespace
+#else
+// glibc's allocator entry points, which the wrappers below forward to.
+extern "C" void* __libc_malloc(std::size_t size);
+extern "C" void* __libc_calloc(std::size_t count, std::size_t size);
+extern "C" void* __libc_realloc(void* pointer, std::size_t size);
+extern "C" void* malloc(std::size_t size) {
+  note_allocation();
+  return __libc_malloc(size);
+}
+extern "C" void* calloc(std::size_t count, std::size_t size) {
+  note_allocation();
+  return __libc_calloc(count, size);
+}
+extern "C" void* realloc(void* pointer, std::size_t size) {
+  note_allocation();
+  return __libc_realloc(pointer, size);
+}
+#endif
+
+namespace {
+
+// Runs `updates` updates and returns how many allocations happened after the first `warm_up`.
+template <class Algorithm>
+long allocations_after_warm_up(Algorithm& algorithm, long long steps_per_update, int warm_up, int updates) {
+  int done = 0;
+  allocations = 0;
+  algorithm.learn(steps_per_update * updates, [&](const pgrad::algo::UpdateReport&) {
+    if (++done == warm_up) counting = true;
+    return true;
+  });
+  counting = false;
+  REQUIRE(done == updates);
+  return allocations.load();
+}
+
+}  // namespace
+
+TEST_CASE("the allocation counter sees allocations", "[alloc]") {
+  allocations = 0;
+  counting = true;
+  auto* volatile block = static_cast<int*>(std::malloc(64));
+  pgrad::Matrix<float> matrix(7, 9);
+  counting = false;
+  std::free(block);
+  CHECK(allocations.load() >= 2);
+  CHECK(matrix.size() == 63);
+}
+
+TEST_CASE("PPO updates allocate nothing after the first (Categorical, 1 and 2 threads)", "[alloc][ppo]") {
+  using Env = pgrad::envs::CartPole<float>;
+  for (int threads : {1, 2}) {
+    pgrad::algo::PpoConfig config;
+    config.num_steps = 64;
+    config.policy.num_threads = threads;
+    pgrad::algo::Ppo<Env> ppo(Env{}, config, 3);
+    INFO("policy threads: " << threads);
+    CHECK(allocations_after_warm_up(ppo, config.batch_size(), 2, 8) == 0);
+  }
+}
+
+TEST_CASE("PPO updates allocate nothing after the first (Gaussian, shared trunk, clipped values)", "[alloc][ppo]") {
+  using Env = pgrad::envs::Pendulum<float>;
+  pgrad::algo::PpoConfig config = pgrad::algo::PpoConfig::continuous_defaults();
+  config.num_steps = 64;
+  config.num_minibatches = 4;
+  config.clip_value_loss = true;
+  config.policy.shared_hidden = {32};
+  config.policy.actor_hidden = {16};
+  config.policy.critic_hidden = {16};
+  config.policy.num_threads = 2;
+  pgrad::algo::Ppo<Env> ppo(Env{}, config, 4);
+  CHECK(allocations_after_warm_up(ppo, config.batch_size(), 2, 6) == 0);
+}
+
+TEST_CASE("A2C updates allocate nothing after the first", "[alloc][a2c]") {
+  using Env = pgrad::envs::CartPole<float>;
+  pgrad::algo::A2cConfig config;
+  pgrad::algo::A2c<Env> a2c(Env{}, config, 5);
+  CHECK(allocations_after_warm_up(a2c, config.num_envs * config.num_steps, 2, 50) == 0);
+}
+
+#endif  // __GLIBC__
