@@ -29,6 +29,11 @@ class BlockState {
                   " entries but the optimiser state was built for ", v.size());
     return v;
   }
+  /// Makes room for `blocks` blocks, so that get() on different blocks may then run concurrently.
+  void reserve_blocks(std::size_t blocks) {
+    const std::size_t slots = blocks * static_cast<std::size_t>(per_block_);
+    if (state_.size() < slots) state_.resize(slots);
+  }
   std::vector<Vector<S>>& vectors() { return state_; }
   const std::vector<Vector<S>>& vectors() const { return state_; }
 
@@ -87,20 +92,28 @@ class Adam {
 
   /// One update of every block from its accumulated gradient.
   void step(std::initializer_list<Parameters<S>*> blocks) {
+    begin_step(blocks.size());
+    std::size_t b = 0;
+    for (Parameters<S>* p : blocks) update_block(b++, *p);
+  }
+
+  /// step() in two parts, so that blocks can be updated concurrently: begin_step(n) once (it
+  /// advances the step count), then update_block(b, block_b) for every b < n, in any order and
+  /// on any thread; each call touches only its block and that block's moments.
+  void begin_step(std::size_t num_blocks) {
     ++steps_;
+    state_.reserve_blocks(num_blocks);
     const S bias1 = S(1) - static_cast<S>(std::pow(static_cast<double>(config_.beta1), static_cast<double>(steps_)));
     const S bias2 = S(1) - static_cast<S>(std::pow(static_cast<double>(config_.beta2), static_cast<double>(steps_)));
-    const S step_size = config_.learning_rate / bias1;
-    const S sqrt_bias2 = std::sqrt(bias2);
-    std::size_t b = 0;
-    for (Parameters<S>* p : blocks) {
-      Vector<S>& m = state_.get(b, 0, p->size(), "Adam");
-      Vector<S>& v = state_.get(b, 1, p->size(), "Adam");
-      m = config_.beta1 * m + (S(1) - config_.beta1) * p->grad;
-      v.array() = config_.beta2 * v.array() + (S(1) - config_.beta2) * p->grad.array().square();
-      p->value.array() -= step_size * m.array() / (v.array().sqrt() / sqrt_bias2 + config_.eps);
-      ++b;
-    }
+    step_size_ = config_.learning_rate / bias1;
+    sqrt_bias2_ = std::sqrt(bias2);
+  }
+  void update_block(std::size_t b, Parameters<S>& p) {
+    Vector<S>& m = state_.get(b, 0, p.size(), "Adam");
+    Vector<S>& v = state_.get(b, 1, p.size(), "Adam");
+    m = config_.beta1 * m + (S(1) - config_.beta1) * p.grad;
+    v.array() = config_.beta2 * v.array() + (S(1) - config_.beta2) * p.grad.array().square();
+    p.value.array() -= step_size_ * m.array() / (v.array().sqrt() / sqrt_bias2_ + config_.eps);
   }
 
   /// Moment vectors (m, v per block) and step count, for checkpoints.
@@ -133,6 +146,7 @@ class Adam {
   Config config_;
   detail::BlockState<S> state_;
   long long steps_ = 0;
+  S step_size_ = 0, sqrt_bias2_ = 1;  // of the current step (begin_step)
 };
 
 /// RMSprop as torch.optim.RMSprop (not centred, no momentum): v ← αv + (1-α)g²,
@@ -159,13 +173,16 @@ class RMSprop {
   const Config& config() const { return config_; }
 
   void step(std::initializer_list<Parameters<S>*> blocks) {
+    begin_step(blocks.size());
     std::size_t b = 0;
-    for (Parameters<S>* p : blocks) {
-      Vector<S>& v = state_.get(b, 0, p->size(), "RMSprop");
-      v.array() = config_.alpha * v.array() + (S(1) - config_.alpha) * p->grad.array().square();
-      p->value.array() -= config_.learning_rate * p->grad.array() / (v.array().sqrt() + config_.eps);
-      ++b;
-    }
+    for (Parameters<S>* p : blocks) update_block(b++, *p);
+  }
+  /// step() in two parts, as Adam's: begin_step(n), then update_block(b, block_b) for each b < n.
+  void begin_step(std::size_t num_blocks) { state_.reserve_blocks(num_blocks); }
+  void update_block(std::size_t b, Parameters<S>& p) {
+    Vector<S>& v = state_.get(b, 0, p.size(), "RMSprop");
+    v.array() = config_.alpha * v.array() + (S(1) - config_.alpha) * p.grad.array().square();
+    p.value.array() -= config_.learning_rate * p.grad.array() / (v.array().sqrt() + config_.eps);
   }
   detail::BlockState<S>& state() { return state_; }
   const detail::BlockState<S>& state() const { return state_; }
@@ -212,29 +229,34 @@ class Sgd {
   S learning_rate() const { return config_.learning_rate; }
 
   void step(std::initializer_list<Parameters<S>*> blocks) {
-    const bool first = !started_;
-    started_ = true;
+    begin_step(blocks.size());
     std::size_t b = 0;
-    for (Parameters<S>* p : blocks) {
-      if (config_.momentum == S(0)) {
-        p->value -= config_.learning_rate * p->grad;
-      } else {
-        Vector<S>& buf = state_.get(b, 0, p->size(), "Sgd");
-        if (first)
-          buf = p->grad;
-        else
-          buf = config_.momentum * buf + p->grad;
-        p->value -= config_.learning_rate * buf;
-      }
-      ++b;
+    for (Parameters<S>* p : blocks) update_block(b++, *p);
+  }
+  /// step() in two parts, as Adam's: begin_step(n), then update_block(b, block_b) for each b < n.
+  void begin_step(std::size_t num_blocks) {
+    first_step_ = !started_;
+    started_ = true;
+    state_.reserve_blocks(num_blocks);
+  }
+  void update_block(std::size_t b, Parameters<S>& p) {
+    if (config_.momentum == S(0)) {
+      p.value -= config_.learning_rate * p.grad;
+      return;
     }
+    Vector<S>& buf = state_.get(b, 0, p.size(), "Sgd");
+    if (first_step_)
+      buf = p.grad;
+    else
+      buf = config_.momentum * buf + p.grad;
+    p.value -= config_.learning_rate * buf;
   }
   detail::BlockState<S>& state() { return state_; }
 
  private:
   Config config_;
   detail::BlockState<S> state_;
-  bool started_ = false;
+  bool started_ = false, first_step_ = false;
 };
 
 }  // namespace pgrad::nn

@@ -208,23 +208,27 @@ class ActorCritic {
   }
 
   void zero_grad() {
-    if (trunk_) trunk_->zero_grad();
-    actor_.zero_grad();
-    critic_.zero_grad();
-    log_std_.zero_grad();
+    for_each_block([](std::size_t, nn::Parameters<S>& block) { block.zero_grad(); });
   }
 
-  /// One optimiser step over all parameter blocks.
+  /// One optimiser step over all parameter blocks (Adam, RMSprop or Sgd; their moments are kept
+  /// per block, so updating the blocks on two threads gives the same numbers as one).
   template <class Optimizer>
   void apply(Optimizer& optimizer) {
-    const auto b = blocks();
-    optimizer.step({b[0], b[1], b[2], b[3]});
+    optimizer.begin_step(blocks().size());
+    for_each_block([&](std::size_t b, nn::Parameters<S>& block) { optimizer.update_block(b, block); });
   }
 
-  /// Global-norm clipping over all gradients; returns the norm before clipping.
+  /// Global-norm clipping over all gradients (as nn::clip_grad_norm); returns the norm before
+  /// clipping.
   S clip_gradients(S max_norm) {
-    const auto b = blocks();
-    return nn::clip_grad_norm({b[0], b[1], b[2], b[3]}, max_norm);
+    std::array<double, 4> squared{};
+    for_each_block([&](std::size_t b, nn::Parameters<S>& block) {
+      squared[b] = static_cast<double>(block.grad.squaredNorm());
+    });
+    const nn::GradientClip<S> clip = nn::gradient_clip(squared[0] + squared[1] + squared[2] + squared[3], max_norm);
+    if (clip.scale < S(1)) for_each_block([&](std::size_t, nn::Parameters<S>& block) { block.grad *= clip.scale; });
+    return clip.norm;
   }
 
   /// All parameters (trunk, actor, critic, log-std) as one vector, and back; all gradients likewise.
@@ -290,6 +294,21 @@ class ActorCritic {
     }
     critic_.predict(x, value_out_);
     values = value_out_.row(0);
+  }
+
+  // Calls f(b, block) for the four parameter blocks: the critic's on the thread that runs the
+  // critic's passes, the others on the caller's, so each network's numbers stay in the cache of
+  // the core that uses them (with num_threads = 1, all in order on the caller).
+  template <class F>
+  void for_each_block(const F& f) {
+    const auto b = blocks();
+    pool_.fork_join(
+        [&] {
+          f(0, *b[0]);
+          f(1, *b[1]);
+          f(3, *b[3]);
+        },
+        [&] { f(2, *b[2]); });
   }
 
   std::array<nn::Parameters<S>*, 4> blocks() {
