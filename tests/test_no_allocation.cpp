@@ -14,13 +14,18 @@
 #include <pgrad/envs/pendulum.hpp>
 
 #if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/allocator_interface.h>
 #define PGRAD_TEST_SANITIZER_HOOKS 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#include <sanitizer/allocator_interface.h>
 #define PGRAD_TEST_SANITIZER_HOOKS 1
 #endif
+#endif
+
+#if defined(PGRAD_TEST_SANITIZER_HOOKS)
+// Declared here rather than through <sanitizer/allocator_interface.h>, which GCC does not ship;
+// the sanitizer runtime (libasan) exports it for both GCC and Clang.
+extern "C" int __sanitizer_install_malloc_and_free_hooks(
+    void (*malloc_hook)(const volatile void*, std::size_t), void (*free_hook)(const volatile void*));
 #endif
 
 namespace {
@@ -83,6 +88,9 @@ TEST_CASE("the allocation counter sees allocations", "[alloc]") {
   std::free(block);
   CHECK(allocations.load() >= 2);
   CHECK(matrix.size() == 63);
+#if defined(PGRAD_TEST_SANITIZER_HOOKS)
+  CHECK(hooks_installed != 0);
+#endif
 }
 
 TEST_CASE("PPO updates allocate nothing after the first (Categorical, 1 and 2 threads)", "[alloc][ppo]") {
