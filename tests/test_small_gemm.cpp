@@ -52,10 +52,11 @@ template <class S>
 void check_all_shapes(double tolerance) {
   pgrad::Rng rng(17);
   // Row counts around multiples of every packet size (1, 2, 4, 8, 16) and of the 4-packet panel;
-  // column counts past the 6-wide tile; inner sizes including 1.
+  // column counts past the 6-wide tile and past a packet (the transposed narrow-row path needs
+  // n >= packet); inner sizes including 1 and one with whole packets plus a tail.
   for (Index m : {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 70})
-    for (Index n : {1, 2, 3, 5, 6, 7, 12, 13})
-      for (Index k : {1, 4, 9})
+    for (Index n : {1, 2, 3, 5, 6, 7, 12, 13, 17, 40})
+      for (Index k : {1, 4, 9, 40})
         for (GemmB layout : {GemmB::plain, GemmB::transposed})
           for (GemmInit init : {GemmInit::zero, GemmInit::accumulate, GemmInit::bias})
             check_product<S>(m, n, k, layout, init, rng, tolerance);
@@ -73,14 +74,17 @@ TEST_CASE("small_gemm matches Eigen's product for every tile and remainder shape
 
 TEST_CASE("small_gemm gives each column the same bits whatever the batch around it", "[nn][gemm]") {
   pgrad::Rng rng(3);
-  const Index m = 64, k = 64, n = 13;
-  const Matrix<float> w = random_matrix<float>(m, k, rng), x = random_matrix<float>(k, n, rng);
-  const Vector<float> bias = Vector<float>::NullaryExpr(m, [&] { return rng.normal<float>(); });
-  Matrix<float> batch(m, n), single(m, 1);
-  small_gemm<float>(m, n, k, w.data(), m, x.data(), k, GemmB::plain, batch.data(), m, GemmInit::bias, bias.data());
-  for (Index j = 0; j < n; ++j) {
-    small_gemm<float>(m, 1, k, w.data(), m, x.col(j).data(), k, GemmB::plain, single.data(), m, GemmInit::bias,
-                      bias.data());
-    CHECK(single.col(0) == batch.col(j));
+  for (const Index m : {64, 2}) {  // packet tiles and a head narrower than a packet
+    INFO("rows: " << m);
+    const Index k = 64, n = 13;
+    const Matrix<float> w = random_matrix<float>(m, k, rng), x = random_matrix<float>(k, n, rng);
+    const Vector<float> bias = Vector<float>::NullaryExpr(m, [&] { return rng.normal<float>(); });
+    Matrix<float> batch(m, n), single(m, 1);
+    small_gemm<float>(m, n, k, w.data(), m, x.data(), k, GemmB::plain, batch.data(), m, GemmInit::bias, bias.data());
+    for (Index j = 0; j < n; ++j) {
+      small_gemm<float>(m, 1, k, w.data(), m, x.col(j).data(), k, GemmB::plain, single.data(), m, GemmInit::bias,
+                        bias.data());
+      CHECK(single.col(0) == batch.col(j));
+    }
   }
 }

@@ -1,5 +1,6 @@
 #pragma once
 // The collect loop shared by REINFORCE, A2C and PPO, and what they report after each update.
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -123,6 +124,19 @@ class Stopwatch {
   std::chrono::steady_clock::time_point start_;
 };
 
+/// Waits for a policy's background values when a collect loop ends, also by an exception (which
+/// then takes precedence over one from the values).
+template <class Policy>
+struct JoinValuesOnExit {
+  Policy& policy;
+  ~JoinValuesOnExit() {
+    try {
+      policy.wait_values();
+    } catch (...) {
+    }
+  }
+};
+
 /// The on-policy collect loop: steps a VectorEnv with the current policy and fills a
 /// RolloutBuffer with observations, actions, log-probs, values, rewards, the two end flags and,
 /// for each episode cut by a time limit, V(final observation) — the timeout bootstrap lives here
@@ -195,13 +209,25 @@ class RolloutCollector {
     PGRAD_REQUIRE(buffer.num_envs == n, "RolloutCollector: buffer is for ", buffer.num_envs,
                   " environments, the vector environment has ", n);
     PGRAD_REQUIRE(!stop_at_episode_end || n == 1, "RolloutCollector: stop_at_episode_end needs one environment, got ", n);
+    // The values V(s_t) are computed in blocks of steps on the policy's second thread while this
+    // one goes on stepping (steps [values_from, t) have none yet).
+    const Index steps_per_block = steps_per_value_block(buffer.num_steps, n);
+    Index values_from = 0;
+    const auto start_values_until = [&](Index end) {
+      policy.wait_values();
+      if (end == values_from) return;
+      policy.start_values(buffer.observations.middleCols(values_from * n, (end - values_from) * n),
+                          Buffer::flat(buffer.values).segment(values_from * n, (end - values_from) * n));
+      values_from = end;
+    };
+    const JoinValuesOnExit<Policy> join_on_exit{policy};
     Index t = 0;
     for (; t < buffer.num_steps; ++t) {
-      policy.act(observations_, rng_, step_actions_, step_log_probs_, step_values_);
+      policy.act(observations_, rng_, step_actions_, step_log_probs_);
       buffer.observations.middleCols(t * n, n) = observations_;
       buffer.actions.middleCols(t * n, n) = step_actions_;
       buffer.log_probs.segment(t * n, n) = step_log_probs_;
-      buffer.values.col(t) = step_values_.transpose();
+      if (t + 1 - values_from == steps_per_block) start_values_until(t + 1);
 
       const Stopwatch env_clock;
       env_.step(to_env_actions(step_actions_));
@@ -225,6 +251,8 @@ class RolloutCollector {
         break;
       }
     }
+    start_values_until(t);
+    policy.wait_values();
     policy.predict_values(observations_, step_values_);
     buffer.last_values = step_values_.transpose();
     return t;
@@ -239,6 +267,15 @@ class RolloutCollector {
                          .min(action_high_.replicate(1, actions.cols()).array());
       return env_actions_;
     }
+  }
+
+  /// Steps per background value pass: about 32 samples, large enough to be worth a hand-off and
+  /// small enough that the last pass, which the rollout waits for, is short; a divisor of the
+  /// rollout length, so that every pass has the same size and reuses its buffers.
+  static Index steps_per_value_block(Index steps, Index envs) {
+    Index block = std::clamp<Index>(32 / envs, 1, steps);
+    while (steps % block != 0) --block;
+    return block;
   }
 
   envs::VectorEnv<Env> env_;

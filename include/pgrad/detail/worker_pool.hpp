@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <pgrad/core/error.hpp>
@@ -71,6 +72,15 @@ class WorkerPool {
       task(0);
       return;
     }
+    launch(task);
+    task(0);
+    wait();
+  }
+
+  /// Starts task(t) on every worker thread (t = 1 .. num_threads - 1) and returns at once; the
+  /// task must stay alive until wait() returns. One launch at a time; the pool has workers.
+  template <class Task>
+  void launch(Task& task) {
     function_ = &invoke<Task>;
     context_ = &task;
     pending_.store(num_threads_ - 1, std::memory_order_relaxed);
@@ -79,7 +89,10 @@ class WorkerPool {
       generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
-    task(0);
+  }
+
+  /// Returns when every worker has finished the last launched task.
+  void wait() {
     wait_until([this] { return pending_.load(std::memory_order_acquire) == 0; }, done_);
   }
 
@@ -150,8 +163,38 @@ class OwnedPool {
   }
   OwnedPool(OwnedPool&&) noexcept = default;
   OwnedPool& operator=(OwnedPool&&) noexcept = default;
+  ~OwnedPool() {
+    if (background_running_ && pool_) pool_->wait();  // never leave a worker running on freed state
+  }
 
   int size() const { return num_threads_; }
+
+  /// Runs work() on the second thread while the caller goes on, until join(); with one thread it
+  /// runs inside start(). work must stay alive until join(), which rethrows its exception. One
+  /// background task at a time, and no fork_join while one runs.
+  template <class Work>
+  void start(Work& work) {
+    PGRAD_REQUIRE(!background_running_, "OwnedPool::start: the previous background task was not joined");
+    background_.error = nullptr;
+    background_.work = &work;
+    background_.call = [](void* w) { (*static_cast<Work*>(w))(); };
+    if (!pool_) {
+      background_(1);
+      return;
+    }
+    pool_->launch(background_);
+    background_running_ = true;
+  }
+
+  /// Waits for the task start() began (nothing to wait for: returns at once) and rethrows its
+  /// exception.
+  void join() {
+    if (background_running_) {
+      pool_->wait();
+      background_running_ = false;
+    }
+    if (background_.error) std::rethrow_exception(std::exchange(background_.error, nullptr));
+  }
 
   /// Runs first() and second() concurrently when the pool has two or more threads, one after the
   /// other otherwise; an exception from either reaches the caller. Each function's own arithmetic
@@ -163,6 +206,7 @@ class OwnedPool {
       second();
       return;
     }
+    PGRAD_REQUIRE(!background_running_, "OwnedPool::fork_join: a background task is still running (join it first)");
     std::exception_ptr errors[2];
     auto task = [&](int t) {
       if (t > 1) return;
@@ -181,8 +225,25 @@ class OwnedPool {
   }
 
  private:
+  // The task start() hands to the pool: worker 1 calls the work, the others do nothing.
+  struct Background {
+    void (*call)(void*) = nullptr;
+    void* work = nullptr;
+    std::exception_ptr error;
+    void operator()(int t) {
+      if (t != 1) return;
+      try {
+        call(work);
+      } catch (...) {
+        error = std::current_exception();
+      }
+    }
+  };
+
   int num_threads_;
   std::unique_ptr<WorkerPool> pool_;
+  Background background_;
+  bool background_running_ = false;
 };
 
 }  // namespace pgrad::detail

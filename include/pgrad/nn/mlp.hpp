@@ -1,5 +1,6 @@
 #pragma once
 // Mlp<S>: a multi-layer perceptron with hand-written, batched backprop.
+#include <array>
 #include <initializer_list>
 #include <vector>
 
@@ -103,16 +104,23 @@ class Mlp {
     return grad_inputs_.front();
   }
 
+  /// Buffers for the hidden layers of one predict (ping-pong between layers).
+  using PredictScratch = std::array<Matrix<S>, 2>;
+
   /// Inference: output = net(input), keeping no backward state. Once the batch size is fixed it
   /// does not allocate. Not thread-safe on one Mlp (it reuses internal scratch buffers).
-  void predict(const MatrixCRef<S>& input, Matrix<S>& output) const {
+  void predict(const MatrixCRef<S>& input, Matrix<S>& output) const { predict(input, output, scratch_); }
+
+  /// predict with the caller's scratch: several threads may predict with one Mlp at once, each
+  /// with its own scratch and output (while nothing changes the parameters).
+  void predict(const MatrixCRef<S>& input, Matrix<S>& output, PredictScratch& scratch) const {
     check_input(input, "Mlp::predict input");
     for (Index l = 0; l < num_layers(); ++l) {
-      Matrix<S>& y = (l + 1 == num_layers()) ? output : scratch_[l % 2];
+      Matrix<S>& y = (l + 1 == num_layers()) ? output : scratch[static_cast<std::size_t>(l % 2)];
       if (l == 0)
         layer(l).forward(params_, input, y);
       else
-        layer(l).forward(params_, scratch_[(l - 1) % 2], y);
+        layer(l).forward(params_, scratch[static_cast<std::size_t>((l - 1) % 2)], y);
       apply_activation(activation_of(l), y);
     }
   }
@@ -134,8 +142,7 @@ class Mlp {
   std::vector<Matrix<S>> transposed_weights_;  // Wᵀ of each layer, for its dX
   Matrix<S> output_delta_;
   bool has_forward_state_ = false, has_input_gradient_ = false;
-  // Inference scratch (ping-pong between layers).
-  mutable Matrix<S> scratch_[2];
+  mutable PredictScratch scratch_;  // predict's own scratch
 };
 
 }  // namespace pgrad::nn

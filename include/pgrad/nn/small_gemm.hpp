@@ -96,8 +96,7 @@ inline void row_panel(const GemmArgs<S>& g, Index row) {
   }
 }
 
-/// Rows past the last whole packet (all rows of a layer narrower than a packet, such as a
-/// policy or value head): Eigen's own product, which handles such shapes well.
+/// Rows past the last whole packet that no narrow-row path below takes: Eigen's own product.
 template <class S>
 void remainder_rows(const GemmArgs<S>& g, Index row) {
   using Strided = Eigen::Map<const Matrix<S>, 0, Eigen::OuterStride<>>;
@@ -111,6 +110,99 @@ void remainder_rows(const GemmArgs<S>& g, Index row) {
     c.noalias() += a * Strided(g.b, g.n, g.k, Eigen::OuterStride<>(g.b_inner)).transpose();
 }
 
+/// Largest scratch copy (elements, on the stack) the narrow-row paths make; bigger problems go to
+/// remainder_rows.
+constexpr Index narrow_scratch = 4096;
+
+/// Stores one finished element: C(i, j) = sum, sum + C(i, j) or sum + bias(i).
+template <class S>
+inline void store_element(const GemmArgs<S>& g, Index i, Index j, S sum) {
+  S& c = g.c[i + j * g.ldc];
+  if (g.init == GemmInit::accumulate)
+    c += sum;
+  else if (g.init == GemmInit::bias)
+    c = sum + g.bias[i];
+  else
+    c = sum;
+}
+
+/// Fewer rows than a packet with a plain B (a head's forward, Y = W X + b): every element is a
+/// dot product of a row of A (copied contiguous first) with a column of B, summed in packets in
+/// a fixed order and then the scalar tail, four columns at a time for independent chains.
+template <class S>
+void narrow_rows_plain_b(const GemmArgs<S>& g, Index row) {
+  using P = Packet<S>;
+  constexpr Index size = packet_size<S>;
+  constexpr int columns = 4;
+  const Index rows = g.m - row, k = g.k, whole = k - k % size;
+  alignas(64) S a_rows[narrow_scratch];  // a_rows[i * k + l] = A(row + i, l)
+  for (Index l = 0; l < k; ++l)
+    for (Index i = 0; i < rows; ++i) a_rows[i * k + l] = g.a[row + i + l * g.lda];
+  auto columns_from = [&](Index col, auto width) {
+    constexpr int N = decltype(width)::value;
+    for (Index i = 0; i < rows; ++i) {
+      const S* a = a_rows + i * k;
+      P acc[N];
+      for (int j = 0; j < N; ++j) acc[j] = pset1<P>(S(0));
+      for (Index l = 0; l < whole; l += size) {
+        const P a_packet = ploadu<P>(a + l);
+        for (int j = 0; j < N; ++j) acc[j] = pmadd(a_packet, ploadu<P>(g.b + l + (col + j) * g.b_outer), acc[j]);
+      }
+      for (int j = 0; j < N; ++j) {
+        S sum = Eigen::internal::predux(acc[j]);
+        const S* b = g.b + (col + j) * g.b_outer;
+        for (Index l = whole; l < k; ++l) sum += a[l] * b[l];
+        store_element(g, row + i, col + j, sum);
+      }
+    }
+  };
+  Index col = 0;
+  for (; col + columns <= g.n; col += columns) columns_from(col, std::integral_constant<int, columns>{});
+  for (; col < g.n; ++col) columns_from(col, std::integral_constant<int, 1>{});
+}
+
+template <class S>
+void small_gemm_tiles(const GemmArgs<S>& g);
+
+/// Fewer rows than a packet with a transposed B (a head's weight gradient, dW += dY Xᵀ): the
+/// transposed product Cᵀ = Bᵀ Aᵀ has the long side as rows, so it runs on the packet tiles into
+/// a scratch block, which is then added (or stored) into C.
+template <class S>
+void narrow_rows_transposed_b(const GemmArgs<S>& g, Index row) {
+  const Index rows = g.m - row;
+  alignas(64) S transposed[narrow_scratch];  // transposed[j + i * n] = C(row + i, j) before init
+  // Bᵀ is column-major (n x k, leading dimension b_inner); Aᵀ is A read as a transposed B.
+  small_gemm_tiles(GemmArgs<S>{g.n, rows, g.k, g.b, g.b_inner, g.a + row, g.lda, 1, transposed, g.n,
+                               GemmInit::zero, nullptr});
+  for (Index j = 0; j < g.n; ++j)
+    for (Index i = 0; i < rows; ++i) store_element(g, row + i, j, transposed[j + i * g.n]);
+}
+
+/// The rows from `row` on, fewer than a packet: a narrow-row path when its scratch fits (and, for
+/// a transposed B, when the transposed problem has at least a packet of rows), else Eigen.
+template <class S>
+void narrow_rows(const GemmArgs<S>& g, Index row) {
+  const Index rows = g.m - row;
+  if (g.b_inner == 1 && rows * g.k <= narrow_scratch)
+    narrow_rows_plain_b(g, row);
+  else if (g.b_outer == 1 && g.n >= packet_size<S> && g.n * rows <= narrow_scratch)
+    narrow_rows_transposed_b(g, row);
+  else
+    remainder_rows(g, row);
+}
+
+/// Whole packets of rows on the register tiles, then the remaining rows.
+template <class S>
+void small_gemm_tiles(const GemmArgs<S>& g) {
+  constexpr Index size = packet_size<S>;
+  Index row = 0;
+  if constexpr (size > 1) {
+    for (; row + row_packets * size <= g.m; row += row_packets * size) row_panel<S, row_packets>(g, row);
+    for (; row + size <= g.m; row += size) row_panel<S, 1>(g, row);
+  }
+  if (row < g.m) narrow_rows(g, row);
+}
+
 }  // namespace gemm_detail
 
 /// C (m x n, column-major, ldc) = A·B, A·B + C or A·B + bias·1ᵀ (see GemmInit), for the small,
@@ -120,20 +212,15 @@ void remainder_rows(const GemmArgs<S>& g, Index row) {
 /// dX = Wᵀ dY (with Wᵀ stored) need no packing. Tiles of 4 packets x 6 columns (2 x 4 with 16
 /// vector registers) stay in registers; every output element is one in-order chain of fused
 /// multiply-adds over l, so a column's result does not depend on the batch it is in. Rows past
-/// the last whole packet go to Eigen's product. C must not overlap A, B or bias.
+/// the last whole packet (all rows of a policy or value head) are computed as fixed-order dot
+/// products, or as the transposed product on the tiles (see narrow_rows). C must not overlap A,
+/// B or bias.
 template <class S>
 void small_gemm(Index m, Index n, Index k, const S* a, Index lda, const S* b, Index ldb, GemmB b_layout, S* c,
                 Index ldc, GemmInit init, const S* bias = nullptr) {
-  using namespace gemm_detail;
   const bool plain = b_layout == GemmB::plain;
-  const GemmArgs<S> g{m, n, k, a, lda, b, plain ? 1 : ldb, plain ? ldb : 1, c, ldc, init, bias};
-  constexpr Index size = packet_size<S>;
-  Index row = 0;
-  if constexpr (size > 1) {
-    for (; row + row_packets * size <= m; row += row_packets * size) row_panel<S, row_packets>(g, row);
-    for (; row + size <= m; row += size) row_panel<S, 1>(g, row);
-  }
-  if (row < m) remainder_rows(g, row);
+  gemm_detail::small_gemm_tiles(gemm_detail::GemmArgs<S>{m, n, k, a, lda, b, plain ? 1 : ldb, plain ? ldb : 1, c,
+                                                         ldc, init, bias});
 }
 
 }  // namespace pgrad::nn

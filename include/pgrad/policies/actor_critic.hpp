@@ -115,12 +115,7 @@ class ActorCritic {
   void act(const MatrixCRef<S>& observations, Rng& rng, Actions& actions, RowVector<S>& log_probs,
            RowVector<S>& values) {
     const MatrixCRef<S> x = features(observations);
-    const auto actor_pass = [&] {
-      actor_.predict(x, head_);
-      set_distribution(acting_dist_, head_);
-      acting_dist_.sample(rng, actions);
-      acting_dist_.log_prob(actions, log_probs);
-    };
+    const auto actor_pass = [&] { sample_actions(x, rng, actions, log_probs); };
     const auto critic_pass = [&] { critic_values(x, values); };
     // Below a few dozen samples the passes take about as long as waking a thread.
     if (observations.cols() >= parallel_batch_threshold) {
@@ -130,6 +125,27 @@ class ActorCritic {
       critic_pass();
     }
   }
+
+  /// Samples actions and their log π(a|s) only: a rollout gets the values of its steps in
+  /// batches from start_values instead.
+  void act(const MatrixCRef<S>& observations, Rng& rng, Actions& actions, RowVector<S>& log_probs) {
+    sample_actions(features(observations), rng, actions, log_probs);
+  }
+
+  /// Starts computing V(s) for a block of observations into `values` (zeros without a critic)
+  /// on the critic's thread and returns at once; wait_values() waits for them (with one thread
+  /// they are computed here). Meanwhile the policy may act and predict values, but not train,
+  /// and both buffers must be left alone. Each column's value has the same bits as act() gives.
+  void start_values(const MatrixCRef<S>& observations, Eigen::Ref<RowVector<S>> values) {
+    PGRAD_REQUIRE(values.size() == observations.cols(), "ActorCritic::start_values: ", observations.cols(),
+                  " observations but room for ", values.size(), " values");
+    value_job_ = ValueJob{this, observations.data(), observations.rows(), observations.cols(),
+                          observations.outerStride(), values.data()};
+    pool_.start(value_job_);
+  }
+
+  /// Waits for the values start_values began (returns at once when none are pending).
+  void wait_values() { pool_.join(); }
 
   /// The most likely action (argmax / mean) for each observation.
   void act_deterministic(const MatrixCRef<S>& observations, Actions& actions) {
@@ -287,6 +303,39 @@ class ActorCritic {
     trunk_->backward(grad_features_, false);
   }
 
+  void sample_actions(const MatrixCRef<S>& x, Rng& rng, Actions& actions, RowVector<S>& log_probs) {
+    actor_.predict(x, head_);
+    set_distribution(acting_dist_, head_);
+    acting_dist_.sample(rng, actions);
+    acting_dist_.log_prob(actions, log_probs);
+  }
+
+  // The background pass of start_values, with buffers of its own so that it can run while the
+  // caller acts and predicts with the same networks.
+  struct ValueJob {
+    const ActorCritic* policy = nullptr;
+    const S* observations = nullptr;
+    Index rows = 0, cols = 0, stride = 0;
+    S* values = nullptr;
+    void operator()() const { policy->background_values(*this); }
+  };
+  void background_values(const ValueJob& job) const {
+    const Eigen::Map<const Matrix<S>, 0, Eigen::OuterStride<>> observations(job.observations, job.rows, job.cols,
+                                                                           Eigen::OuterStride<>(job.stride));
+    Eigen::Map<RowVector<S>> values(job.values, job.cols);
+    if (!config_.with_critic) {
+      values.setZero();
+      return;
+    }
+    if (trunk_) {
+      trunk_->predict(observations, job_features_, job_scratch_);
+      critic_.predict(job_features_, job_value_out_, job_scratch_);
+    } else {
+      critic_.predict(observations, job_value_out_, job_scratch_);
+    }
+    values = job_value_out_.row(0);
+  }
+
   void critic_values(const MatrixCRef<S>& x, RowVector<S>& values) const {
     if (!config_.with_critic) {
       values.setZero(x.cols());
@@ -361,6 +410,9 @@ class ActorCritic {
   RowVector<S> pass_log_probs_, pass_entropy_, pass_values_;                       // train_pass outputs
   RowVector<S> pass_log_prob_weight_, pass_entropy_weight_, pass_value_weight_;  // and the loss weights
   mutable Matrix<S> value_out_, features_;
+  ValueJob value_job_;
+  mutable Matrix<S> job_value_out_, job_features_;
+  mutable typename nn::Mlp<S>::PredictScratch job_scratch_;
   detail::OwnedPool pool_;  // runs the actor and critic passes concurrently when num_threads = 2
   static constexpr Index parallel_batch_threshold = 32;
 };
