@@ -63,6 +63,9 @@ TEST_CASE("start_values gives act()'s values bit for bit, whatever the threads a
         policy.wait_values();
         policy.wait_values();  // nothing pending: returns at once
         CHECK(values == expected);
+        RowVector<float> on_caller(37);
+        policy.compute_values(observations, on_caller);
+        CHECK(on_caller == expected);
         if (!with_critic) CHECK(values.isZero());
       }
 }
@@ -112,20 +115,22 @@ TEST_CASE("start_values checks that the value row fits the observations", "[poli
 
 TEST_CASE("a rollout stores the critic's values of its observations, bit for bit", "[policy][rollout]") {
   using Env = pgrad::envs::CartPole<float>;
-  for (int threads : {1, 2}) {
-    pgrad::Rng rng(21);
-    Policy policy(4, 2, config_with(threads, false, true), rng);
-    pgrad::algo::RolloutCollector<Env, Policy> collector(pgrad::envs::VectorEnv<Env>(3, Env{}, 8), 8);
-    pgrad::algo::RolloutBuffer<float, pgrad::IndexRowVector> buffer;
-    buffer.resize(45, 3, 4, 1);  // 135 samples: five background blocks of 9 steps
-    for (int round = 0; round < 2; ++round) {
-      collector.collect(policy, buffer);
-      INFO("threads " << threads << " round " << round);
-      for (Index j = 0; j < buffer.size(); ++j) {
-        RowVector<float> value;
-        policy.predict_values(buffer.observations.col(j), value);
-        REQUIRE(decltype(buffer)::flat(buffer.values)[j] == value[0]);
+  // Environment worker threads make the collector compute the values on its own thread instead.
+  for (int threads : {1, 2})
+    for (int env_threads : {1, 2}) {
+      pgrad::Rng rng(21);
+      Policy policy(4, 2, config_with(threads, false, true), rng);
+      pgrad::algo::RolloutCollector<Env, Policy> collector(pgrad::envs::VectorEnv<Env>(3, Env{}, 8, env_threads), 8);
+      pgrad::algo::RolloutBuffer<float, pgrad::IndexRowVector> buffer;
+      buffer.resize(45, 3, 4, 1);  // 135 samples: five background blocks of 9 steps
+      for (int round = 0; round < 2; ++round) {
+        collector.collect(policy, buffer);
+        INFO("threads " << threads << " environment threads " << env_threads << " round " << round);
+        for (Index j = 0; j < buffer.size(); ++j) {
+          RowVector<float> value;
+          policy.predict_values(buffer.observations.col(j), value);
+          REQUIRE(decltype(buffer)::flat(buffer.values)[j] == value[0]);
+        }
       }
     }
-  }
 }

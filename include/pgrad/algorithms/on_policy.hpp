@@ -210,14 +210,20 @@ class RolloutCollector {
                   " environments, the vector environment has ", n);
     PGRAD_REQUIRE(!stop_at_episode_end || n == 1, "RolloutCollector: stop_at_episode_end needs one environment, got ", n);
     // The values V(s_t) are computed in blocks of steps on the policy's second thread while this
-    // one goes on stepping (steps [values_from, t) have none yet).
+    // one goes on stepping (steps [values_from, t) have none yet); on this thread when the
+    // environments have worker threads of their own, which need the other cores.
     const Index steps_per_block = steps_per_value_block(buffer.num_steps, n);
+    const bool in_background = env_.num_threads() == 1;
     Index values_from = 0;
     const auto start_values_until = [&](Index end) {
       policy.wait_values();
       if (end == values_from) return;
-      policy.start_values(buffer.observations.middleCols(values_from * n, (end - values_from) * n),
-                          Buffer::flat(buffer.values).segment(values_from * n, (end - values_from) * n));
+      const auto observations = buffer.observations.middleCols(values_from * n, (end - values_from) * n);
+      const auto values = Buffer::flat(buffer.values).segment(values_from * n, (end - values_from) * n);
+      if (in_background)
+        policy.start_values(observations, values);
+      else
+        policy.compute_values(observations, values);
       values_from = end;
     };
     const JoinValuesOnExit<Policy> join_on_exit{policy};

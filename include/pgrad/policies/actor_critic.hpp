@@ -147,6 +147,15 @@ class ActorCritic {
   /// Waits for the values start_values began (returns at once when none are pending).
   void wait_values() { pool_.join(); }
 
+  /// start_values' computation on the calling thread, with the same buffers and the same bits
+  /// (for when the other cores are busy, e.g. stepping environments).
+  void compute_values(const MatrixCRef<S>& observations, Eigen::Ref<RowVector<S>> values) const {
+    PGRAD_REQUIRE(values.size() == observations.cols(), "ActorCritic::compute_values: ", observations.cols(),
+                  " observations but room for ", values.size(), " values");
+    background_values(ValueJob{this, observations.data(), observations.rows(), observations.cols(),
+                               observations.outerStride(), values.data()});
+  }
+
   /// The most likely action (argmax / mean) for each observation.
   void act_deterministic(const MatrixCRef<S>& observations, Actions& actions) {
     actor_.predict(features(observations), head_);
