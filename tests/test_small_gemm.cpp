@@ -11,6 +11,7 @@ using pgrad::Vector;
 using pgrad::nn::GemmB;
 using pgrad::nn::GemmInit;
 using pgrad::nn::small_gemm;
+using pgrad::nn::transpose;
 
 namespace {
 
@@ -87,4 +88,20 @@ TEST_CASE("small_gemm gives each column the same bits whatever the batch around 
       CHECK(single.col(0) == batch.col(j));
     }
   }
+}
+
+TEST_CASE("transpose matches Eigen's for every block and edge shape", "[nn][gemm]") {
+  pgrad::Rng rng(8);
+  for (Index rows : {1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 33, 64, 70})
+    for (Index cols : {1, 2, 5, 8, 16, 17, 31, 64, 65}) {
+      INFO(rows << "x" << cols);
+      const Matrix<float> a = random_matrix<float>(rows, cols, rng);
+      Matrix<float> at(cols, rows);
+      transpose(a.data(), rows, cols, at.data());
+      CHECK(at == a.transpose());
+      const Matrix<double> b = random_matrix<double>(rows, cols, rng);
+      Matrix<double> bt(cols, rows);
+      transpose(b.data(), rows, cols, bt.data());
+      CHECK(bt == b.transpose());
+    }
 }

@@ -53,7 +53,8 @@ class Dense {
                   GemmB::transposed, weight(params.grad).data(), out_, GemmInit::accumulate);
     bias(params.grad) += grad_y.rowwise().sum();
     if (grad_x) {
-      transposed_weight = weight(params.value).transpose();
+      transposed_weight.resize(in_, out_);
+      transpose(weight(params.value).data(), out_, in_, transposed_weight.data());
       grad_x->resize(in_, batch);
       small_gemm<S>(in_, batch, out_, transposed_weight.data(), in_, grad_y.data(), grad_y.outerStride(),
                     GemmB::plain, grad_x->data(), in_, GemmInit::zero);

@@ -223,4 +223,39 @@ void small_gemm(Index m, Index n, Index k, const S* a, Index lda, const S* b, In
                                                          ldc, init, bias});
 }
 
+// PacketBlock<__m512, N>: GCC warns that the vector type's attributes are not part of the
+// template argument, which is harmless here (Eigen silences the same warning for its own code).
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"
+#endif
+/// dst = srcᵀ: src is column-major rows x cols, dst column-major cols x rows. Square blocks of a
+/// packet's size are transposed in registers (Eigen's ptranspose), the edges one element at a
+/// time; Dense::backward uses it for the Wᵀ of its dX product.
+template <class S>
+void transpose(const S* src, Index rows, Index cols, S* dst) {
+  using namespace gemm_detail;
+  using P = Packet<S>;
+  constexpr Index size = packet_size<S>;
+  Index row = 0;
+  if constexpr (size > 1) {
+    for (; row + size <= rows; row += size) {
+      Index col = 0;
+      for (; col + size <= cols; col += size) {
+        Eigen::internal::PacketBlock<P, static_cast<int>(size)> block;
+        for (Index k = 0; k < size; ++k) block.packet[k] = ploadu<P>(src + row + (col + k) * rows);
+        Eigen::internal::ptranspose(block);  // packet k now holds row `row + k`, columns col..
+        for (Index k = 0; k < size; ++k) pstoreu(dst + col + (row + k) * cols, block.packet[k]);
+      }
+      for (; col < cols; ++col)
+        for (Index r = row; r < row + size; ++r) dst[col + r * cols] = src[r + col * rows];
+    }
+  }
+  for (Index col = 0; col < cols; ++col)
+    for (Index r = row; r < rows; ++r) dst[col + r * cols] = src[r + col * rows];
+}
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
 }  // namespace pgrad::nn
