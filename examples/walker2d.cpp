@@ -1,7 +1,7 @@
 // Trains Walker2d (MuJoCo) with PPO, CleanRL's ppo_continuous_action.py settings (observation and
-// reward normalisation, 2048 steps per rollout, 32 minibatches, 10 epochs), on 2 environments
-// stepped by 2 threads, then evaluates the deterministic policy over 10 episodes with the
-// observation statistics frozen. Published PPO results at 1M steps are about 2300-3500.
+// reward normalisation, 2048 steps per rollout, 32 minibatches, 10 epochs) on 2 environment
+// copies, then evaluates the deterministic policy over 10 episodes with the observation
+// statistics frozen. Published PPO results at 1M steps are about 2300-3500.
 //   ./build/examples/walker2d [--seed 1] [--steps 1000000] [--threads 2] [--csv PATH]
 #include <pgrad/algorithms/ppo.hpp>
 #include <pgrad/envs/walker2d.hpp>
@@ -17,27 +17,21 @@ using ObservationNormalized = pgrad::envs::NormalizeObservation<Recorded>;
 using Env = pgrad::envs::NormalizeReward<ObservationNormalized>;
 
 int main(int argc, char** argv) try {
-  const example::Flags flags(argc, argv, {{"seed", "1"}, {"steps", "1000000"}, {"threads", "2"}, {"csv", ""}});
-  const auto seed = static_cast<std::uint64_t>(flags.integer("seed"));
+  example::Options defaults;
+  defaults.steps = 1000000;
+  const auto options =
+      example::parse_options(argc, argv, "Trains Walker2d (MuJoCo) with PPO and evaluates the policy", defaults,
+                             example::basic);
   pgrad::algo::PpoConfig config = pgrad::algo::PpoConfig::continuous_defaults();
   config.num_envs = 2;
   config.num_steps = 1024;
-  config.num_threads = static_cast<int>(flags.integer("threads"));         // environment workers
-  config.policy.num_threads = config.num_threads;                          // actor and critic passes
-  std::printf("Walker2d-v4 with ppo, seed %llu, %d threads\n", static_cast<unsigned long long>(seed),
-              config.num_threads);
+  config.num_threads = options.threads;
+  std::printf("Walker2d-v4 with ppo, seed %llu, %d threads\n", static_cast<unsigned long long>(options.seed),
+              options.threads);
 
   const Env env(ObservationNormalized(Recorded(Walker())), config.gamma);
-  pgrad::algo::Ppo<Env> ppo(env, config, seed);
-  const pgrad::algo::Stopwatch clock;
-  const long long total_steps = flags.integer("steps");
-  long long steps = 0;
-  // A live progress bar on a terminal; a plain line every 10 updates otherwise.
-  pgrad::ProgressPrinter progress(total_steps, 10);
-  ppo.learn(total_steps, pgrad::all_of(progress, example::csv_log(flags.text("csv")),
-                                       [&](const pgrad::algo::UpdateReport& report) { steps = report.steps; }));
-  progress.finish();
-  const double seconds = clock.seconds();
+  pgrad::algo::Ppo<Env> ppo(env, config, options.seed);
+  const double seconds = example::train(ppo, options, 10);
   const double env_seconds = ppo.collector().env_seconds();
   std::printf("time: %.1f s in all, %.1f s stepping MuJoCo (VectorEnv::step), learning overhead %.1f%%\n",
               seconds, env_seconds, 100.0 * (seconds - env_seconds) / seconds);
@@ -45,8 +39,8 @@ int main(int argc, char** argv) try {
   // Evaluate on raw rewards with the first copy's observation statistics, frozen.
   ObservationNormalized evaluation_env = ppo.collector().env().env(0).inner();
   evaluation_env.set_training(false);
-  const auto evaluation = pgrad::evaluate_policy(ppo.policy(), evaluation_env, 10, seed + 1000);
-  example::print_result("ppo", evaluation.mean_return >= 2000.0, evaluation, steps, seconds);
+  const auto evaluation = pgrad::evaluate_policy(ppo.policy(), evaluation_env, 10, options.seed);
+  example::print_result("ppo", evaluation, 2000.0, ppo.collector().steps(), seconds);
   return 0;
 } catch (const std::exception& error) {
   std::fprintf(stderr, "error: %s\n", error.what());

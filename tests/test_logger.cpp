@@ -3,6 +3,7 @@
 
 #include <pgrad/algorithms/ppo.hpp>
 #include <pgrad/envs/cartpole.hpp>
+#include <pgrad/training/callbacks.hpp>
 #include <pgrad/training/logger.hpp>
 
 #include <algorithm>

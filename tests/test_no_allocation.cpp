@@ -95,14 +95,17 @@ TEST_CASE("the allocation counter sees allocations", "[alloc]") {
 
 TEST_CASE("PPO updates allocate nothing after the first (Categorical, 1 and 2 threads)", "[alloc][ppo]") {
   using Env = pgrad::envs::CartPole<float>;
-  for (int threads : {1, 2}) {
-    pgrad::algo::PpoConfig config;
-    config.num_steps = 64;
-    config.policy.num_threads = threads;
-    pgrad::algo::Ppo<Env> ppo(Env{}, config, 3);
-    INFO("policy threads: " << threads);
-    CHECK(allocations_after_warm_up(ppo, config.batch_size(), 2, 8) == 0);
-  }
+  using Stepping = pgrad::envs::ParallelStepping;
+  for (int threads : {1, 2})
+    for (Stepping stepping : {Stepping::never, Stepping::always}) {
+      pgrad::algo::PpoConfig config;
+      config.num_steps = 64;
+      config.num_threads = threads;
+      pgrad::algo::Ppo<Env> ppo(Env{}, config, 3);
+      ppo.collector().env().set_parallel_stepping(stepping);
+      INFO("threads: " << threads << ", environments on the workers: " << (stepping == Stepping::always));
+      CHECK(allocations_after_warm_up(ppo, config.batch_size(), 2, 8) == 0);
+    }
 }
 
 TEST_CASE("PPO updates allocate nothing after the first (Gaussian, shared trunk, clipped values)", "[alloc][ppo]") {
@@ -114,7 +117,7 @@ TEST_CASE("PPO updates allocate nothing after the first (Gaussian, shared trunk,
   config.policy.shared_hidden = {32};
   config.policy.actor_hidden = {16};
   config.policy.critic_hidden = {16};
-  config.policy.num_threads = 2;
+  config.num_threads = 2;
   pgrad::algo::Ppo<Env> ppo(Env{}, config, 4);
   CHECK(allocations_after_warm_up(ppo, config.batch_size(), 2, 6) == 0);
 }
@@ -123,7 +126,7 @@ TEST_CASE("A2C updates allocate nothing after the first", "[alloc][a2c]") {
   using Env = pgrad::envs::CartPole<float>;
   pgrad::algo::A2cConfig config;
   pgrad::algo::A2c<Env> a2c(Env{}, config, 5);
-  CHECK(allocations_after_warm_up(a2c, config.num_envs * config.num_steps, 2, 50) == 0);
+  CHECK(allocations_after_warm_up(a2c, config.batch_size(), 2, 50) == 0);
 }
 
 #endif  // __GLIBC__

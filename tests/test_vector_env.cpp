@@ -16,6 +16,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
+
 #include <pgrad/envs/cartpole.hpp>
 #include <pgrad/envs/pendulum.hpp>
 #include <pgrad/envs/vector_env.hpp>
@@ -66,6 +68,7 @@ using pgrad::Index;
 using pgrad::IndexRowVector;
 using pgrad::Matrix;
 using pgrad::Rng;
+using Stepping = pgrad::envs::ParallelStepping;
 using namespace pgrad::envs;
 using Catch::Matchers::Contains;
 
@@ -135,14 +138,14 @@ void require_same_batches(const VectorEnv<Env>& a, const VectorEnv<Env>& b) {
 }  // namespace
 
 TEST_CASE("VectorEnv auto-reset keeps the final observation and flags", "[vector_env]") {
-  // The reference: N CartPoles stepped by hand, copy i resetting from Rng(seed, i).
+  // The reference: N CartPoles stepped by hand, copy i resetting from its environment stream.
   const Index n = 4;
   const std::uint64_t seed = 11;
   VectorEnv<CartPole<double>> venv(n, CartPole<double>{}, seed);
   std::vector<CartPole<double>> ref(static_cast<std::size_t>(n));
   std::vector<Rng> streams;
   std::vector<int> lengths(static_cast<std::size_t>(n), 0);
-  for (Index i = 0; i < n; ++i) streams.emplace_back(seed, static_cast<std::uint64_t>(i));
+  for (Index i = 0; i < n; ++i) streams.push_back(pgrad::stream_rng(seed, pgrad::Stream::environment, i));
 
   const auto& first = venv.reset();
   REQUIRE(first.rows() == 4);
@@ -234,6 +237,9 @@ TEST_CASE("VectorEnv results are identical with 1 2 and 3 threads", "[vector_env
     VectorEnv<CartPole<float>> one(7, CartPole<float>{}, 5, 1), two(7, CartPole<float>{}, 5, 2),
         three(7, CartPole<float>{}, 5, 3);
     CHECK(two.num_threads() == 2);
+    two.set_parallel_stepping(Stepping::always);
+    three.set_parallel_stepping(Stepping::always);
+    CHECK(two.steps_in_parallel());
     one.reset();
     two.reset();
     three.reset();
@@ -250,6 +256,7 @@ TEST_CASE("VectorEnv results are identical with 1 2 and 3 threads", "[vector_env
   }
   SECTION("Pendulum") {
     VectorEnv<Pendulum<double>> one(5, Pendulum<double>(50), 5, 1), two(5, Pendulum<double>(50), 5, 2);
+    two.set_parallel_stepping(Stepping::always);
     one.reset();
     two.reset();
     Rng actions(9);
@@ -269,6 +276,35 @@ TEST_CASE("VectorEnv results are identical with 1 2 and 3 threads", "[vector_env
   }
 }
 
+namespace {
+/// CartPole whose step takes at least `step_time` seconds (a stand-in for an expensive simulator).
+struct SlowCartPole : CartPole<float> {
+  double step_time = 0;
+  auto step(const Action& action) {
+    const auto start = std::chrono::steady_clock::now();
+    while (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < step_time) {
+    }
+    return CartPole<float>::step(action);
+  }
+};
+}  // namespace
+
+TEST_CASE("VectorEnv steps slow environments on the workers and cheap ones on the caller", "[vector_env]") {
+  for (double step_time : {0.0, 5e-5}) {
+    SlowCartPole prototype;
+    prototype.step_time = step_time;
+    VectorEnv<SlowCartPole> envs(2, prototype, 3, 2);
+    envs.reset();
+    CHECK_FALSE(envs.steps_in_parallel());  // decided after the first timed steps
+    for (int t = 0; t < 10; ++t) envs.step(IndexRowVector::Zero(2));
+    INFO("step time " << step_time);
+    CHECK(envs.steps_in_parallel() == (step_time > 0));
+  }
+  VectorEnv<CartPole<float>> single(2, CartPole<float>{}, 3, 1);  // no workers: never in parallel
+  single.set_parallel_stepping(Stepping::always);
+  CHECK_FALSE(single.steps_in_parallel());
+}
+
 TEST_CASE("VectorEnv propagates an exception from a worker thread to the caller", "[vector_env]") {
   for (const int threads : {1, 2}) {
     std::vector<FailingCartPole> copies(6);
@@ -278,6 +314,7 @@ TEST_CASE("VectorEnv propagates an exception from a worker thread to the caller"
       copies[static_cast<std::size_t>(i)].fail_at = 3;
     }
     VectorEnv<FailingCartPole> venv(copies, 1, threads);
+    venv.set_parallel_stepping(Stepping::always);
     venv.reset();
     const IndexRowVector act = IndexRowVector::Zero(6);
     venv.step(act);
@@ -293,6 +330,7 @@ TEST_CASE("VectorEnv propagates an exception from a worker thread to the caller"
     copies[5].steps = 0;
     copies[5].fail_at = 1;
     VectorEnv<FailingCartPole> foreign(copies, 1, threads);
+    foreign.set_parallel_stepping(Stepping::always);
     foreign.reset();
     CHECK_THROWS_AS(foreign.step(act), std::runtime_error);
   }

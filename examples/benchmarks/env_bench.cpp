@@ -59,6 +59,7 @@ Rates measure(const Trial& trial, double budget) {
 template <class Env, class Batches>
 Rates vector_rate(const Env& prototype, pgrad::Index n, int threads, const Batches& batches, double budget) {
   pgrad::envs::VectorEnv<Env> venv(n, prototype, 1, threads);
+  venv.set_parallel_stepping(pgrad::envs::ParallelStepping::always);  // measure the threads, whatever the cost
   venv.reset();
   for (int k = 0; k < 200; ++k) venv.step(batches[static_cast<std::size_t>(k) % batches.size()]);  // warm up
   return measure(

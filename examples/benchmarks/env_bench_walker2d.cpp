@@ -56,6 +56,7 @@ void bench_single_env(double budget, const std::vector<Env::Action>& actions) {
 void bench_vector_env(double budget, pgrad::Index num_envs, int num_threads,
                                    const std::vector<pgrad::Matrix<float>>& actions) {
   pgrad::envs::VectorEnv<Env> envs(num_envs, Env(), 0, num_threads);
+  envs.set_parallel_stepping(pgrad::envs::ParallelStepping::always);
   envs.reset();
   long batches = 0;
   const auto start = Clock::now();

@@ -9,6 +9,8 @@
 #include <pgrad/core/running_mean_std.hpp>
 #include <pgrad/core/schedule.hpp>
 #include <pgrad/core/serialize.hpp>
+#include <pgrad/core/streams.hpp>
+#include <pgrad/core/thread_pool.hpp>
 #include <pgrad/core/types.hpp>
 
 #include <pgrad/nn/activation.hpp>
@@ -42,10 +44,14 @@
 #include <pgrad/policies/actor_critic.hpp>
 
 #include <pgrad/algorithms/a2c.hpp>
+#include <pgrad/algorithms/collector.hpp>
+#include <pgrad/algorithms/config.hpp>
 #include <pgrad/algorithms/on_policy.hpp>
+#include <pgrad/algorithms/policy_gradient.hpp>
 #include <pgrad/algorithms/ppo.hpp>
 #include <pgrad/algorithms/presets.hpp>
 #include <pgrad/algorithms/reinforce.hpp>
+#include <pgrad/algorithms/report.hpp>
 #include <pgrad/algorithms/rollout_buffer.hpp>
 
 #include <pgrad/training/callbacks.hpp>

@@ -5,7 +5,8 @@
 
 namespace pgrad::algo {
 
-/// What the collect loop stores for T steps of N environments, sized once.
+/// What the collect loop stores for up to T steps of N environments, sized once; `length` is the
+/// number of steps the last collect stored (T, or fewer for a rollout of one whole episode).
 ///
 /// Per-sample arrays are flat with sample index t·N + i (step t, environment i): observations
 /// (obs_size x T·N), actions (1 or action_dim x T·N) and log_probs (1 x T·N). Per-step arrays are
@@ -15,6 +16,7 @@ namespace pgrad::algo {
 template <class S, class Actions>
 struct RolloutBuffer {
   Index num_steps = 0, num_envs = 0;
+  Index length = 0;  ///< steps stored by the last collect (columns 0 .. length-1 of the per-step arrays)
   Matrix<S> observations;
   Actions actions;
   RowVector<S> log_probs;
@@ -27,6 +29,7 @@ struct RolloutBuffer {
                   ") must be positive");
     num_steps = steps;
     num_envs = envs;
+    length = 0;
     observations.resize(observation_size, steps * envs);
     actions.resize(action_rows, steps * envs);
     log_probs.resize(steps * envs);
@@ -36,7 +39,8 @@ struct RolloutBuffer {
     last_values.setZero(envs);
   }
 
-  Index size() const { return num_steps * num_envs; }
+  /// Samples stored by the last collect.
+  Index size() const { return length * num_envs; }
 
   /// An N x T matrix seen as one row of T·N samples (same flat order as observations).
   static Eigen::Map<const RowVector<S>> flat(const Matrix<S>& m) { return {m.data(), m.size()}; }
@@ -55,9 +59,7 @@ struct Minibatch {
   /// Copies samples indices[start, start + count) of the rollout.
   template <class IndexVector>
   void gather(const RolloutBuffer<S, Actions>& rollout, const IndexVector& indices, Index start, Index count) {
-    observations.resize(rollout.observations.rows(), count);
-    actions.resize(rollout.actions.rows(), count);
-    for (RowVector<S>* v : {&old_log_probs, &old_values, &advantages, &returns}) v->resize(count);
+    resize_like(rollout, count);
     const auto values = RolloutBuffer<S, Actions>::flat(rollout.values);
     const auto advantages_all = RolloutBuffer<S, Actions>::flat(rollout.advantages);
     const auto returns_all = RolloutBuffer<S, Actions>::flat(rollout.returns);
@@ -70,6 +72,25 @@ struct Minibatch {
       advantages[k] = advantages_all[j];
       returns[k] = returns_all[j];
     }
+  }
+
+  /// Copies every sample the rollout holds, in order.
+  void gather_all(const RolloutBuffer<S, Actions>& rollout) {
+    const Index count = rollout.size();
+    resize_like(rollout, count);
+    observations = rollout.observations.leftCols(count);
+    actions = rollout.actions.leftCols(count);
+    old_log_probs = rollout.log_probs.head(count);
+    old_values = RolloutBuffer<S, Actions>::flat(rollout.values).head(count);
+    advantages = RolloutBuffer<S, Actions>::flat(rollout.advantages).head(count);
+    returns = RolloutBuffer<S, Actions>::flat(rollout.returns).head(count);
+  }
+
+ private:
+  void resize_like(const RolloutBuffer<S, Actions>& rollout, Index count) {
+    observations.resize(rollout.observations.rows(), count);
+    actions.resize(rollout.actions.rows(), count);
+    for (RowVector<S>* v : {&old_log_probs, &old_values, &advantages, &returns}) v->resize(count);
   }
 };
 

@@ -28,8 +28,9 @@
 
 namespace pgrad {
 
-/// The checkpoint file format version written by this library; readers refuse any other.
-inline constexpr std::uint32_t checkpoint_format_version = 1;
+/// The checkpoint file format version written by this library; readers refuse any other, naming
+/// both. Version 2: one on-policy skeleton (the layout of pgrad 0.2's algorithms).
+inline constexpr std::uint32_t checkpoint_format_version = 2;
 
 namespace detail {
 inline constexpr char checkpoint_magic[8] = {'P', 'G', 'R', 'A', 'D', 'C', 'K', 'P'};
@@ -384,6 +385,19 @@ class Reader {
   std::string source_;
   std::size_t pos_ = 0;
 };
+
+/// Writes the code of Scalar type S (float or double); check_scalar_type reads it back and throws
+/// naming both types when they differ ("Scalar differs: file float, program double").
+template <class S>
+void write_scalar_type(Writer& w) {
+  w.u8(detail::scalar_code<S>());
+}
+template <class S>
+void check_scalar_type(Reader& r) {
+  const std::uint8_t code = r.u8();
+  PGRAD_REQUIRE(code == detail::scalar_code<S>(), r.source(), ": Scalar differs: file ", detail::scalar_code_name(code),
+                ", program ", detail::scalar_code_name(detail::scalar_code<S>()));
+}
 
 /// True when T has `void save_state(pgrad::Writer&) const` and `void load_state(pgrad::Reader&)`
 /// (what an environment needs for exact resume from a checkpoint).

@@ -1,14 +1,10 @@
 #pragma once
 // pgrad::envs::VectorEnv: N environment copies stepped together into one obs_dim x N batch.
 #include <algorithm>
-#include <atomic>
+#include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <cstdint>
-#include <exception>
 #include <memory>
-#include <mutex>
-#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -17,14 +13,22 @@
 #include <pgrad/core/error.hpp>
 #include <pgrad/core/random.hpp>
 #include <pgrad/core/serialize.hpp>
+#include <pgrad/core/streams.hpp>
+#include <pgrad/core/thread_pool.hpp>
 #include <pgrad/core/types.hpp>
-#include <pgrad/detail/worker_pool.hpp>
 #include <pgrad/envs/env.hpp>
 #include <pgrad/envs/spaces.hpp>
 #include <pgrad/envs/wrappers/record_episode_statistics.hpp>
 
 
 namespace pgrad::envs {
+
+/// How a VectorEnv uses its pool: `automatic` (the default) times the first steps on the calling
+/// thread and spreads the copies over the workers from then on if one step of all of them took
+/// at least VectorEnv::parallel_threshold; `always` and `never` decide without timing (tests,
+/// benchmarks). Results are the same bits either way. The copies are stepped on the calling
+/// thread while a background task holds the pool.
+enum class ParallelStepping { automatic, always, never };
 
 /// N copies of an environment stepped together, with same-step auto-reset (Stable-Baselines3's
 /// VecEnv convention):
@@ -37,15 +41,17 @@ namespace pgrad::envs {
 /// - rewards(), terminated(), truncated() are 1 x N, for the step just taken;
 /// - finished_episodes() lists the episodes that ended in this step, in copy order.
 ///
-/// Copy i draws its resets from its own stream Rng(seed, i), and copies are partitioned
-/// statically across a persistent pool of `num_threads` threads (the caller's included), so the
-/// batches are bit-identical for a given seed whatever the number of threads. Buffers are sized
-/// once: stepping allocates nothing (for fixed-size Observation and Action types).
+/// Copy i draws its resets from its own stream, stream_rng(seed, Stream::environment, i).
+/// The copies are stepped on the calling thread, or split statically over the workers of a
+/// ThreadPool (its own, or one lent by an algorithm) when stepping them takes long enough to
+/// pay for the hand-off (see ParallelStepping); the batches are bit-identical for a given seed
+/// whatever the number of threads. Buffers are sized once: stepping allocates nothing (for
+/// fixed-size Observation and Action types).
 ///
 /// An exception thrown by a copy (on any thread) reaches the caller of step() or reset() as the
-/// same object; the copies are then in an unspecified state and step() refuses to run until
-/// reset(). NaN/Inf rewards or observations, and action batches of the wrong size, throw
-/// pgrad::Error naming the copy.
+/// same object (the lowest copy's, when several throw); the copies are then in an unspecified
+/// state and step() refuses to run until reset(). NaN/Inf rewards or observations, and action
+/// batches of the wrong size, throw pgrad::Error naming the copy.
 template <class Env>
 class VectorEnv {
   static_assert(require_env<Env>());
@@ -58,32 +64,57 @@ class VectorEnv {
   /// One action per copy: a 1 x N row of indices (Discrete) or an act_dim x N matrix (Box).
   using Actions = std::conditional_t<discrete_actions, IndexRowVector, Matrix<Scalar>>;
 
-  /// Steps the given copies; copy i resets from Rng(seed, i).
-  VectorEnv(std::vector<Env> copies, std::uint64_t seed, int num_threads = 1)
-      : envs_(std::move(copies)), seed_(seed) {
-    initialise(num_threads);
+  /// The given copies, stepped by a pool of `num_threads` threads of its own.
+  VectorEnv(std::vector<Env> copies, std::uint64_t seed, int num_threads = 1) : envs_(std::move(copies)) {
+    PGRAD_REQUIRE(!envs_.empty(), "VectorEnv: no environment copies given");
+    PGRAD_REQUIRE(num_threads >= 1, "VectorEnv: num_threads must be >= 1, got ", num_threads);
+    own_pool_ = std::make_unique<ThreadPool>(static_cast<int>(std::min<Index>(num_threads, num_copies())));
+    pool_ = own_pool_.get();
+    initialise(seed);
   }
-  /// `num_envs` copies of `prototype`.
+  /// `num_envs` copies of `prototype`, stepped by a pool of `num_threads` threads of its own.
   VectorEnv(Index num_envs, const Env& prototype, std::uint64_t seed, int num_threads = 1)
-      : envs_(make_copies(num_envs, prototype)), seed_(seed) {
-    initialise(num_threads);
+      : VectorEnv(make_copies(num_envs, prototype), seed, num_threads) {}
+  /// `num_envs` copies of `prototype` taking their streams (Stream::environment, first_copy + i)
+  /// from a training run's `streams` and stepped by the run's `workers` (which must outlive this
+  /// object). first_copy numbers the copies across processes (MPI ranks).
+  VectorEnv(Index num_envs, const Env& prototype, RandomStreams& streams, ThreadPool& workers,
+            Index first_copy = 0)
+      : envs_(make_copies(num_envs, prototype)), pool_(&workers), first_copy_(first_copy) {
+    PGRAD_REQUIRE(first_copy >= 0, "VectorEnv: first_copy must be >= 0, got ", first_copy);
+    initialise(streams.seed());
+    for (Index i = 0; i < num_copies(); ++i) rngs_[static_cast<std::size_t>(i)] = streams.take(Stream::environment, stream_index(i));
   }
 
-  Index num_envs() const { return static_cast<Index>(envs_.size()); }
+  Index num_envs() const { return num_copies(); }
   Index observation_size() const { return obs_dim_; }
   /// Box actions: the action dimension; Discrete: 1.
   Index action_size() const { return act_dim_; }
+  /// The threads step() may use.
   int num_threads() const { return pool_->size(); }
   std::uint64_t seed() const { return seed_; }
+
+  /// How step() and reset() use the pool (see ParallelStepping).
+  void set_parallel_stepping(ParallelStepping mode) {
+    mode_ = mode;
+    parallel_ = mode == ParallelStepping::always && pool_->size() > 1;
+    timed_steps_ = 0;
+    fastest_step_ = 1e30;
+  }
+  /// Whether the next step() spreads the copies over the workers.
+  bool steps_in_parallel() const { return parallel_; }
+  /// Below this time for one step of all copies, `automatic` keeps stepping on the calling thread
+  /// (a hand-off to the workers and back costs about a microsecond; cheap environments such as
+  /// CartPole leave the second thread to the policy instead).
+  static constexpr double parallel_threshold = 20e-6;
 
   auto observation_space() const { return envs_[0].observation_space(); }
   auto action_space() const { return envs_[0].action_space(); }
 
-  /// Resets every copy (copy i continues its stream, which starts as Rng(seed, i)); returns the
-  /// obs_dim x N first observations.
+  /// Resets every copy (copy i continues its stream); returns the obs_dim x N first observations.
   const Matrix<Scalar>& reset() {
-    auto task = [this](int t) { guarded(t, [&](Index i) { reset_copy(i); }); };
-    dispatch(task);
+    ready_ = false;
+    for_each_copy([this](Index i) { reset_copy(i); });
     rewards_.setZero();
     terminated_.setConstant(false);
     truncated_.setConstant(false);
@@ -92,10 +123,11 @@ class VectorEnv {
     ready_ = true;
     return obs_;
   }
-  /// Restarts every copy's stream as Rng(seed, i), then reset().
+  /// Restarts copy i's stream as stream_rng(seed, Stream::environment, i), then reset().
   const Matrix<Scalar>& reset(std::uint64_t seed) {
     seed_ = seed;
-    for (Index i = 0; i < num_envs(); ++i) rngs_[static_cast<std::size_t>(i)].reseed(seed, static_cast<std::uint64_t>(i));
+    for (Index i = 0; i < num_copies(); ++i)
+      rngs_[static_cast<std::size_t>(i)] = stream_rng(seed, Stream::environment, stream_index(i));
     return reset();
   }
 
@@ -104,8 +136,12 @@ class VectorEnv {
     PGRAD_REQUIRE(ready_, "VectorEnv::step: call reset() first (or again after an exception)");
     validate(actions);
     actions_ = &actions;
-    auto task = [this](int t) { guarded(t, [&](Index i) { step_copy(i); }); };
-    dispatch(task);
+    ready_ = false;  // until every copy has stepped without an exception
+    const bool timed = mode_ == ParallelStepping::automatic && timed_steps_ < timed_step_count;
+    const auto start = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    for_each_copy([this](Index i) { step_copy(i); });
+    if (timed) record_step_time(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    ready_ = true;
     actions_ = nullptr;
     finished_.clear();
     for (std::size_t i = 0; i < envs_.size(); ++i)
@@ -190,10 +226,12 @@ class VectorEnv {
       return space.size();
   }
 
-  void initialise(int num_threads) {
-    PGRAD_REQUIRE(!envs_.empty(), "VectorEnv: no environment copies given");
-    PGRAD_REQUIRE(num_threads >= 1, "VectorEnv: num_threads must be >= 1, got ", num_threads);
-    const Index n = num_envs();
+  Index num_copies() const { return static_cast<Index>(envs_.size()); }
+  std::uint64_t stream_index(Index i) const { return static_cast<std::uint64_t>(first_copy_ + i); }
+
+  void initialise(std::uint64_t seed) {
+    const Index n = num_copies();
+    seed_ = seed;
     obs_dim_ = envs_[0].observation_space().size();
     act_dim_ = space_size(envs_[0].action_space());
     if constexpr (discrete_actions) num_actions_ = envs_[0].action_space().n;
@@ -217,7 +255,7 @@ class VectorEnv {
     const auto count = envs_.size();
     rngs_.clear();
     rngs_.reserve(count);
-    for (std::size_t i = 0; i < count; ++i) rngs_.emplace_back(seed_, static_cast<std::uint64_t>(i));
+    for (Index i = 0; i < n; ++i) rngs_.push_back(stream_rng(seed, Stream::environment, stream_index(i)));
     obs_ = Matrix<Scalar>::Zero(obs_dim_, n);
     final_obs_ = obs_;
     rewards_ = RowVector<Scalar>::Zero(n);
@@ -229,35 +267,32 @@ class VectorEnv {
     episodes_.assign(count, Episode<Scalar>{});
     recorder_counts_.assign(count, 0);
     finished_.reserve(count);
-    const int threads = static_cast<int>(std::min<Index>(num_threads, n));
-    pool_ = std::make_unique<pgrad::detail::WorkerPool>(threads);
-    errors_.assign(static_cast<std::size_t>(threads), nullptr);
+    set_parallel_stepping(ParallelStepping::automatic);
   }
 
-  Index begin_of(int t) const { return num_envs() * t / pool_->size(); }
-
-  // Runs body(i) for the copies of partition t, storing the first exception of the partition.
+  // Calls body(i) for every copy: on the calling thread in copy order, or on the pool's threads,
+  // thread t taking the copies [n t / T, n (t + 1) / T). An exception stops the thread that met
+  // it; the lowest copy's reaches the caller, as in the sequential order.
   template <class Body>
-  void guarded(int t, const Body& body) noexcept {
-    try {
-      for (Index i = begin_of(t), end = begin_of(t + 1); i < end; ++i) body(i);
-    } catch (...) {
-      errors_[static_cast<std::size_t>(t)] = std::current_exception();
+  void for_each_copy(const Body& body) {
+    const Index n = num_copies();
+    if (!parallel_ || pool_->busy()) {
+      for (Index i = 0; i < n; ++i) body(i);
+      return;
     }
+    const Index threads = pool_->size();
+    auto task = [&](int t) {
+      for (Index i = n * t / threads, end = n * (t + 1) / threads; i < end; ++i) body(i);
+    };
+    pool_->run(task);
   }
 
-  // Runs the task on every partition and rethrows the first error (lowest copy index first, as
-  // a single-threaded run would).
-  template <class Task>
-  void dispatch(Task& task) {
-    pool_->run(task);
-    for (auto& error : errors_) {
-      if (!error) continue;
-      std::exception_ptr first = error;
-      for (auto& e : errors_) e = nullptr;
-      ready_ = false;
-      std::rethrow_exception(first);
-    }
+  // `automatic` stepping: the fastest of the first timed steps decides.
+  static constexpr int timed_step_count = 8;
+  void record_step_time(double seconds) {
+    fastest_step_ = std::min(fastest_step_, seconds);
+    if (++timed_steps_ == timed_step_count)
+      parallel_ = pool_->size() > 1 && num_copies() > 1 && fastest_step_ >= parallel_threshold;
   }
 
   void validate(const Actions& actions) {
@@ -358,7 +393,7 @@ class VectorEnv {
   }
 
   std::vector<Env> envs_;
-  std::uint64_t seed_;
+  std::uint64_t seed_ = 0;
   std::vector<Rng> rngs_;
   Index obs_dim_ = 0, act_dim_ = 0, num_actions_ = 0;
   std::vector<Action> action_buffers_;
@@ -371,8 +406,13 @@ class VectorEnv {
   std::vector<unsigned char> ended_;  // not vector<bool>: copies write it from different threads
   std::vector<Episode<Scalar>> episodes_, finished_;
   std::vector<std::uint64_t> recorder_counts_;
-  std::unique_ptr<pgrad::detail::WorkerPool> pool_;
-  std::vector<std::exception_ptr> errors_;
+  std::unique_ptr<ThreadPool> own_pool_;  // when not lent one
+  ThreadPool* pool_ = nullptr;
+  Index first_copy_ = 0;
+  ParallelStepping mode_ = ParallelStepping::automatic;
+  bool parallel_ = false;
+  int timed_steps_ = 0;
+  double fastest_step_ = 1e30;
   bool ready_ = false;
 };
 

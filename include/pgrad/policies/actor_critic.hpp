@@ -2,6 +2,7 @@
 // pgrad::ActorCritic: a policy network with a distribution head and an optional value network.
 #include <array>
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -9,8 +10,9 @@
 
 #include <pgrad/core/check.hpp>
 #include <pgrad/core/random.hpp>
+#include <pgrad/core/serialize.hpp>
+#include <pgrad/core/thread_pool.hpp>
 #include <pgrad/core/types.hpp>
-#include <pgrad/detail/worker_pool.hpp>
 #include <pgrad/distributions/categorical.hpp>
 #include <pgrad/distributions/diag_gaussian.hpp>
 #include <pgrad/envs/env.hpp>
@@ -36,9 +38,24 @@ struct PolicyConfig {
   double hidden_gain = std::sqrt(2.0);
   double actor_output_gain = 0.01;
   double critic_output_gain = 1.0;
-  bool with_critic = true;         ///< false: no value network (REINFORCE without baseline)
+  bool with_critic = true;         ///< false: no value network at all (REINFORCE without baseline)
   double initial_log_std = 0.0;    ///< DiagGaussian only
-  int num_threads = 1;             ///< 2: actor and critic passes run concurrently (same results)
+};
+
+/// What the policy part of a loss reads and writes in ActorCritic::train_pass, per sample j:
+/// log π(aⱼ|sⱼ) and H(sⱼ) in, ∂L/∂log π and ∂L/∂H out.
+template <class S>
+struct PolicyTerms {
+  const RowVector<S>& log_probs;
+  const RowVector<S>& entropy;
+  RowVector<S>& log_prob_weight;
+  RowVector<S>& entropy_weight;
+};
+/// What the value part of a loss reads and writes: V(sⱼ) in (zeros without a critic), ∂L/∂V out.
+template <class S>
+struct ValueTerms {
+  const RowVector<S>& values;
+  RowVector<S>& value_weight;
 };
 
 namespace detail {
@@ -55,16 +72,25 @@ template <class S> struct DistributionTraits<dist::DiagGaussian<S>> {
 
 /// π(a|s) and V(s) for a batch of observations (obs_size x batch):
 ///   actor MLP  s → logits (Categorical) or mean (DiagGaussian, with a learned state-independent
-///              log-std vector), critic MLP s → V(s); separate networks by default, or both heads on
-///              a shared trunk MLP s → features (PolicyConfig::shared_hidden), whose gradient is the
-///              sum of the two heads'.
-/// act() samples actions with their log-probabilities and values (rollouts); act_deterministic()
-/// takes the mode (evaluation); evaluate() is the training forward for an update, and
-/// backward() turns per-sample loss weights into parameter gradients through the distribution's
-/// closed-form gradient and the networks' backprop:
-///   L = Σⱼ wⱼ log π(aⱼ|sⱼ) + Σⱼ eⱼ H[π(·|sⱼ)] + Σⱼ vⱼ V(sⱼ)   →   ∂L/∂θ accumulated in the gradients.
-/// Parameters are four flat blocks: trunk (empty without one), actor, critic, log-std (empty for
-/// Categorical).
+///              log-std vector), critic MLP s → V(s) (none with with_critic = false); separate
+///              networks by default, or both heads on a shared trunk MLP s → features
+///              (PolicyConfig::shared_hidden), whose gradient is the sum of the two heads'.
+///
+/// Acting: act() samples actions with their log-probabilities, act_deterministic() takes the
+/// mode (evaluation), predict_values() and compute_values() give V(s), evaluate_actions() gives
+/// log π, entropy and V for given actions; none of them keeps training state.
+///
+/// Training has one entry point, train_pass(): the training forward, a loss written as
+/// per-sample weights, and the backward, accumulating ∂L/∂θ for
+///   L = Σⱼ wⱼ log π(aⱼ|sⱼ) + Σⱼ eⱼ H[π(·|sⱼ)] + Σⱼ vⱼ V(sⱼ)
+/// through the distribution's closed-form gradient and the networks' backprop; zero_grad(),
+/// clip_gradients() and apply(optimizer) go around it.
+///
+/// A plain value: it owns no threads. The training calls take an optional ThreadPool (lent by
+/// the algorithm that owns it) and then run the critic's share on worker 1 beside the actor's
+/// on the calling thread; each network's arithmetic is the same either way, so the results do
+/// not depend on it. Parameters are up to four flat blocks, in this order: trunk (with a shared
+/// trunk), actor, critic (with a critic), log-std (DiagGaussian).
 template <class S, class Distribution>
 class ActorCritic {
  public:
@@ -73,20 +99,18 @@ class ActorCritic {
   static constexpr bool discrete = detail::DistributionTraits<Distribution>::discrete;
 
   /// observation_size inputs; action_size = number of actions (Categorical) or action dimension.
+  /// Draws the initial parameters from `rng`: trunk, actor, then critic.
   ActorCritic(Index observation_size, Index action_size, const PolicyConfig& config, Rng& rng)
-      : config_(config),
+      : config_((check_sizes(observation_size, action_size), config)),
         trunk_(make_trunk(observation_size, config)),
         actor_(layer_sizes(feature_size(observation_size, config), config.actor_hidden, action_size),
-               config.activation, nn::Activation::identity),
-        critic_(layer_sizes(feature_size(observation_size, config), config.critic_hidden, 1), config.activation,
-                nn::Activation::identity),
-        pool_(config.with_critic ? config.num_threads : 1) {
-    PGRAD_REQUIRE(config.num_threads >= 1, "ActorCritic: num_threads must be >= 1, got ", config.num_threads);
-    PGRAD_REQUIRE(observation_size > 0 && action_size > 0, "ActorCritic: observation size ", observation_size,
-                  " and action size ", action_size, " must be positive");
+               config.activation, nn::Activation::identity) {
+    if (config.with_critic)
+      critic_.emplace(layer_sizes(feature_size(observation_size, config), config.critic_hidden, 1),
+                      config.activation, nn::Activation::identity);
     if (trunk_) initialise(*trunk_, config.hidden_gain, rng);
     initialise(actor_, config.actor_output_gain, rng);
-    initialise(critic_, config.critic_output_gain, rng);
+    if (critic_) initialise(*critic_, config.critic_output_gain, rng);
     if constexpr (!discrete) {
       log_std_ = nn::Parameters<S>(action_size);
       log_std_.value.setConstant(static_cast<S>(config.initial_log_std));
@@ -94,66 +118,40 @@ class ActorCritic {
   }
 
   Index observation_size() const { return trunk_ ? trunk_->input_size() : actor_.input_size(); }
+  Index action_size() const { return actor_.output_size(); }
+  const PolicyConfig& config() const { return config_; }
   bool has_shared_trunk() const { return trunk_.has_value(); }
+  bool has_critic() const { return critic_.has_value(); }
   /// The shared trunk (only when has_shared_trunk()).
   const nn::Mlp<S>& trunk() const {
     PGRAD_REQUIRE(trunk_.has_value(), "ActorCritic::trunk: this policy has no shared trunk");
     return *trunk_;
   }
-  Index action_size() const { return actor_.output_size(); }
-  bool has_critic() const { return config_.with_critic; }
-  const PolicyConfig& config() const { return config_; }
   nn::Mlp<S>& actor() { return actor_; }
   const nn::Mlp<S>& actor() const { return actor_; }
-  nn::Mlp<S>& critic() { return critic_; }
-  const nn::Mlp<S>& critic() const { return critic_; }
+  /// The value network (only when has_critic()).
+  const nn::Mlp<S>& critic() const {
+    PGRAD_REQUIRE(critic_.has_value(), "ActorCritic::critic: this policy has no critic");
+    return *critic_;
+  }
+  /// The learned log-std (DiagGaussian; empty for Categorical).
   nn::Parameters<S>& log_std() { return log_std_; }
-  /// The action distribution of the last act() or act_deterministic().
+  const nn::Parameters<S>& log_std() const { return log_std_; }
+  /// The action distribution of the last act(), act_deterministic() or evaluate_actions().
   const Distribution& distribution() const { return acting_dist_; }
 
-  /// Samples actions for a batch of observations; also gives log π(a|s) and V(s) (0 without a critic).
+  /// Samples actions for a batch of observations, with their log π(a|s).
+  void act(const MatrixCRef<S>& observations, Rng& rng, Actions& actions, RowVector<S>& log_probs) {
+    actor_.predict(features(observations), head_);
+    set_distribution(acting_dist_, head_);
+    acting_dist_.sample(rng, actions);
+    acting_dist_.log_prob(actions, log_probs);
+  }
+  /// The same, with V(s) (zeros without a critic).
   void act(const MatrixCRef<S>& observations, Rng& rng, Actions& actions, RowVector<S>& log_probs,
            RowVector<S>& values) {
-    const MatrixCRef<S> x = features(observations);
-    const auto actor_pass = [&] { sample_actions(x, rng, actions, log_probs); };
-    const auto critic_pass = [&] { critic_values(x, values); };
-    // Below a few dozen samples the passes take about as long as waking a thread.
-    if (observations.cols() >= parallel_batch_threshold) {
-      pool_.fork_join(actor_pass, critic_pass);
-    } else {
-      actor_pass();
-      critic_pass();
-    }
-  }
-
-  /// Samples actions and their log π(a|s) only: a rollout gets the values of its steps in
-  /// batches from start_values instead.
-  void act(const MatrixCRef<S>& observations, Rng& rng, Actions& actions, RowVector<S>& log_probs) {
-    sample_actions(features(observations), rng, actions, log_probs);
-  }
-
-  /// Starts computing V(s) for a block of observations into `values` (zeros without a critic)
-  /// on the critic's thread and returns at once; wait_values() waits for them (with one thread
-  /// they are computed here). Meanwhile the policy may act and predict values, but not train,
-  /// and both buffers must be left alone. Each column's value has the same bits as act() gives.
-  void start_values(const MatrixCRef<S>& observations, Eigen::Ref<RowVector<S>> values) {
-    PGRAD_REQUIRE(values.size() == observations.cols(), "ActorCritic::start_values: ", observations.cols(),
-                  " observations but room for ", values.size(), " values");
-    value_job_ = ValueJob{this, observations.data(), observations.rows(), observations.cols(),
-                          observations.outerStride(), values.data()};
-    pool_.start(value_job_);
-  }
-
-  /// Waits for the values start_values began (returns at once when none are pending).
-  void wait_values() { pool_.join(); }
-
-  /// start_values' computation on the calling thread, with the same buffers and the same bits
-  /// (for when the other cores are busy, e.g. stepping environments).
-  void compute_values(const MatrixCRef<S>& observations, Eigen::Ref<RowVector<S>> values) const {
-    PGRAD_REQUIRE(values.size() == observations.cols(), "ActorCritic::compute_values: ", observations.cols(),
-                  " observations but room for ", values.size(), " values");
-    background_values(ValueJob{this, observations.data(), observations.rows(), observations.cols(),
-                               observations.outerStride(), values.data()});
+    act(observations, rng, actions, log_probs);
+    predict_values(observations, values);
   }
 
   /// The most likely action (argmax / mean) for each observation.
@@ -165,98 +163,118 @@ class ActorCritic {
 
   /// V(s) for each observation (zeros without a critic).
   void predict_values(const MatrixCRef<S>& observations, RowVector<S>& values) const {
-    critic_values(features(observations), values);
+    if (!critic_) {
+      values.setZero(observations.cols());
+      return;
+    }
+    critic_->predict(features(observations), value_out_);
+    values = value_out_.row(0);
   }
 
-  /// Training forward: log π(a|s), entropy and V(s) for stored observations and actions; keeps
-  /// what backward() needs.
-  void evaluate(const MatrixCRef<S>& observations, const Actions& actions, RowVector<S>& log_probs,
-                RowVector<S>& entropy, RowVector<S>& values) {
-    const MatrixCRef<S> x = trunk_ ? MatrixCRef<S>(trunk_->forward(observations)) : observations;
-    pool_.fork_join(
-        [&] {
-          set_distribution(training_dist_, actor_.forward(x));
-          training_dist_.log_prob(actions, log_probs);
-          training_dist_.entropy(entropy);
-        },
-        [&] {
-          if (config_.with_critic)
-            values = critic_.forward(x).row(0);
-          else
-            values.setZero(x.cols());
-        });
+  /// V(s) into a caller's row (zeros without a critic), with buffers of its own: it may run on
+  /// another thread while this thread calls act(), act_deterministic() or predict_values() (the
+  /// rollout computes the values of its stored observations so, in the background). Each
+  /// column's value has the same bits as predict_values() gives it.
+  void compute_values(const MatrixCRef<S>& observations, Eigen::Ref<RowVector<S>> values) const {
+    PGRAD_REQUIRE(values.size() == observations.cols(), "ActorCritic::compute_values: ", observations.cols(),
+                  " observations but room for ", values.size(), " values");
+    if (!critic_) {
+      values.setZero();
+      return;
+    }
+    if (trunk_) {
+      trunk_->predict(observations, background_features_, background_scratch_);
+      critic_->predict(background_features_, background_values_, background_scratch_);
+    } else {
+      critic_->predict(observations, background_values_, background_scratch_);
+    }
+    values = background_values_.row(0);
   }
 
-  /// Backward of evaluate(): accumulates ∂L/∂θ for L = Σ w·log π + Σ e·H + Σ v·V, given the
-  /// per-sample weights w (log_prob_weight), e (entropy_weight) and v (value_weight = ∂L/∂V).
-  void backward(const Actions& actions, const RowVectorCRef<S>& log_prob_weight,
-                const RowVectorCRef<S>& entropy_weight, const RowVectorCRef<S>& value_weight) {
-    pool_.fork_join([&] { actor_backward(actions, log_prob_weight, entropy_weight); },
-                    [&] {
-                      if (config_.with_critic) critic_.backward(value_weight, trunk_.has_value());
-                    });
-    trunk_backward();
+  /// log π(aⱼ|sⱼ), the entropy of π(·|sⱼ) and V(sⱼ) (zeros without a critic) for given
+  /// observations and actions, without training state (inspection, tests, TRPO's line search).
+  void evaluate_actions(const MatrixCRef<S>& observations, const Actions& actions, RowVector<S>& log_probs,
+                        RowVector<S>& entropy, RowVector<S>& values) {
+    actor_.predict(features(observations), head_);
+    set_distribution(acting_dist_, head_);
+    acting_dist_.log_prob(actions, log_probs);
+    acting_dist_.entropy(entropy);
+    predict_values(observations, values);
   }
 
-  /// evaluate() and backward() in one pass, for a loss L = L_π(log π, H) + L_V(V) whose policy
-  /// part sees only the actor's outputs and whose value part only the critic's (PPO, A2C and
-  /// REINFORCE all split so). The parts are callables
-  ///   policy_part(log_probs, entropy, log_prob_weight, entropy_weight): reads log π(aⱼ|sⱼ) and
-  ///       H(sⱼ), writes ∂L/∂log π and ∂L/∂H per sample;
-  ///   value_part(values, value_weight): reads V(sⱼ) (zeros without a critic), writes ∂L/∂V.
-  /// With num_threads = 2, actor forward → policy_part → actor backward runs alongside critic
-  /// forward → value_part → critic backward: one hand-off per minibatch, so the two parts must
-  /// not write to the same variables. A shared trunk goes forward first and backward last.
-  /// Gradients accumulate as backward() does.
+  /// The training pass: forward, loss and backward, accumulating ∂L/∂θ for a loss
+  /// L = L_π(log π, H) + L_V(V) whose policy part sees only the actor's outputs and whose value
+  /// part only the critic's (PPO, A2C and REINFORCE all split so). The parts are callables
+  ///   policy_part(const PolicyTerms<S>&): reads log π(aⱼ|sⱼ) and H(sⱼ), writes ∂L/∂log π and
+  ///       ∂L/∂H per sample;
+  ///   value_part(const ValueTerms<S>&): reads V(sⱼ) (zeros without a critic), writes ∂L/∂V.
+  /// With a pool of two or more threads, actor forward → policy_part → actor backward runs on
+  /// this thread while critic forward → value_part → critic backward runs on worker 1, so the two
+  /// parts must not write to the same variables. A shared trunk goes forward first and backward
+  /// last (its gradient is the sum of both heads'). Gradients accumulate (see zero_grad).
   template <class PolicyPart, class ValuePart>
   void train_pass(const MatrixCRef<S>& observations, const Actions& actions, PolicyPart&& policy_part,
-                  ValuePart&& value_part) {
+                  ValuePart&& value_part, ThreadPool* workers = nullptr) {
     const MatrixCRef<S> x = trunk_ ? MatrixCRef<S>(trunk_->forward(observations)) : observations;
-    pool_.fork_join(
-        [&] {
-          set_distribution(training_dist_, actor_.forward(x));
-          training_dist_.log_prob(actions, pass_log_probs_);
-          training_dist_.entropy(pass_entropy_);
-          policy_part(std::as_const(pass_log_probs_), std::as_const(pass_entropy_), pass_log_prob_weight_,
-                      pass_entropy_weight_);
-          actor_backward(actions, pass_log_prob_weight_, pass_entropy_weight_);
-        },
-        [&] {
-          if (config_.with_critic)
-            pass_values_ = critic_.forward(x).row(0);
-          else
-            pass_values_.setZero(x.cols());
-          value_part(std::as_const(pass_values_), pass_value_weight_);
-          if (config_.with_critic) critic_.backward(pass_value_weight_, trunk_.has_value());
-        });
-    trunk_backward();
+    const auto actor_side = [&] {
+      set_distribution(training_dist_, actor_.forward(x));
+      training_dist_.log_prob(actions, pass_log_probs_);
+      training_dist_.entropy(pass_entropy_);
+      policy_part(PolicyTerms<S>{pass_log_probs_, pass_entropy_, pass_log_prob_weight_, pass_entropy_weight_});
+      if constexpr (discrete) {
+        training_dist_.loss_gradient(actions, pass_log_prob_weight_, pass_entropy_weight_, grad_head_);
+      } else {
+        training_dist_.loss_gradient(actions, pass_log_prob_weight_, pass_entropy_weight_, grad_head_,
+                                     grad_log_std_);
+        log_std_.grad += grad_log_std_.rowwise().sum();
+      }
+      actor_.backward(grad_head_, trunk_.has_value());
+    };
+    const auto critic_side = [&] {
+      if (critic_)
+        pass_values_ = critic_->forward(x).row(0);
+      else
+        pass_values_.setZero(x.cols());
+      value_part(ValueTerms<S>{pass_values_, pass_value_weight_});
+      if (critic_) critic_->backward(pass_value_weight_, trunk_.has_value());
+    };
+    split(workers, actor_side, critic_side);
+    if (trunk_) {
+      grad_features_ = actor_.input_gradient();
+      if (critic_) grad_features_ += critic_->input_gradient();
+      trunk_->backward(grad_features_, false);
+    }
   }
 
-  void zero_grad() {
-    for_each_block([](std::size_t, nn::Parameters<S>& block) { block.zero_grad(); });
+  void zero_grad(ThreadPool* workers = nullptr) {
+    for_each_block(workers, [](std::size_t, nn::Parameters<S>& block) { block.zero_grad(); });
+  }
+
+  /// Global-norm clipping over all gradients (as nn::clip_grad_norm; max_norm = 0: no clipping);
+  /// returns the norm before clipping. A NaN or infinite norm throws pgrad::Error.
+  S clip_gradients(S max_norm, ThreadPool* workers = nullptr) {
+    std::array<double, max_blocks> squared{};
+    for_each_block(workers, [&](std::size_t b, nn::Parameters<S>& block) {
+      squared[b] = static_cast<double>(block.grad.squaredNorm());
+    });
+    double sum = 0;
+    for (double s : squared) sum += s;
+    if (max_norm <= S(0)) return nn::gradient_clip(sum, std::numeric_limits<S>::infinity()).norm;  // no clip
+    const nn::GradientClip<S> clip = nn::gradient_clip(sum, max_norm);
+    if (clip.scale < S(1))
+      for_each_block(workers, [&](std::size_t, nn::Parameters<S>& block) { block.grad *= clip.scale; });
+    return clip.norm;
   }
 
   /// One optimiser step over all parameter blocks (Adam, RMSprop or Sgd; their moments are kept
   /// per block, so updating the blocks on two threads gives the same numbers as one).
   template <class Optimizer>
-  void apply(Optimizer& optimizer) {
+  void apply(Optimizer& optimizer, ThreadPool* workers = nullptr) {
     optimizer.begin_step(blocks().size());
-    for_each_block([&](std::size_t b, nn::Parameters<S>& block) { optimizer.update_block(b, block); });
+    for_each_block(workers, [&](std::size_t b, nn::Parameters<S>& block) { optimizer.update_block(b, block); });
   }
 
-  /// Global-norm clipping over all gradients (as nn::clip_grad_norm); returns the norm before
-  /// clipping.
-  S clip_gradients(S max_norm) {
-    std::array<double, 4> squared{};
-    for_each_block([&](std::size_t b, nn::Parameters<S>& block) {
-      squared[b] = static_cast<double>(block.grad.squaredNorm());
-    });
-    const nn::GradientClip<S> clip = nn::gradient_clip(squared[0] + squared[1] + squared[2] + squared[3], max_norm);
-    if (clip.scale < S(1)) for_each_block([&](std::size_t, nn::Parameters<S>& block) { block.grad *= clip.scale; });
-    return clip.norm;
-  }
-
-  /// All parameters (trunk, actor, critic, log-std) as one vector, and back; all gradients likewise.
+  /// All parameters (in block order) as one vector, and back; all gradients likewise.
   Vector<S> flat_parameters() const { return concat(&nn::Parameters<S>::value); }
   Vector<S> flat_gradients() const { return concat(&nn::Parameters<S>::grad); }
   void set_flat_parameters(const VectorCRef<S>& flat) {
@@ -274,7 +292,108 @@ class ActorCritic {
     return count;
   }
 
+  /// Checkpoints: the Scalar, the distribution, the layer sizes of trunk, actor and critic (empty
+  /// when absent) and every parameter. load_state throws naming any difference in type or size.
+  void save_state(Writer& w) const {
+    w.section("ActorCritic");
+    write_scalar_type<S>(w);
+    w.boolean(discrete);
+    for (const nn::Mlp<S>* net : networks()) {
+      const std::vector<Index> none;
+      const std::vector<Index>& sizes = net ? net->sizes() : none;
+      w.u64(sizes.size());
+      for (Index size : sizes) w.i64(size);
+    }
+    w.matrix(flat_parameters());
+  }
+  void load_state(Reader& r) {
+    r.section("ActorCritic");
+    check_scalar_type<S>(r);
+    const bool file_discrete = r.boolean();
+    PGRAD_REQUIRE(file_discrete == discrete, r.source(), ": action distribution differs: file ",
+                  file_discrete ? "Categorical" : "DiagGaussian", ", policy ", discrete ? "Categorical" : "DiagGaussian");
+    const char* names[3] = {"trunk", "actor", "critic"};
+    int k = 0;
+    for (const nn::Mlp<S>* net : networks()) {
+      const std::vector<Index> expected = net ? net->sizes() : std::vector<Index>{};
+      const auto count = r.u64();
+      PGRAD_REQUIRE(count <= 64, r.source(), ": corrupt ", names[k], " layer count ", count);
+      std::vector<Index> found(static_cast<std::size_t>(count));
+      for (auto& size : found) size = static_cast<Index>(r.i64());
+      PGRAD_REQUIRE(found == expected, r.source(), ": ", names[k], " layer sizes differ: file has ",
+                    pgrad::detail::join_sizes(found), ", policy has ", pgrad::detail::join_sizes(expected));
+      ++k;
+    }
+    Vector<S> flat;
+    r.matrix(flat, "policy parameters", parameter_count(), 1);
+    if constexpr (checks_enabled()) check_finite(flat, "ActorCritic::load_state: policy parameters");
+    set_flat_parameters(flat);
+  }
+
  private:
+  static constexpr std::size_t max_blocks = 4;
+
+  /// The parameter blocks that exist, in order (a fixed-capacity list: no allocation).
+  template <class P>
+  struct BlockList {
+    std::array<P*, max_blocks> items{};
+    std::size_t count = 0;
+    std::size_t critic = max_blocks;  // the critic's position (max_blocks: none)
+    P** begin() { return items.data(); }
+    P** end() { return items.data() + count; }
+    std::size_t size() const { return count; }
+  };
+  template <class P, class Self>
+  static BlockList<P> blocks_of(Self& self) {
+    BlockList<P> list;
+    if (self.trunk_) list.items[list.count++] = &self.trunk_->parameters();
+    list.items[list.count++] = &self.actor_.parameters();
+    if (self.critic_) {
+      list.critic = list.count;
+      list.items[list.count++] = &self.critic_->parameters();
+    }
+    if constexpr (!discrete) list.items[list.count++] = &self.log_std_;
+    return list;
+  }
+  BlockList<nn::Parameters<S>> blocks() { return blocks_of<nn::Parameters<S>>(*this); }
+  std::array<const nn::Mlp<S>*, 3> networks() const {
+    return {trunk_ ? &*trunk_ : nullptr, &actor_, critic_ ? &*critic_ : nullptr};
+  }
+  BlockList<const nn::Parameters<S>> blocks() const { return blocks_of<const nn::Parameters<S>>(*this); }
+
+  // Calls f(b, block) for every block b: the critic's on worker 1 (the thread that runs the
+  // critic's passes, so its numbers stay in that core's cache), the others on this thread.
+  template <class F>
+  void for_each_block(ThreadPool* workers, const F& f) {
+    auto list = blocks();
+    split(
+        workers,
+        [&] {
+          for (std::size_t b = 0; b < list.size(); ++b)
+            if (b != list.critic) f(b, *list.items[b]);
+        },
+        [&] {
+          if (list.critic < list.size()) f(list.critic, *list.items[list.critic]);
+        });
+  }
+
+  // Runs the actor's and the critic's share: side by side when there is a critic and a pool with
+  // a second thread, one after the other otherwise.
+  template <class ActorSide, class CriticSide>
+  void split(ThreadPool* workers, const ActorSide& actor_side, const CriticSide& critic_side) {
+    if (workers != nullptr && critic_) {
+      workers->fork_join(actor_side, critic_side);
+    } else {
+      actor_side();
+      critic_side();
+    }
+  }
+
+  static int check_sizes(Index observation_size, Index action_size) {
+    PGRAD_REQUIRE(observation_size > 0 && action_size > 0, "ActorCritic: observation size ", observation_size,
+                  " and action size ", action_size, " must be positive");
+    return 0;
+  }
   static std::optional<nn::Mlp<S>> make_trunk(Index observation_size, const PolicyConfig& config) {
     if (config.shared_hidden.empty()) return std::nullopt;
     std::vector<Index> sizes{observation_size};
@@ -284,98 +403,6 @@ class ActorCritic {
   static Index feature_size(Index observation_size, const PolicyConfig& config) {
     return config.shared_hidden.empty() ? observation_size : config.shared_hidden.back();
   }
-
-  /// The heads' input: the trunk's features (inference path), or the observations themselves.
-  MatrixCRef<S> features(const MatrixCRef<S>& observations) const {
-    if (!trunk_) return observations;
-    trunk_->predict(observations, features_);
-    return features_;
-  }
-
-  // Actor half of backward(): the distribution's closed-form gradient, then the actor's backprop.
-  void actor_backward(const Actions& actions, const RowVectorCRef<S>& log_prob_weight,
-                      const RowVectorCRef<S>& entropy_weight) {
-    if constexpr (discrete) {
-      training_dist_.loss_gradient(actions, log_prob_weight, entropy_weight, grad_head_);
-    } else {
-      training_dist_.loss_gradient(actions, log_prob_weight, entropy_weight, grad_head_, grad_log_std_);
-      log_std_.grad += grad_log_std_.rowwise().sum();
-    }
-    actor_.backward(grad_head_, trunk_.has_value());
-  }
-
-  // The trunk's backward of the summed feature gradients of both heads (nothing without a trunk).
-  void trunk_backward() {
-    if (!trunk_) return;
-    grad_features_ = actor_.input_gradient();
-    if (config_.with_critic) grad_features_ += critic_.input_gradient();
-    trunk_->backward(grad_features_, false);
-  }
-
-  void sample_actions(const MatrixCRef<S>& x, Rng& rng, Actions& actions, RowVector<S>& log_probs) {
-    actor_.predict(x, head_);
-    set_distribution(acting_dist_, head_);
-    acting_dist_.sample(rng, actions);
-    acting_dist_.log_prob(actions, log_probs);
-  }
-
-  // The background pass of start_values, with buffers of its own so that it can run while the
-  // caller acts and predicts with the same networks.
-  struct ValueJob {
-    const ActorCritic* policy = nullptr;
-    const S* observations = nullptr;
-    Index rows = 0, cols = 0, stride = 0;
-    S* values = nullptr;
-    void operator()() const { policy->background_values(*this); }
-  };
-  void background_values(const ValueJob& job) const {
-    const Eigen::Map<const Matrix<S>, 0, Eigen::OuterStride<>> observations(job.observations, job.rows, job.cols,
-                                                                           Eigen::OuterStride<>(job.stride));
-    Eigen::Map<RowVector<S>> values(job.values, job.cols);
-    if (!config_.with_critic) {
-      values.setZero();
-      return;
-    }
-    if (trunk_) {
-      trunk_->predict(observations, job_features_, job_scratch_);
-      critic_.predict(job_features_, job_value_out_, job_scratch_);
-    } else {
-      critic_.predict(observations, job_value_out_, job_scratch_);
-    }
-    values = job_value_out_.row(0);
-  }
-
-  void critic_values(const MatrixCRef<S>& x, RowVector<S>& values) const {
-    if (!config_.with_critic) {
-      values.setZero(x.cols());
-      return;
-    }
-    critic_.predict(x, value_out_);
-    values = value_out_.row(0);
-  }
-
-  // Calls f(b, block) for the four parameter blocks: the critic's on the thread that runs the
-  // critic's passes, the others on the caller's, so each network's numbers stay in the cache of
-  // the core that uses them (with num_threads = 1, all in order on the caller).
-  template <class F>
-  void for_each_block(const F& f) {
-    const auto b = blocks();
-    pool_.fork_join(
-        [&] {
-          f(0, *b[0]);
-          f(1, *b[1]);
-          f(3, *b[3]);
-        },
-        [&] { f(2, *b[2]); });
-  }
-
-  std::array<nn::Parameters<S>*, 4> blocks() {
-    return {trunk_ ? &trunk_->parameters() : &no_trunk_, &actor_.parameters(), &critic_.parameters(), &log_std_};
-  }
-  std::array<const nn::Parameters<S>*, 4> blocks() const {
-    return {trunk_ ? &trunk_->parameters() : &no_trunk_, &actor_.parameters(), &critic_.parameters(), &log_std_};
-  }
-
   static std::vector<Index> layer_sizes(Index in, const std::vector<Index>& hidden, Index out) {
     std::vector<Index> sizes{in};
     sizes.insert(sizes.end(), hidden.begin(), hidden.end());
@@ -389,6 +416,13 @@ class ActorCritic {
       case PolicyInit::xavier_uniform: nn::init_xavier_uniform(net, rng); break;
       case PolicyInit::he_uniform: nn::init_he_uniform(net, rng); break;
     }
+  }
+
+  /// The heads' input: the trunk's features (inference path), or the observations themselves.
+  MatrixCRef<S> features(const MatrixCRef<S>& observations) const {
+    if (!trunk_) return observations;
+    trunk_->predict(observations, features_);
+    return features_;
   }
 
   void set_distribution(Distribution& dist, const MatrixCRef<S>& head) {
@@ -410,20 +444,18 @@ class ActorCritic {
 
   PolicyConfig config_;
   std::optional<nn::Mlp<S>> trunk_;
-  nn::Mlp<S> actor_, critic_;
-  nn::Parameters<S> log_std_, no_trunk_;
+  nn::Mlp<S> actor_;
+  std::optional<nn::Mlp<S>> critic_;
+  nn::Parameters<S> log_std_;
   // One distribution for acting (a few samples per call) and one for training (a minibatch), so
   // that neither resizes its buffers when a rollout and an update alternate.
   Distribution acting_dist_, training_dist_;
   Matrix<S> head_, grad_head_, grad_log_std_, grad_features_;
   RowVector<S> pass_log_probs_, pass_entropy_, pass_values_;                       // train_pass outputs
   RowVector<S> pass_log_prob_weight_, pass_entropy_weight_, pass_value_weight_;  // and the loss weights
-  mutable Matrix<S> value_out_, features_;
-  ValueJob value_job_;
-  mutable Matrix<S> job_value_out_, job_features_;
-  mutable typename nn::Mlp<S>::PredictScratch job_scratch_;
-  detail::OwnedPool pool_;  // runs the actor and critic passes concurrently when num_threads = 2
-  static constexpr Index parallel_batch_threshold = 32;
+  mutable Matrix<S> value_out_, features_;                                         // acting scratch
+  mutable Matrix<S> background_values_, background_features_;                      // compute_values' own
+  mutable typename nn::Mlp<S>::PredictScratch background_scratch_;
 };
 
 /// The policy type that fits environment Env: Categorical for Discrete actions, DiagGaussian for Box.

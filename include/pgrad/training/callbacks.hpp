@@ -1,15 +1,66 @@
 #pragma once
-// Periodic evaluation and periodic checkpoints as update callbacks for learn().
+// Update callbacks for learn(): combining several (all_of), stopping at a return threshold,
+// periodic evaluation and periodic checkpoints. The loggers (CsvLogger, ProgressPrinter) are in
+// training/logger.hpp.
+#include <cmath>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <tuple>
+#include <type_traits>
 #include <utility>
 
-#include <pgrad/algorithms/on_policy.hpp>
+#include <pgrad/algorithms/report.hpp>
 #include <pgrad/core/error.hpp>
 #include <pgrad/training/checkpoint.hpp>
 #include <pgrad/training/evaluate.hpp>
 
 namespace pgrad {
+
+/// Stops training (returns false) once at least `min_episodes` episodes have finished and their
+/// reported mean return (the last 100 episodes) is >= `threshold`. Before any episode has
+/// finished the mean is meaningless and never stops training, whatever the threshold's sign.
+inline algo::UpdateCallback stop_at_return(double threshold, long long min_episodes = 1) {
+  PGRAD_REQUIRE(std::isfinite(threshold), "stop_at_return: threshold must be finite, got ", threshold);
+  PGRAD_REQUIRE(min_episodes >= 1, "stop_at_return: min_episodes must be at least 1, got ", min_episodes);
+  return [threshold, min_episodes](const algo::UpdateReport& report) {
+    return report.episodes < min_episodes || report.mean_return < threshold;
+  };
+}
+
+/// One update callback made of several: calls every one of them in order (all of them, even
+/// after one asked to stop, so loggers still record the last update) and asks to stop when any
+/// returned false. Each argument is anything callable with an UpdateReport returning bool (or
+/// void: never stops); it is stored by value (CsvLogger and ProgressPrinter copies share their
+/// state; use std::ref for other stateful callables). An empty UpdateCallback is skipped.
+template <class... Callbacks>
+algo::UpdateCallback all_of(Callbacks&&... callbacks) {
+  static_assert((std::is_invocable_v<std::decay_t<Callbacks>&, const algo::UpdateReport&> && ...),
+                "pgrad::all_of: every argument must be callable as f(const pgrad::algo::UpdateReport&)");
+  return [stored = std::make_tuple(std::forward<Callbacks>(callbacks)...)](
+             const algo::UpdateReport& report) mutable {
+    return std::apply(
+        [&report](auto&... callback) {
+          bool keep_going = true;
+          const auto call = [&report, &keep_going](auto& one) {
+            using One = std::remove_reference_t<decltype(one)>;
+            if constexpr (std::is_constructible_v<bool, const One&>) {
+              if (!static_cast<bool>(one)) return;  // empty std::function or null pointer
+            }
+            if constexpr (std::is_void_v<std::invoke_result_t<One&, const algo::UpdateReport&>>) {
+              std::invoke(one, report);
+            } else {
+              if (!std::invoke(one, report)) keep_going = false;
+            }
+          };
+          (call(callback), ...);
+          static_cast<void>(call);  // no callbacks: all_of() never stops
+          return keep_going;
+        },
+        stored);
+  };
+}
+
 
 /// Every `every` updates, evaluates the algorithm's policy for `episodes` deterministic episodes
 /// on a copy of `env` (Rng streams from `seed`) and calls on_result(report, result); training

@@ -7,6 +7,7 @@
 
 #include <pgrad/core/check.hpp>
 #include <pgrad/core/random.hpp>
+#include <pgrad/core/streams.hpp>
 #include <pgrad/envs/env.hpp>
 
 namespace pgrad {
@@ -23,8 +24,9 @@ struct EvaluationResult {
 /// Runs `episodes` whole episodes of `env` (a copy: the caller's is untouched) and reports the
 /// returns and lengths. With `deterministic` (the default) the action is the policy's mode (argmax,
 /// or the mean); otherwise it is sampled. Box actions are clipped to the action space. Episode k
-/// starts from reset with Rng(seed, k) and samples its actions from its own stream, so an
-/// evaluation is reproducible. For an environment wrapped in NormalizeObservation pass a copy
+/// resets from stream (Stream::evaluation, k) of `seed` and samples its actions from
+/// (Stream::evaluation_actions, k), so an evaluation is reproducible and draws nothing that
+/// training with the same seed draws: pass the run's seed. For an environment wrapped in NormalizeObservation pass a copy
 /// whose statistics are frozen (set_training(false)).
 template <class Env, class Policy>
 EvaluationResult evaluate_policy(Policy& policy, Env env, Index episodes, std::uint64_t seed,
@@ -35,7 +37,7 @@ EvaluationResult evaluate_policy(Policy& policy, Env env, Index episodes, std::u
   Matrix<S> observation(policy.observation_size(), 1);
   typename Policy::Actions action;
   typename Env::Action env_action{};
-  RowVector<S> log_prob, value;
+  RowVector<S> log_prob;
   double sum = 0, sum_sq = 0, length_sum = 0;
   EvaluationResult result;
   result.episodes = episodes;
@@ -44,16 +46,16 @@ EvaluationResult evaluate_policy(Policy& policy, Env env, Index episodes, std::u
   result.min_length = std::numeric_limits<Index>::max();
   const auto space = env.action_space();
   for (Index k = 0; k < episodes; ++k) {
-    Rng rng(seed, static_cast<std::uint64_t>(k));
-    observation = env.reset(rng).template cast<S>();
-    Rng action_rng = rng.split();
+    Rng reset_rng = stream_rng(seed, Stream::evaluation, static_cast<std::uint64_t>(k));
+    observation = env.reset(reset_rng).template cast<S>();
+    Rng action_rng = stream_rng(seed, Stream::evaluation_actions, static_cast<std::uint64_t>(k));
     double episode_return = 0;
     Index length = 0;
     for (;;) {
       if (deterministic)
         policy.act_deterministic(observation, action);
       else
-        policy.act(observation, action_rng, action, log_prob, value);
+        policy.act(observation, action_rng, action, log_prob);
       if constexpr (Policy::discrete) {
         env_action = action[0];
       } else {

@@ -1,8 +1,9 @@
 #pragma once
-// Training logs: a CSV file with CleanRL's metric names, a console progress printer (live bar on
-// a terminal, plain lines otherwise), and callback combinators (all_of, stop_at_return).
+// Training logs: a CSV file with CleanRL's metric names and a console progress printer (live bar
+// on a terminal, plain lines otherwise).
 //
-// All of them are update callbacks: pass them to learn(), alone or combined with all_of:
+// Both are update callbacks: pass them to learn(), alone or combined with pgrad::all_of
+// (training/callbacks.hpp):
 //
 //   pgrad::ProgressPrinter progress(total_steps, /*every=*/10);
 //   ppo.learn(total_steps, pgrad::all_of(pgrad::CsvLogger("run.csv"), progress,
@@ -18,7 +19,6 @@
 #include <memory>
 #include <sstream>
 #include <string>
-#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -28,7 +28,7 @@
 #include <unistd.h>
 #endif
 
-#include <pgrad/algorithms/on_policy.hpp>
+#include <pgrad/algorithms/report.hpp>
 #include <pgrad/core/error.hpp>
 
 namespace pgrad {
@@ -294,49 +294,5 @@ class ProgressPrinter {
   };
   std::shared_ptr<State> state_;
 };
-
-/// Stops training (returns false) once at least `min_episodes` episodes have finished and their
-/// reported mean return (the last 100 episodes) is >= `threshold`. Before any episode has
-/// finished the mean is meaningless and never stops training, whatever the threshold's sign.
-inline algo::UpdateCallback stop_at_return(double threshold, long long min_episodes = 1) {
-  PGRAD_REQUIRE(std::isfinite(threshold), "stop_at_return: threshold must be finite, got ", threshold);
-  PGRAD_REQUIRE(min_episodes >= 1, "stop_at_return: min_episodes must be at least 1, got ", min_episodes);
-  return [threshold, min_episodes](const algo::UpdateReport& report) {
-    return report.episodes < min_episodes || report.mean_return < threshold;
-  };
-}
-
-/// One update callback made of several: calls every one of them in order (all of them, even
-/// after one asked to stop, so loggers still record the last update) and asks to stop when any
-/// returned false. Each argument is anything callable with an UpdateReport returning bool (or
-/// void: never stops); it is stored by value (CsvLogger and ProgressPrinter copies share their
-/// state; use std::ref for other stateful callables). An empty UpdateCallback is skipped.
-template <class... Callbacks>
-algo::UpdateCallback all_of(Callbacks&&... callbacks) {
-  static_assert((std::is_invocable_v<std::decay_t<Callbacks>&, const algo::UpdateReport&> && ...),
-                "pgrad::all_of: every argument must be callable as f(const pgrad::algo::UpdateReport&)");
-  return [stored = std::make_tuple(std::forward<Callbacks>(callbacks)...)](
-             const algo::UpdateReport& report) mutable {
-    return std::apply(
-        [&report](auto&... callback) {
-          bool keep_going = true;
-          const auto call = [&report, &keep_going](auto& one) {
-            using One = std::remove_reference_t<decltype(one)>;
-            if constexpr (std::is_constructible_v<bool, const One&>) {
-              if (!static_cast<bool>(one)) return;  // empty std::function or null pointer
-            }
-            if constexpr (std::is_void_v<std::invoke_result_t<One&, const algo::UpdateReport&>>) {
-              std::invoke(one, report);
-            } else {
-              if (!std::invoke(one, report)) keep_going = false;
-            }
-          };
-          (call(callback), ...);
-          static_cast<void>(call);  // no callbacks: all_of() never stops
-          return keep_going;
-        },
-        stored);
-  };
-}
 
 }  // namespace pgrad

@@ -1,0 +1,50 @@
+// The example programs' command line, with CLI11 (Debian's libcli11-dev).
+#include "example_options.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+
+namespace example {
+
+Options parse_options(int argc, char** argv, const std::string& description, Options defaults, unsigned groups) {
+  Options options = std::move(defaults);
+  CLI::App app{description};
+  app.option_defaults()->always_capture_default();
+  if (groups & algorithm_choice) {
+    app.add_option("--algo", options.algo, "Algorithm to train")
+        ->check(CLI::IsMember({"ppo", "a2c", "reinforce"}));
+    app.add_option("--preset", options.preset, "Tuned PPO settings: fast = RL-Zoo's CartPole PPO (150k steps)")
+        ->check(CLI::IsMember({"", "fast"}));
+  }
+  app.add_option("--seed", options.seed, "Seed of every random number of the run")
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 62));
+  app.add_option("--steps", options.steps,
+                 options.steps == 0 ? "Environment steps to train for (0: the algorithm's default)"
+                                    : "Environment steps to train for")
+      ->check(CLI::Range(0LL, 1000000000000LL));
+  app.add_option("--threads", options.threads,
+                 "The run's thread budget, shared by the environment copies and the actor and critic passes "
+                 "(results are identical for every value)")
+      ->check(CLI::Range(1, 256));
+  app.add_option("--csv", options.csv, "Write one CSV row per update (CleanRL's metric names) to this file");
+  if (groups & checkpoints) {
+    app.add_option("--save", options.save, "Write a checkpoint to this file at the end");
+    app.add_option("--save-every", options.save_every, "With --save: also every K updates (0: only at the end)")
+        ->check(CLI::Range(0LL, 1000000000LL));
+    app.add_option("--load", options.load, "Resume training from this checkpoint, up to --steps in all")
+        ->check(CLI::ExistingFile);
+    app.add_option("--eval", options.eval, "With --load: only evaluate N deterministic episodes")
+        ->check(CLI::Range(0LL, 1000000LL));
+  }
+  try {
+    app.parse(argc, argv);
+    if (options.save_every > 0 && options.save.empty()) throw CLI::ValidationError("--save-every", "needs --save PATH");
+    if (options.eval > 0 && options.load.empty()) throw CLI::ValidationError("--eval", "needs --load PATH");
+  } catch (const CLI::ParseError& error) {
+    std::exit(app.exit(error) == 0 ? 0 : 2);
+  }
+  return options;
+}
+
+}  // namespace example

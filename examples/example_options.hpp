@@ -1,0 +1,30 @@
+#pragma once
+// The command-line options of the example programs. They are parsed with CLI11 in
+// example_options.cpp, compiled once for all examples, so that no example includes CLI11.
+#include <cstdint>
+#include <string>
+
+namespace example {
+
+/// Every option an example may take, with the example's defaults filled in before parsing.
+struct Options {
+  std::string algo = "ppo";     ///< --algo (cartpole only)
+  std::uint64_t seed = 1;       ///< --seed: every random number of the run comes from it
+  long long steps = 0;          ///< --steps: environment steps to train for
+  int threads = 2;              ///< --threads: the run's thread budget (results do not depend on it)
+  std::string csv;              ///< --csv PATH: one row per update
+  std::string preset;           ///< --preset NAME (cartpole only: "fast" = RL-Zoo's tuned PPO)
+  std::string save, load;       ///< --save PATH, --load PATH: checkpoints
+  long long save_every = 0;     ///< --save-every K: also every K updates
+  long long eval = 0;           ///< --eval N: with --load, only evaluate N episodes
+};
+
+/// Which option groups an example takes beyond --seed, --steps, --threads and --csv.
+enum OptionGroups : unsigned { basic = 0, algorithm_choice = 1, checkpoints = 2 };
+
+/// Parses argv into `defaults` for an example described by `description`. --help prints every
+/// option with its default and range and exits with 0; a bad value prints what was wrong and
+/// exits with 2 (CLI11's messages).
+Options parse_options(int argc, char** argv, const std::string& description, Options defaults, unsigned groups);
+
+}  // namespace example

@@ -1,0 +1,269 @@
+#pragma once
+// pgrad::algo::RolloutCollector: the collect loop shared by every on-policy algorithm.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include <pgrad/algorithms/report.hpp>
+#include <pgrad/algorithms/rollout_buffer.hpp>
+#include <pgrad/core/check.hpp>
+#include <pgrad/core/random.hpp>
+#include <pgrad/core/serialize.hpp>
+#include <pgrad/core/thread_pool.hpp>
+#include <pgrad/envs/vector_env.hpp>
+
+namespace pgrad::algo {
+
+/// Returns and lengths of the most recent finished episodes (a ring of `capacity`).
+class EpisodeLog {
+ public:
+  explicit EpisodeLog(std::size_t capacity = 100) : returns_(capacity, 0.0), lengths_(capacity, 0) {}
+
+  void add(double episode_return, Index length) {
+    returns_[next_] = episode_return;
+    lengths_[next_] = length;
+    next_ = (next_ + 1) % returns_.size();
+    ++count_;
+  }
+  long long count() const { return count_; }
+  double mean_return() const { return mean(returns_); }
+  double mean_length() const { return mean(lengths_); }
+
+  /// Checkpoints: the ring, its position and the count.
+  void save_state(Writer& w) const {
+    w.section("EpisodeLog");
+    w.u64(returns_.size());
+    for (std::size_t k = 0; k < returns_.size(); ++k) {
+      w.f64(returns_[k]);
+      w.i64(lengths_[k]);
+    }
+    w.u64(next_);
+    w.i64(count_);
+  }
+  void load_state(Reader& r) {
+    r.section("EpisodeLog");
+    const auto capacity = r.u64();
+    PGRAD_REQUIRE(capacity == returns_.size(), "EpisodeLog::load_state: capacity differs: file has ", capacity,
+                  ", log has ", returns_.size());
+    for (std::size_t k = 0; k < returns_.size(); ++k) {
+      returns_[k] = r.f64();
+      lengths_[k] = static_cast<Index>(r.i64());
+      PGRAD_REQUIRE(std::isfinite(returns_[k]) && lengths_[k] >= 0, "EpisodeLog::load_state: corrupt episode ",
+                    k, " (return ", returns_[k], ", length ", lengths_[k], ")");
+    }
+    next_ = static_cast<std::size_t>(r.u64());
+    PGRAD_REQUIRE(next_ < returns_.size(), "EpisodeLog::load_state: corrupt ring position ", next_);
+    count_ = r.i64();
+    PGRAD_REQUIRE(count_ >= 0, "EpisodeLog::load_state: corrupt episode count ", count_);
+  }
+
+ private:
+  template <class T>
+  double mean(const std::vector<T>& values) const {
+    const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(count_), values.size());
+    if (n == 0) return 0.0;
+    double sum = 0;
+    for (std::size_t k = 0; k < n; ++k) sum += static_cast<double>(values[k]);
+    return sum / static_cast<double>(n);
+  }
+  std::vector<double> returns_;
+  std::vector<Index> lengths_;
+  std::size_t next_ = 0;
+  long long count_ = 0;
+};
+
+/// The on-policy collect loop: steps a VectorEnv with the current policy and fills a
+/// RolloutBuffer with observations, actions, log-probs, values, rewards, the two end flags and,
+/// for each episode cut by a time limit, V(final observation) — the timeout bootstrap lives here
+/// and in compute_gae, nowhere else. Box actions are sampled unbounded, stored as sampled, and
+/// clipped to the action space only on their way to the environment (as SB3 and CleanRL).
+///
+/// Each step runs only the actor. The values V(s_t) of the stored observations are computed in
+/// blocks of about 32 samples: on worker 1 of the lent ThreadPool while this thread goes on
+/// stepping, or on this thread when the environment copies use the workers (or there are none);
+/// the same bits either way.
+template <class Env, class Policy>
+class RolloutCollector {
+ public:
+  using S = typename Policy::Scalar;
+  using Actions = typename Policy::Actions;
+  using Buffer = RolloutBuffer<S, Actions>;
+
+  /// Collects from `vector_env`, sampling actions from `sampling_rng`.
+  RolloutCollector(envs::VectorEnv<Env> vector_env, Rng sampling_rng)
+      : env_(std::move(vector_env)), rng_(sampling_rng) {
+    if constexpr (!Policy::discrete) {
+      const auto space = env_.action_space();
+      action_low_ = space.low.template cast<S>();
+      action_high_ = space.high.template cast<S>();
+    }
+    observations_ = env_.reset();
+    final_values_.setZero(env_.num_envs());  // sized now: the first time-limit cut allocates nothing
+  }
+
+  envs::VectorEnv<Env>& env() { return env_; }
+  const envs::VectorEnv<Env>& env() const { return env_; }
+  const EpisodeLog& episodes() const { return episodes_; }
+  /// Environment steps taken so far, over all copies.
+  long long steps() const { return steps_; }
+  double env_seconds() const { return env_seconds_; }
+  Index num_envs() const { return env_.num_envs(); }
+  /// The generator actions are sampled from.
+  Rng& rng() { return rng_; }
+
+  /// Fills the collection side of a report: steps, episodes, recent returns and timings.
+  void fill_report(UpdateReport& report, const Stopwatch& clock) const {
+    report.steps = steps_;
+    report.episodes = episodes_.count();
+    report.mean_return = episodes_.mean_return();
+    report.mean_length = episodes_.mean_length();
+    report.seconds = clock.seconds();
+    report.env_seconds = env_seconds_;
+    report.steps_per_second = static_cast<double>(steps_) / report.seconds;
+  }
+
+  /// Checkpoints: the sampling Rng, the current observations, step count, episode log and the
+  /// vector environment's state (every copy's Rng and environment state).
+  void save_state(Writer& w) const {
+    w.section("RolloutCollector");
+    w.rng(rng_);
+    w.matrix(observations_);
+    w.i64(steps_);
+    w.f64(env_seconds_);
+    episodes_.save_state(w);
+    env_.save_state(w);
+  }
+  void load_state(Reader& r) {
+    r.section("RolloutCollector");
+    r.rng(rng_);
+    r.matrix(observations_, "collector observations", observations_.rows(), observations_.cols());
+    steps_ = r.i64();
+    PGRAD_REQUIRE(steps_ >= 0, r.source(), ": corrupt collector step count ", steps_);
+    env_seconds_ = r.f64();
+    episodes_.load_state(r);
+    env_.load_state(r);
+  }
+
+  /// Steps every environment `buffer.num_steps` times, continuing from where the last call
+  /// stopped, and stores the rollout in `buffer`. With one_episode (one environment only) it
+  /// stops after the first episode that ends. Sets and returns buffer.length, the steps stored.
+  Index collect(Policy& policy, Buffer& buffer, bool one_episode = false, ThreadPool* workers = nullptr) {
+    const Index n = env_.num_envs();
+    PGRAD_REQUIRE(buffer.num_envs == n, "RolloutCollector: buffer is for ", buffer.num_envs,
+                  " environments, the vector environment has ", n);
+    PGRAD_REQUIRE(!one_episode || n == 1, "RolloutCollector: one_episode needs one environment, got ", n);
+    const Index steps_per_block = steps_per_value_block(buffer.num_steps, n);
+    Index values_from = 0;  // steps [values_from, t) have no values yet
+    const auto compute_values_until = [&](Index end) {
+      join_values(workers);
+      if (end == values_from) return;
+      values_ = ValueJob{&policy, buffer.observations.data() + values_from * n * buffer.observations.rows(),
+                         buffer.observations.rows(), (end - values_from) * n,
+                         Buffer::flat(buffer.values).data() + values_from * n};
+      if (workers != nullptr && workers->size() > 1 && !env_.steps_in_parallel())
+        workers->start(values_);
+      else
+        values_();
+      values_from = end;
+    };
+    const JoinOnExit join_on_exit{*this, workers};
+    Index t = 0;
+    for (; t < buffer.num_steps; ++t) {
+      policy.act(observations_, rng_, step_actions_, step_log_probs_);
+      buffer.observations.middleCols(t * n, n) = observations_;
+      buffer.actions.middleCols(t * n, n) = step_actions_;
+      buffer.log_probs.segment(t * n, n) = step_log_probs_;
+      if (t + 1 - values_from == steps_per_block) compute_values_until(t + 1);
+
+      const Stopwatch env_clock;
+      env_.step(to_env_actions(step_actions_));
+      env_seconds_ += env_clock.seconds();
+      steps_ += n;
+      buffer.rewards.col(t) = env_.rewards().transpose();
+      buffer.terminated.col(t) = env_.terminated().transpose();
+      buffer.truncated.col(t) = env_.truncated().transpose();
+      const bool any_cut = (env_.truncated() && !env_.terminated()).any();
+      if (any_cut && policy.has_critic()) {
+        policy.predict_values(env_.final_observations(), final_values_);
+        buffer.final_values.col(t) = final_values_.transpose();
+      } else {
+        buffer.final_values.col(t).setZero();
+      }
+      for (const auto& episode : env_.finished_episodes())
+        episodes_.add(static_cast<double>(episode.episode_return), episode.length);
+      observations_ = env_.observations();
+      if (one_episode && (env_.terminated()[0] || env_.truncated()[0])) {
+        ++t;
+        break;
+      }
+    }
+    compute_values_until(t);
+    join_values(workers);
+    policy.predict_values(observations_, step_values_);
+    buffer.last_values = step_values_.transpose();
+    buffer.length = t;
+    return t;
+  }
+
+ private:
+  // V(s) of a block of stored observations into its place in the rollout (compute_values has
+  // buffers of its own, so it may run on a worker while this thread acts).
+  struct ValueJob {
+    const Policy* policy = nullptr;
+    const S* observations = nullptr;
+    Index rows = 0, cols = 0;
+    S* values = nullptr;
+    void operator()() const {
+      policy->compute_values(Eigen::Map<const Matrix<S>>(observations, rows, cols),
+                             Eigen::Map<RowVector<S>>(values, cols));
+    }
+  };
+  // Waits for a background value block, also when the collect loop ends by an exception (which
+  // then takes precedence over one from the values).
+  struct JoinOnExit {
+    RolloutCollector& collector;
+    ThreadPool* workers;
+    ~JoinOnExit() {
+      try {
+        collector.join_values(workers);
+      } catch (...) {
+      }
+    }
+  };
+  void join_values(ThreadPool* workers) {
+    if (workers != nullptr) workers->join();
+  }
+
+  const Actions& to_env_actions(const Actions& actions) {
+    if constexpr (Policy::discrete) {
+      return actions;
+    } else {
+      env_actions_ = actions.array().max(action_low_.replicate(1, actions.cols()).array())
+                         .min(action_high_.replicate(1, actions.cols()).array());
+      return env_actions_;
+    }
+  }
+
+  /// Steps per value block: about 32 samples, large enough to be worth a hand-off and small
+  /// enough that the last block, which the rollout waits for, is short; a divisor of the
+  /// rollout length, so that every block has the same size and reuses its buffers.
+  static Index steps_per_value_block(Index steps, Index envs) {
+    Index block = std::clamp<Index>(32 / envs, 1, steps);
+    while (steps % block != 0) --block;
+    return block;
+  }
+
+  envs::VectorEnv<Env> env_;
+  Rng rng_;
+  Matrix<S> observations_;
+  Actions step_actions_, env_actions_;
+  RowVector<S> step_log_probs_, step_values_, final_values_;
+  Vector<S> action_low_, action_high_;
+  ValueJob values_;
+  EpisodeLog episodes_;
+  long long steps_ = 0;
+  double env_seconds_ = 0;
+};
+
+}  // namespace pgrad::algo

@@ -1,0 +1,89 @@
+#pragma once
+// The vanilla policy gradient of A2C and REINFORCE: its loss, and its update step on a whole rollout.
+#include <pgrad/algorithms/config.hpp>
+#include <pgrad/algorithms/on_policy.hpp>
+#include <pgrad/algorithms/report.hpp>
+#include <pgrad/algorithms/rollout_buffer.hpp>
+#include <pgrad/core/thread_pool.hpp>
+#include <pgrad/returns/normalize.hpp>
+
+namespace pgrad::algo {
+
+/// How a loss reduces its policy term over a batch: its mean, or its sum.
+enum class Reduction { mean, sum };
+
+/// The vanilla policy-gradient loss on a batch, and its gradient (accumulated into the policy's
+/// gradients through ActorCritic::train_pass):
+///   loss = -reduce(A·log π(a|s)) - ent_coef·mean(H) + vf_coef·mean((R - V)²)
+/// with reduce = mean (A2C, as Stable-Baselines3) or the sum over the batch (REINFORCE over one
+/// episode, as the PyTorch tutorial). A is the batch's advantages (REINFORCE: the returns Gₜ, or
+/// Gₜ - V(sₜ) with a critic), R its returns; the value term is 0 without a critic.
+template <class Policy>
+class PolicyGradientLoss {
+ public:
+  using S = typename Policy::Scalar;
+  using Batch = Minibatch<S, typename Policy::Actions>;
+
+  explicit PolicyGradientLoss(Reduction reduction = Reduction::mean) : reduction_(reduction) {}
+
+  LossStats compute(Policy& policy, const Batch& batch, const Coefficients& c, ThreadPool* workers = nullptr) {
+    const S inv_b = S(1) / static_cast<S>(batch.size());
+    const S policy_scale = reduction_ == Reduction::mean ? inv_b : S(1);
+    LossStats stats;
+    policy.train_pass(
+        batch.observations, batch.actions,
+        [&](const PolicyTerms<S>& p) {
+          const auto adv = batch.advantages.array();
+          p.log_prob_weight = -adv * policy_scale;
+          p.entropy_weight.setConstant(batch.size(), -static_cast<S>(c.ent_coef) * inv_b);
+          stats.policy_loss = -static_cast<double>((adv * p.log_probs.array()).sum() * policy_scale);
+          stats.entropy = static_cast<double>(p.entropy.mean());
+        },
+        [&](const ValueTerms<S>& v) {
+          if (!policy.has_critic()) {
+            v.value_weight.setZero(batch.size());
+            return;
+          }
+          value_error_ = v.values.array() - batch.returns.array();
+          v.value_weight = (S(2) * static_cast<S>(c.vf_coef) * inv_b) * value_error_.matrix();
+          stats.value_loss = static_cast<double>(value_error_.square().mean());
+        },
+        workers);
+    stats.combine(c.ent_coef, c.vf_coef);
+    return stats;
+  }
+
+ private:
+  Reduction reduction_;
+  Eigen::Array<S, 1, Eigen::Dynamic> value_error_;  // kept: no allocation once the batch size is fixed
+};
+
+/// One update of the vanilla policy gradient on a whole rollout (A2C's and REINFORCE's): all
+/// samples in one batch, the advantages normalised when the config asks, one gradient step of
+/// PolicyGradientLoss with the caller's optimiser at the update's learning rate.
+template <class Policy>
+class PolicyGradientStep {
+ public:
+  using S = typename Policy::Scalar;
+
+  explicit PolicyGradientStep(Reduction reduction) : loss_(reduction) {}
+
+  template <class Optimizer>
+  UpdateReport run(const OnPolicyConfig& config, const Coefficients& c, Policy& policy,
+                   const RolloutBuffer<S, typename Policy::Actions>& rollout, Optimizer& optimizer,
+                   ThreadPool& workers) {
+    optimizer.set_learning_rate(static_cast<S>(c.learning_rate));
+    batch_.gather_all(rollout);
+    if (config.normalize_advantages) normalize_in_place(batch_.advantages);
+    UpdateReport report;
+    report.set_losses(gradient_step(policy, loss_, batch_, c, config.max_grad_norm, optimizer, workers, report.grad_norm));
+    report.learning_rate = c.learning_rate;
+    return report;
+  }
+
+ private:
+  Minibatch<S, typename Policy::Actions> batch_;
+  PolicyGradientLoss<Policy> loss_;
+};
+
+}  // namespace pgrad::algo
