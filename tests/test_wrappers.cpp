@@ -1,16 +1,21 @@
 // Wrappers and RunningMeanStd: running statistics against two-pass computations, frozen
 // normalisers, reward normalisation against an independent discounted-return computation,
-// time limit, action clipping and rescaling, episode statistics.
+// time limit, action clipping and rescaling, episode statistics; the shared transforms
+// (envs/transforms.hpp) and the Wrapper base (envs/wrapper.hpp).
 #include <catch2/catch.hpp>
 
 #include <pgrad/core/running_mean_std.hpp>
+#include <pgrad/core/serialize.hpp>
 #include <pgrad/envs/cartpole.hpp>
+#include <pgrad/envs/check_env.hpp>
 #include <pgrad/envs/pendulum.hpp>
 #include <pgrad/envs/wrappers/clip_action.hpp>
 #include <pgrad/envs/wrappers/normalize_observation.hpp>
 #include <pgrad/envs/wrappers/normalize_reward.hpp>
 #include <pgrad/envs/wrappers/record_episode_statistics.hpp>
 #include <pgrad/envs/wrappers/rescale_action.hpp>
+#include <pgrad/envs/transforms.hpp>
+#include <pgrad/envs/wrapper.hpp>
 #include <pgrad/envs/wrappers/time_limit.hpp>
 
 #include <algorithm>
@@ -94,6 +99,27 @@ static_assert(require_env<ClipAction<Pendulum<float>>>());
 static_assert(require_env<RescaleAction<Pendulum<float>>>());
 static_assert(require_env<RecordEpisodeStatistics<CartPole<float>>>());
 static_assert(require_env<RecordEpisodeStatistics<NormalizeReward<RescaleAction<ClipAction<Pendulum<double>>>>>>());
+static_assert(is_wrapper_v<TimeLimit<CartPole<float>>> && !is_wrapper_v<CartPole<float>>);
+static_assert(is_wrapper_v<ClipAction<RescaleAction<Pendulum<float>>>>);
+
+// A user's wrapper on the base: only the reward changes (scaled by 2); the rest is forwarded.
+template <class Env>
+class DoubleReward : public Wrapper<DoubleReward<Env>, Env> {
+  using Base = Wrapper<DoubleReward<Env>, Env>;
+
+ public:
+  static constexpr const char* state_section = "DoubleReward";
+  explicit DoubleReward(Env env) : Base(std::move(env)) {}
+  auto step(const typename Base::Action& action) {
+    auto result = this->env_.step(action);
+    result.reward *= 2;
+    return result;
+  }
+};
+static_assert(require_env<DoubleReward<CartPole<float>>>());
+static_assert(require_env<DoubleReward<TimeLimit<DoubleReward<Pendulum<double>>>>>());
+static_assert(is_wrapper_v<DoubleReward<CartPole<float>>>);
+static_assert(std::is_same_v<DoubleReward<Pendulum<float>>::Action, Pendulum<float>::Action>);
 
 }  // namespace
 
@@ -395,4 +421,122 @@ TEST_CASE("RecordEpisodeStatistics records the return and length of each episode
   CHECK(normalised_sum != Approx(length));
   static_assert(has_episode_recorder<decltype(stacked)>());
   static_assert(!has_episode_recorder<NormalizeReward<CartPole<double>>>());
+}
+
+TEST_CASE("The transforms compute the wrappers' formulas on vectors, columns and batches", "[wrappers]") {
+  // normalize_observation: clip((o - mean) / sqrt(var + eps), -clip, clip), in double.
+  Eigen::MatrixXf raw(2, 3);
+  raw << 1, 5, -100, 2, 2, 100;
+  Eigen::VectorXd mean(2), var(2);
+  mean << 1, 0;
+  var << 4, 1;
+  Eigen::MatrixXf normalized;
+  normalize_observation(raw, mean, var, 1e-8, 10.0, normalized);
+  REQUIRE(normalized.rows() == 2);
+  REQUIRE(normalized.cols() == 3);
+  for (Index j = 0; j < 3; ++j)
+    for (Index i = 0; i < 2; ++i) {
+      const double z = (double(raw(i, j)) - mean[i]) / std::sqrt(var[i] + 1e-8);
+      CHECK(normalized(i, j) == static_cast<float>(std::clamp(z, -10.0, 10.0)));
+    }
+  CHECK(normalized(0, 2) == -10.0f);
+  CHECK(normalized(1, 2) == 10.0f);
+  Eigen::Vector2f column = raw.col(1);
+  normalize_observation(column, mean, var, 1e-8, 10.0, column);  // in place
+  CHECK(column == normalized.col(1));
+
+  // clip_action: a batch against bounds of another scalar type, and one column into a double vector.
+  Eigen::MatrixXf actions(2, 3);
+  actions << -5, 0.5f, 9, 3, -1, 0.25f;
+  Eigen::VectorXd low(2), high(2);
+  low << -1, 0;
+  high << 2, std::numeric_limits<double>::infinity();
+  Eigen::MatrixXf clipped(2, 3);
+  clip_action(actions, low, high, clipped);
+  Eigen::MatrixXf expected(2, 3);
+  expected << -1, 0.5f, 2, 3, 0, 0.25f;
+  CHECK(clipped == expected);
+  Eigen::Vector2d single;
+  clip_action(actions.col(2), low, high, single);
+  CHECK(single == Eigen::Vector2d(2, 0.25));
+  clip_action(actions, low, high, actions.leftCols(3));  // into a block, in place
+  CHECK(actions == expected);
+
+  // rescale_action: [-1, 1] onto [low, high], clipped.
+  Eigen::MatrixXd u(2, 4);
+  u << -1, 1, 0, 3, -1, 1, 0.5, -7;
+  Eigen::VectorXd box_low(2), box_high(2);
+  box_low << -1, 0;
+  box_high << 2, 3;
+  Eigen::MatrixXd mapped;
+  rescale_action(u, -1.0, 1.0, box_low, box_high, mapped);
+  Eigen::MatrixXd mapped_expected(2, 4);
+  mapped_expected << -1, 2, 0.5, 2, 0, 3, 2.25, 0;
+  CHECK(mapped.isApprox(mapped_expected));
+
+  // Sizes that do not fit name the function.
+  Eigen::VectorXd short_bounds(1);
+  CHECK_THROWS_WITH(clip_action(u, short_bounds, short_bounds, mapped), Contains("clip_action: bounds have 1"));
+  CHECK_THROWS_WITH(rescale_action(u, -1.0, 1.0, box_low, box_high, mapped.leftCols(2)),
+                    Contains("rescale_action: the output is 2x2, the input 2x4"));
+  CHECK_THROWS_WITH(normalize_observation(raw, short_bounds, var, 1e-8, 10.0, normalized),
+                    Contains("normalize_observation: statistics over 1 and 2 features"));
+}
+
+TEST_CASE("Wrappers on the Wrapper base forward what they leave alone and pass check_env", "[wrappers]") {
+  // A user's wrapper around a TimeLimit: spaces, reset(seed), the time limit and inner() forward.
+  DoubleReward<TimeLimit<Pendulum<double>>> env(TimeLimit<Pendulum<double>>(Pendulum<double>{}, 7));
+  Pendulum<double> raw;
+  CHECK(env.observation_space().high == raw.observation_space().high);
+  CHECK(env.action_space().low == raw.action_space().low);
+  CHECK(max_episode_steps_of(env) == 7);
+  const auto first = env.reset(std::uint64_t(5));
+  Rng rng(5);
+  CHECK(first == raw.reset(rng));
+  const auto step = env.step(Pendulum<double>::Action::Constant(0.5));
+  CHECK(step.reward == 2 * raw.step(Pendulum<double>::Action::Constant(0.5)).reward);
+  CHECK(env.inner().elapsed_steps() == 1);
+
+  // reset(seed) reaches the derived reset(Rng&): TimeLimit's counter and the recorder restart.
+  TimeLimit<RecordEpisodeStatistics<CartPole<float>>> limited(RecordEpisodeStatistics(CartPole<float>{}), 50);
+  limited.reset(std::uint64_t(1));
+  limited.step(1);
+  limited.step(1);
+  CHECK(limited.elapsed_steps() == 2);
+  CHECK(limited.inner().current_length() == 2);
+  limited.reset(std::uint64_t(2));
+  CHECK(limited.elapsed_steps() == 0);
+  CHECK(limited.inner().current_length() == 0);
+
+  // Checkpoint bytes: the wrapper's section, its fields, then the inner state.
+  pgrad::Writer w;
+  limited.save_state(w);
+  pgrad::Writer expected;
+  expected.section("TimeLimit");
+  expected.i64(50);
+  expected.i64(0);
+  limited.inner().save_state(expected);
+  CHECK(w.bytes() == expected.bytes());
+  pgrad::Writer user;
+  env.save_state(user);
+  pgrad::Writer user_expected;
+  user_expected.section("DoubleReward");
+  env.inner().save_state(user_expected);
+  CHECK(user.bytes() == user_expected.bytes());
+  pgrad::Reader back(user.bytes());
+  env.load_state(back);
+  back.finish();
+
+  // Every wrapper, alone and stacked, passes the environment checker.
+  CHECK_NOTHROW(check_env(ClipAction<Pendulum<float>>(Pendulum<float>{}), 1));
+  CHECK_NOTHROW(check_env(RescaleAction<Pendulum<float>>(Pendulum<float>{}), 2));
+  CHECK_NOTHROW(check_env(NormalizeObservation<Pendulum<double>>(Pendulum<double>{}), 3));
+  CHECK_NOTHROW(check_env(NormalizeReward<CartPole<float>>(CartPole<float>{}), 4));
+  CHECK_NOTHROW(check_env(RecordEpisodeStatistics<CartPole<double>>(CartPole<double>{}), 5));
+  CHECK_NOTHROW(check_env(TimeLimit<Pendulum<float>>(Pendulum<float>{}, 30), 6));
+  CHECK_NOTHROW(
+      check_env(DoubleReward<TimeLimit<CartPole<float>>>(TimeLimit<CartPole<float>>(CartPole<float>{}, 9)), 7));
+  CHECK_NOTHROW(check_env(TimeLimit<NormalizeObservation<RescaleAction<Pendulum<float>>>>(
+                              NormalizeObservation(RescaleAction(Pendulum<float>{})), 40),
+                          8));
 }

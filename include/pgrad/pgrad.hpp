@@ -5,6 +5,7 @@
 
 #include <pgrad/core/check.hpp>
 #include <pgrad/core/error.hpp>
+#include <pgrad/core/file_io.hpp>
 #include <pgrad/core/random.hpp>
 #include <pgrad/core/running_mean_std.hpp>
 #include <pgrad/core/schedule.hpp>
@@ -33,7 +34,9 @@
 #include <pgrad/envs/env.hpp>
 #include <pgrad/envs/pendulum.hpp>
 #include <pgrad/envs/spaces.hpp>
+#include <pgrad/envs/transforms.hpp>
 #include <pgrad/envs/vector_env.hpp>
+#include <pgrad/envs/wrapper.hpp>
 #include <pgrad/envs/wrappers/clip_action.hpp>
 #include <pgrad/envs/wrappers/normalize_observation.hpp>
 #include <pgrad/envs/wrappers/normalize_reward.hpp>

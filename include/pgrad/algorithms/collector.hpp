@@ -11,6 +11,7 @@
 #include <pgrad/core/random.hpp>
 #include <pgrad/core/serialize.hpp>
 #include <pgrad/core/thread_pool.hpp>
+#include <pgrad/envs/transforms.hpp>
 #include <pgrad/envs/vector_env.hpp>
 
 namespace pgrad::algo {
@@ -239,8 +240,7 @@ class RolloutCollector {
     if constexpr (Policy::discrete) {
       return actions;
     } else {
-      env_actions_ = actions.array().max(action_low_.replicate(1, actions.cols()).array())
-                         .min(action_high_.replicate(1, actions.cols()).array());
+      envs::clip_action(actions, action_low_, action_high_, env_actions_);
       return env_actions_;
     }
   }

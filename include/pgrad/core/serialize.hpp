@@ -1,20 +1,13 @@
 #pragma once
-// pgrad::Writer / pgrad::Reader: the small binary format of pgrad checkpoints.
-#include <cerrno>
+// pgrad::Writer / pgrad::Reader: the small binary format of pgrad checkpoints, in memory.
+// (Checkpoint files: training/checkpoint.hpp; the file layer: core/file_io.hpp.)
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <iterator>
-#include <limits>
 #include <string>
 #include <type_traits>
 #include <typeinfo>
 #include <utility>
 #include <vector>
-
-#include <fcntl.h>
-#include <unistd.h>
 
 #if __has_include(<cxxabi.h>)
 #include <cstdlib>
@@ -28,25 +21,7 @@
 
 namespace pgrad {
 
-/// The checkpoint file format version written by this library; readers refuse any other, naming
-/// both. Version 2: one on-policy skeleton (the layout of pgrad 0.2's algorithms).
-inline constexpr std::uint32_t checkpoint_format_version = 2;
-
 namespace detail {
-inline constexpr char checkpoint_magic[8] = {'P', 'G', 'R', 'A', 'D', 'C', 'K', 'P'};
-inline constexpr std::size_t checkpoint_header_size = 8 + 4 + 8;  // magic, version, payload length
-inline constexpr std::size_t checkpoint_trailer_size = 8;         // FNV-1a 64 checksum
-
-/// FNV-1a 64-bit hash (Fowler, Noll, Vo) of a byte range.
-inline std::uint64_t fnv1a64(const char* data, std::size_t size) {
-  std::uint64_t hash = 0xcbf29ce484222325ull;
-  for (std::size_t i = 0; i < size; ++i) {
-    hash ^= static_cast<unsigned char>(data[i]);
-    hash *= 0x100000001b3ull;
-  }
-  return hash;
-}
-
 /// A readable name of type T (demangled where the compiler offers it).
 template <class T>
 std::string type_name() {
@@ -82,7 +57,7 @@ inline std::string join_sizes(const std::vector<Index>& sizes) {
 /// Serialises values into a byte buffer: little-endian fixed-width integers, float/double as their
 /// IEEE-754 bits, length-prefixed strings, Eigen matrices with a scalar-type code and their sizes,
 /// and named section tags that a Reader checks (so a mismatch names what differs).
-/// `save(path)` wraps the buffer into a checkpoint file (magic, version, checksum) atomically.
+/// save_checkpoint (training/checkpoint.hpp) frames the bytes into a file.
 class Writer {
  public:
   void u8(std::uint8_t v) { bytes_.push_back(static_cast<char>(v)); }
@@ -152,54 +127,6 @@ class Writer {
 
   const std::string& bytes() const { return bytes_; }
 
-  /// Writes magic, format version, payload length, the payload and an FNV-1a 64 checksum of all
-  /// that to "<path>.tmp", flushes it to disk (fsync), then renames it over `path`. On any failure
-  /// throws pgrad::Error, removes the temporary file and leaves an existing `path` untouched.
-  void save(const std::string& path) const {
-    std::string file(detail::checkpoint_magic, 8);
-    Writer header;
-    header.u32(checkpoint_format_version);
-    header.u64(bytes_.size());
-    file += header.bytes_;
-    file += bytes_;
-    Writer trailer;
-    trailer.u64(detail::fnv1a64(file.data(), file.size()));
-    file += trailer.bytes_;
-    write_atomically(path, file);
-  }
-
-  /// The atomic write used by save(): temporary file, fsync, rename.
-  static void write_atomically(const std::string& path, const std::string& contents) {
-    const std::string tmp = path + ".tmp";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    PGRAD_REQUIRE(fd >= 0, "checkpoint: cannot create '", tmp, "': ", std::strerror(errno));
-    const auto fail = [&](const char* what) {
-      const std::string reason = std::strerror(errno);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      detail::fail("checkpoint: ", what, " '", tmp, "' failed: ", reason, " ('", path, "' left unchanged)");
-    };
-    std::size_t done = 0;
-    while (done < contents.size()) {
-      const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) fail("writing");
-      done += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd) != 0) fail("fsync of");
-    if (::close(fd) != 0) {
-      const std::string reason = std::strerror(errno);
-      ::unlink(tmp.c_str());
-      detail::fail("checkpoint: closing '", tmp, "' failed: ", reason);
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-      const std::string reason = std::strerror(errno);
-      ::unlink(tmp.c_str());
-      detail::fail("checkpoint: renaming '", tmp, "' to '", path, "' failed: ", reason, " ('", path,
-                   "' left unchanged)");
-    }
-  }
-
   static constexpr std::uint8_t tag_section = 0xA5;
 
  private:
@@ -210,43 +137,12 @@ class Writer {
 };
 
 /// Reads what a Writer wrote, checking every tag, type code and size; any mismatch or running
-/// off the end throws pgrad::Error naming the field. `Reader::open(path)` validates a checkpoint
-/// file (magic, version, length, checksum) before handing out its payload.
+/// off the end throws pgrad::Error naming the field. read_checkpoint_file (training/checkpoint.hpp)
+/// validates a checkpoint file (magic, version, length, checksum) and hands out its payload.
 class Reader {
  public:
   explicit Reader(std::string payload, std::string source = "checkpoint")
       : bytes_(std::move(payload)), source_(std::move(source)) {}
-
-  /// Reads and validates a checkpoint file written by Writer::save.
-  static Reader open(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    PGRAD_REQUIRE(in.good(), "checkpoint '", path, "': cannot open the file");
-    std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    PGRAD_REQUIRE(!in.bad(), "checkpoint '", path, "': read error");
-    const std::size_t min_size = detail::checkpoint_header_size + detail::checkpoint_trailer_size;
-    PGRAD_REQUIRE(file.size() >= 8 || file.empty() ||
-                      std::memcmp(file.data(), detail::checkpoint_magic, file.size()) != 0,
-                  "checkpoint '", path, "': truncated (", file.size(), " bytes)");
-    PGRAD_REQUIRE(file.size() >= 8 && std::memcmp(file.data(), detail::checkpoint_magic, 8) == 0,
-                  "checkpoint '", path, "': not a pgrad checkpoint (wrong magic bytes)");
-    PGRAD_REQUIRE(file.size() >= min_size, "checkpoint '", path, "': truncated (", file.size(),
-                  " bytes, shorter than the ", min_size, "-byte header and checksum)");
-    Reader header(file.substr(8, 12), path);
-    const std::uint32_t version = header.u32();
-    const std::uint64_t length = header.u64();
-    const std::uint64_t expected = static_cast<std::uint64_t>(min_size) + length;
-    PGRAD_REQUIRE(length <= file.size() && file.size() >= expected, "checkpoint '", path, "': truncated (",
-                  file.size(), " bytes, the header announces ", expected, ")");
-    PGRAD_REQUIRE(file.size() == expected, "checkpoint '", path, "': corrupt: ", file.size() - expected,
-                  " unexpected bytes after the checksum");
-    const std::size_t body = file.size() - detail::checkpoint_trailer_size;
-    Reader trailer(file.substr(body), path);
-    PGRAD_REQUIRE(trailer.u64() == detail::fnv1a64(file.data(), body), "checkpoint '", path,
-                  "': corrupt: checksum mismatch");
-    PGRAD_REQUIRE(version == checkpoint_format_version, "checkpoint '", path, "': format version ", version,
-                  " is not supported (this pgrad reads version ", checkpoint_format_version, ")");
-    return Reader(file.substr(detail::checkpoint_header_size, static_cast<std::size_t>(length)), path);
-  }
 
   std::uint8_t u8() {
     need(1, "a byte");

@@ -6,6 +6,7 @@
 
 #include <pgrad/core/error.hpp>
 #include <pgrad/core/random.hpp>
+#include <pgrad/core/streams.hpp>
 #include <pgrad/core/types.hpp>
 #include <pgrad/envs/env.hpp>
 #include <pgrad/envs/spaces.hpp>
@@ -90,8 +91,8 @@ typename Env::Action sample_action(const Env& env, Rng& rng) {
 ///   size matches a fixed-size Action; action_space().sample() lies in the action space;
 /// - every observation (reset and step) has the size of observation_space(), finite values and
 ///   lies within its bounds; every reward is finite;
-/// - reset is deterministic under a seed (two copies reset with Rng(seed) agree exactly) and
-///   uses its seed (copies reset with other seeds do not all agree; see CheckEnvOptions);
+/// - reset is deterministic (two copies reset from the same stream agree exactly) and uses its
+///   Rng (copies reset from other streams do not all agree; see CheckEnvOptions);
 /// - step is deterministic: two copies reset with the same seed and fed the same random actions
 ///   produce identical observations, rewards and flags for options.num_steps steps;
 /// - the flags respect the time limit the env declares (max_episode_steps(), see
@@ -122,40 +123,41 @@ void check_env(const Env& env, std::uint64_t seed = 0, const CheckEnvOptions& op
                     "check_env: action_space() has size ", act_space.size(), " but Action holds ",
                     static_cast<Index>(Action::RowsAtCompileTime));
   }
+  // Its draws: reset k from stream (check_env, k) of `seed`, actions from the last two indices.
+  const auto reset_rng = [seed](int k) { return stream_rng(seed, Stream::check_env, static_cast<std::uint64_t>(k)); };
   {
-    Rng rng(seed, 3);
+    Rng rng = stream_rng(seed, Stream::check_env, max_stream_index - 1);
     for (int k = 0; k < 32; ++k) detail::sample_action(env, rng);
   }
 
   // Reset: deterministic under a seed, and actually using it.
   Env first = env, second = env;
-  Rng rng_first(seed), rng_second(seed);
+  Rng rng_first = reset_rng(0), rng_second = reset_rng(0);
   const Observation start = detail::reset_env(first, rng_first);
   detail::check_observation(first, start, "reset()", 0);
   const Observation start_again = detail::reset_env(second, rng_second);
   PGRAD_REQUIRE(detail::same_values(start, start_again),
-                "check_env: reset is not deterministic: two copies reset with Rng(", seed,
-                ") gave (", start.transpose(), ") and (", start_again.transpose(),
+                "check_env: reset is not deterministic: two copies reset from the same stream of seed ", seed,
+                " gave (", start.transpose(), ") and (", start_again.transpose(),
                 "); draw every random number from the Rng passed to reset()");
   if (options.reset_must_use_seed) {
     bool any_different = false;
     for (int k = 1; k <= options.num_reset_seeds && !any_different; ++k) {
       Env other = env;
-      Rng rng(seed + static_cast<std::uint64_t>(k));
+      Rng rng = reset_rng(k);
       const Observation o = detail::reset_env(other, rng);
       detail::check_observation(other, o, "reset()", 0);
       any_different = !detail::same_values(o, start);
     }
-    PGRAD_REQUIRE(any_different, "check_env: reset ignores its seed: resets with Rng(", seed,
-                  ") to Rng(", seed + static_cast<std::uint64_t>(options.num_reset_seeds),
-                  ") all gave (", start.transpose(),
+    PGRAD_REQUIRE(any_different, "check_env: reset ignores its seed: resets from ", options.num_reset_seeds + 1,
+                  " different streams of seed ", seed, " all gave (", start.transpose(),
                   "); draw the initial state from the Rng passed to reset() (or set "
                   "CheckEnvOptions::reset_must_use_seed = false for a deterministic start)");
   }
 
   // Steps: two copies in lockstep with the same actions must agree exactly.
   const Index limit = max_episode_steps_of(env);
-  Rng action_rng(seed, 1);
+  Rng action_rng = stream_rng(seed, Stream::check_env, max_stream_index);
   Index episode_step = 0;
   for (Index t = 1; t <= options.num_steps; ++t) {
     const Action action = detail::sample_action(env, action_rng);

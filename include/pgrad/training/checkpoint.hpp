@@ -1,10 +1,98 @@
 #pragma once
-// pgrad::save_checkpoint / pgrad::load_checkpoint: one self-contained file that resumes training exactly.
+// pgrad::save_checkpoint / pgrad::load_checkpoint: one self-contained file that resumes training
+// exactly, and the checkpoint file framing under them (write_checkpoint_file / read_checkpoint_file).
+#include <cstdint>
+#include <cstring>
 #include <string>
 
+#include <pgrad/core/error.hpp>
+#include <pgrad/core/file_io.hpp>
 #include <pgrad/core/serialize.hpp>
 
 namespace pgrad {
+
+/// The checkpoint file format version written by this library; readers refuse any other, naming
+/// both. Version 2: the layout of the one on-policy skeleton (algorithms/on_policy.hpp).
+inline constexpr std::uint32_t checkpoint_format_version = 2;
+
+/// The largest checkpoint file read_checkpoint_file (and load_checkpoint) accepts by default:
+/// 1 GiB, far above the networks pgrad trains; a larger file is refused before it is read.
+inline constexpr std::uint64_t checkpoint_max_file_size = std::uint64_t(1) << 30;
+
+namespace detail {
+inline constexpr char checkpoint_magic[8] = {'P', 'G', 'R', 'A', 'D', 'C', 'K', 'P'};
+inline constexpr std::size_t checkpoint_header_size = 8 + 4 + 8;  // magic, version, payload length
+inline constexpr std::size_t checkpoint_trailer_size = 8;         // FNV-1a 64 checksum
+
+/// FNV-1a 64-bit hash (Fowler, Noll, Vo) of a byte range.
+inline std::uint64_t fnv1a64(const char* data, std::size_t size) {
+  std::uint64_t hash = 0xcbf29ce484222325ull;
+  for (std::size_t i = 0; i < size; ++i) {
+    hash ^= static_cast<unsigned char>(data[i]);
+    hash *= 0x100000001b3ull;
+  }
+  return hash;
+}
+}  // namespace detail
+
+/// The bytes of a checkpoint file holding `payload`: the magic "PGRADCKP", the format version
+/// (u32), the payload length (u64), the payload, then the FNV-1a 64 checksum (u64) of everything
+/// before it; integers little-endian. Cost: one copy and one hash pass over the payload.
+inline std::string checkpoint_file_bytes(const std::string& payload) {
+  std::string file(detail::checkpoint_magic, 8);
+  Writer header;
+  header.u32(checkpoint_format_version);
+  header.u64(payload.size());
+  file += header.bytes();
+  file += payload;
+  Writer trailer;
+  trailer.u64(detail::fnv1a64(file.data(), file.size()));
+  file += trailer.bytes();
+  return file;
+}
+
+/// Validates the bytes of a checkpoint file (magic, length, checksum, then format version) and
+/// returns a Reader over its payload; errors name `source` (the path) and the problem: "not a
+/// pgrad checkpoint", "truncated", "corrupt: checksum mismatch", "format version N is not
+/// supported".
+inline Reader checkpoint_payload(const std::string& file, const std::string& source) {
+  const std::size_t min_size = detail::checkpoint_header_size + detail::checkpoint_trailer_size;
+  PGRAD_REQUIRE(
+      file.size() >= 8 || file.empty() || std::memcmp(file.data(), detail::checkpoint_magic, file.size()) != 0,
+      "checkpoint '", source, "': truncated (", file.size(), " bytes)");
+  PGRAD_REQUIRE(file.size() >= 8 && std::memcmp(file.data(), detail::checkpoint_magic, 8) == 0, "checkpoint '",
+                source, "': not a pgrad checkpoint (wrong magic bytes)");
+  PGRAD_REQUIRE(file.size() >= min_size, "checkpoint '", source, "': truncated (", file.size(),
+                " bytes, shorter than the ", min_size, "-byte header and checksum)");
+  Reader header(file.substr(8, 12), source);
+  const std::uint32_t version = header.u32();
+  const std::uint64_t length = header.u64();
+  const std::uint64_t expected = static_cast<std::uint64_t>(min_size) + length;
+  PGRAD_REQUIRE(length <= file.size() && file.size() >= expected, "checkpoint '", source, "': truncated (",
+                file.size(), " bytes, the header announces ", expected, ")");
+  PGRAD_REQUIRE(file.size() == expected, "checkpoint '", source, "': corrupt: ", file.size() - expected,
+                " unexpected bytes after the checksum");
+  const std::size_t body = file.size() - detail::checkpoint_trailer_size;
+  Reader trailer(file.substr(body), source);
+  PGRAD_REQUIRE(trailer.u64() == detail::fnv1a64(file.data(), body), "checkpoint '", source,
+                "': corrupt: checksum mismatch");
+  PGRAD_REQUIRE(version == checkpoint_format_version, "checkpoint '", source, "': format version ", version,
+                " is not supported (this pgrad reads version ", checkpoint_format_version, ")");
+  return Reader(file.substr(detail::checkpoint_header_size, static_cast<std::size_t>(length)), source);
+}
+
+/// Writes `writer`'s bytes as a checkpoint file (checkpoint_file_bytes) at `path` with
+/// write_file_atomically: on any failure a pgrad::Error is thrown and an existing file at
+/// `path` is left as it was.
+inline void write_checkpoint_file(const std::string& path, const Writer& writer) {
+  write_file_atomically(path, checkpoint_file_bytes(writer.bytes()), "checkpoint");
+}
+
+/// Reads the checkpoint file at `path` (read_file: a regular file of at most `max_size` bytes)
+/// and validates it (checkpoint_payload) before handing out a Reader over its payload.
+inline Reader read_checkpoint_file(const std::string& path, std::uint64_t max_size = checkpoint_max_file_size) {
+  return checkpoint_payload(read_file(path, max_size, "checkpoint"), path);
+}
 
 /// Saves everything `algorithm` (algo::Ppo, algo::A2c or algo::Reinforce) needs to continue
 /// training bit for bit: the Scalar type, the hyperparameters, the network sizes and every
@@ -14,26 +102,28 @@ namespace pgrad {
 /// copy's state (wrappers included, so normaliser statistics travel with it).
 ///
 /// File: "PGRADCKP", format version, payload length, payload, FNV-1a 64 checksum of all before
-/// it. Written to "<path>.tmp", fsync'd and renamed over `path`: on any failure (an environment
-/// type without save_state/load_state, an I/O error) a pgrad::Error is thrown and an existing
-/// file at `path` is left as it was.
+/// it (checkpoint_file_bytes), written with write_file_atomically (a temporary file unique to
+/// the call, fsync, rename, fsync of the directory): on any failure (an environment type without
+/// save_state/load_state, an I/O error) a pgrad::Error is thrown and an existing file at `path`
+/// is left as it was.
 template <class Algorithm>
 void save_checkpoint(const Algorithm& algorithm, const std::string& path) {
   Writer writer;
   writer.section("pgrad checkpoint");
   algorithm.save_state(writer);
-  writer.save(path);
+  write_checkpoint_file(path, writer);
 }
 
 /// Restores a checkpoint written by save_checkpoint into `algorithm`, which must have been
 /// built with the same environment type, configuration and Scalar. Throws pgrad::Error naming
 /// what differs (not a pgrad checkpoint, truncated, corrupt: checksum mismatch, other format
-/// version, Scalar, layer sizes, hyperparameter values, number of environments). The file is
+/// version, Scalar, layer sizes, hyperparameter values, number of environments) or why the file
+/// cannot be read (missing, not a regular file, above checkpoint_max_file_size). The file is
 /// fully validated (magic, length, checksum) before anything is read into the object; after a
 /// size or configuration mismatch the object may be partly overwritten: build a new one.
 template <class Algorithm>
 void load_checkpoint(Algorithm& algorithm, const std::string& path) {
-  Reader reader = Reader::open(path);
+  Reader reader = read_checkpoint_file(path);
   reader.section("pgrad checkpoint");
   algorithm.load_state(reader);
   reader.finish();

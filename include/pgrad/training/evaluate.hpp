@@ -9,6 +9,7 @@
 #include <pgrad/core/random.hpp>
 #include <pgrad/core/streams.hpp>
 #include <pgrad/envs/env.hpp>
+#include <pgrad/envs/transforms.hpp>
 
 namespace pgrad {
 
@@ -59,8 +60,7 @@ EvaluationResult evaluate_policy(Policy& policy, Env env, Index episodes, std::u
       if constexpr (Policy::discrete) {
         env_action = action[0];
       } else {
-        env_action = action.col(0).cwiseMax(space.low.template cast<S>()).cwiseMin(space.high.template cast<S>())
-                         .template cast<typename Env::Scalar>();
+        envs::clip_action(action.col(0), space.low, space.high, env_action);
       }
       const auto step = env.step(env_action);
       episode_return += static_cast<double>(step.reward);

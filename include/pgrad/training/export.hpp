@@ -2,8 +2,6 @@
 // pgrad::export_c_header: a trained policy's deterministic action as a dependency-free C header.
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <fstream>
 #include <iomanip>
 #include <limits>
 #include <locale>
@@ -14,10 +12,12 @@
 
 #include <pgrad/core/check.hpp>
 #include <pgrad/core/error.hpp>
+#include <pgrad/core/file_io.hpp>
 #include <pgrad/core/random.hpp>
 #include <pgrad/core/running_mean_std.hpp>
 #include <pgrad/core/types.hpp>
 #include <pgrad/envs/spaces.hpp>
+#include <pgrad/envs/transforms.hpp>
 #include <pgrad/envs/wrappers/normalize_observation.hpp>
 #include <pgrad/nn/activation.hpp>
 #include <pgrad/nn/mlp.hpp>
@@ -222,13 +222,8 @@ template <class S>
 Matrix<S> export_normalized(const ExportOptions& options, const Matrix<S>& raw) {
   if (options.observation_mean.size() == 0) return raw;
   Matrix<S> out(raw.rows(), raw.cols());
-  for (Index j = 0; j < raw.cols(); ++j)
-    for (Index i = 0; i < raw.rows(); ++i) {
-      // As NormalizeObservation::apply: double arithmetic, the std computed by std::sqrt.
-      const double z = (static_cast<double>(raw(i, j)) - options.observation_mean[i]) /
-                       std::sqrt(options.observation_var[i] + options.observation_epsilon);
-      out(i, j) = static_cast<S>(std::clamp(z, -options.observation_clip, options.observation_clip));
-    }
+  envs::normalize_observation(raw, options.observation_mean, options.observation_var, options.observation_epsilon,
+                              options.observation_clip, out);
   return out;
 }
 
@@ -253,22 +248,19 @@ RowVector<double> top_two_margin(const Matrix<S>& logits) {
   return margin;
 }
 
-/// Box post-processing in Scalar, in the order evaluate_policy and RescaleAction apply it.
+/// Box post-processing in Scalar, in the order evaluate_policy and RescaleAction apply it:
+/// clip_action to the bounds, or clip_action to [rescale_min, rescale_max] then rescale_action.
 template <class S>
 Matrix<S> export_postprocess(const Matrix<S>& mean, const ExportOptions& options) {
   if (options.action_low.size() == 0) return mean;
-  const Vector<S> low = options.action_low.template cast<S>(), high = options.action_high.template cast<S>();
   Matrix<S> out(mean.rows(), mean.cols());
-  for (Index j = 0; j < mean.cols(); ++j)
-    for (Index i = 0; i < mean.rows(); ++i) {
-      S a = mean(i, j);
-      if (options.rescale) {
-        const S min = static_cast<S>(options.rescale_min), max = static_cast<S>(options.rescale_max);
-        a = std::min(std::max(a, min), max);
-        a = low[i] + (high[i] - low[i]) * ((a - min) / (max - min));
-      }
-      out(i, j) = std::min(std::max(a, low[i]), high[i]);
-    }
+  if (!options.rescale) {
+    envs::clip_action(mean, options.action_low, options.action_high, out);
+    return out;
+  }
+  const S min = static_cast<S>(options.rescale_min), max = static_cast<S>(options.rescale_max);
+  envs::clip_action(mean, Vector<S>::Constant(mean.rows(), min), Vector<S>::Constant(mean.rows(), max), out);
+  envs::rescale_action(out, min, max, options.action_low, options.action_high, out);
   return out;
 }
 
@@ -319,24 +311,6 @@ Matrix<S> export_test_observations(const ActorCritic<S, Distribution>& policy, c
                   " random test observations whose two largest logits differ by more than ", export_discrete_margin,
                   " (1 + |largest|); the policy's logits are nearly tied (pass test_observations instead)");
     return chosen;
-  }
-}
-
-/// Writes `text` to `path` through a temporary file and a rename, so a failure never leaves a
-/// half-written file (and an existing file at `path` stays intact).
-inline void export_write_atomically(const std::string& path, const std::string& text) {
-  const std::string temporary = path + ".tmp";
-  std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-  PGRAD_REQUIRE(out.is_open(), "export_c_header: cannot open '", temporary, "' for writing");
-  out.write(text.data(), static_cast<std::streamsize>(text.size()));
-  out.close();
-  if (out.fail()) {
-    std::remove(temporary.c_str());
-    fail("export_c_header: writing '", temporary, "' failed");
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    std::remove(temporary.c_str());
-    fail("export_c_header: cannot rename '", temporary, "' to '", path, "'");
   }
 }
 
@@ -582,13 +556,13 @@ std::string c_header_source(const ActorCritic<S, Distribution>& policy, const Ex
   return text.str();
 }
 
-/// Writes c_header_source(policy, options, rng) to `path` through a temporary file and a rename:
-/// on any error (invalid options, unwritable path) a pgrad::Error is thrown and an existing file
-/// at `path` is left as it was.
+/// Writes c_header_source(policy, options, rng) to `path` with write_file_atomically (a temporary
+/// file unique to the call, fsync, rename): on any error (invalid options, unwritable path) a
+/// pgrad::Error is thrown and an existing file at `path` is left as it was.
 template <class S, class Distribution>
 void export_c_header(const ActorCritic<S, Distribution>& policy, const std::string& path, const ExportOptions& options,
                      Rng& rng) {
-  detail::export_write_atomically(path, c_header_source(policy, options, rng));
+  write_file_atomically(path, c_header_source(policy, options, rng), "export_c_header");
 }
 
 }  // namespace pgrad

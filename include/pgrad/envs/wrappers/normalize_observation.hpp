@@ -1,8 +1,6 @@
 #pragma once
 // pgrad::envs::NormalizeObservation: observations standardised by running statistics.
-#include <algorithm>
 #include <cmath>
-#include <cstdint>
 #include <utility>
 
 #include <pgrad/core/error.hpp>
@@ -12,11 +10,13 @@
 #include <pgrad/core/types.hpp>
 #include <pgrad/envs/env.hpp>
 #include <pgrad/envs/spaces.hpp>
+#include <pgrad/envs/transforms.hpp>
+#include <pgrad/envs/wrapper.hpp>
 
 namespace pgrad::envs {
 
 /// Standardises observations with running statistics (Gymnasium's NormalizeObservation with
-/// Stable-Baselines3's clipping):
+/// Stable-Baselines3's clipping; envs::normalize_observation):
 ///
 ///   o' = clip((o - mean) / sqrt(var + epsilon), -clip, clip),   epsilon = 1e-8, clip = 10,
 ///
@@ -26,18 +26,20 @@ namespace pgrad::envs {
 /// part of a trained model). The observation space becomes Box(-clip, clip).
 /// Cost: O(obs_dim) per step, no allocation after construction.
 template <class Env>
-class NormalizeObservation {
-  static_assert(require_env<Env>());
+class NormalizeObservation : public Wrapper<NormalizeObservation<Env>, Env> {
+  using Base = Wrapper<NormalizeObservation<Env>, Env>;
+  friend Base;
 
  public:
-  using Scalar = typename Env::Scalar;
-  using Observation = typename Env::Observation;
-  using Action = typename Env::Action;
+  using typename Base::Action;
+  using typename Base::Observation;
+  using typename Base::Scalar;
   using Statistics = RunningMeanStd<double>;
+  static constexpr const char* state_section = "NormalizeObservation";
 
   explicit NormalizeObservation(Env env, double epsilon = 1e-8, double clip = 10.0)
-      : env_(std::move(env)),
-        size_(env_.observation_space().size()),
+      : Base(std::move(env)),
+        size_(this->env_.observation_space().size()),
         stats_(size_),
         work_(size_),
         epsilon_(epsilon),
@@ -50,16 +52,12 @@ class NormalizeObservation {
   Box<Scalar> observation_space() const {
     return Box<Scalar>::uniform(size_, static_cast<Scalar>(-clip_), static_cast<Scalar>(clip_));
   }
-  auto action_space() const { return env_.action_space(); }
 
-  Observation reset(Rng& rng) { return process(env_.reset(rng)); }
-  Observation reset(std::uint64_t seed) {
-    Rng rng(seed);
-    return reset(rng);
-  }
+  using Base::reset;
+  Observation reset(Rng& rng) { return process(this->env_.reset(rng)); }
 
   auto step(const Action& action) {
-    auto result = env_.step(action);
+    auto result = this->env_.step(action);
     result.observation = process(result.observation);
     return result;
   }
@@ -69,7 +67,7 @@ class NormalizeObservation {
     PGRAD_REQUIRE(observation.size() == size_, "NormalizeObservation::normalize: observation has ",
                   observation.size(), " entries, expected ", size_);
     Observation out = observation;
-    apply(observation, out);
+    apply(out);
     return out;
   }
 
@@ -87,29 +85,21 @@ class NormalizeObservation {
   double epsilon() const { return epsilon_; }
   double clip() const { return clip_; }
 
-  Env& inner() { return env_; }
-  const Env& inner() const { return env_; }
-
-  /// Checkpoints: epsilon and clip (checked), the statistics and the training flag, then the
-  /// inner environment's state.
-  void save_state(Writer& w) const {
-    w.section("NormalizeObservation");
+ private:
+  // Checkpoints: epsilon and clip (checked), the statistics and the training flag.
+  void save_own_state(Writer& w) const {
     w.named("epsilon", epsilon_);
     w.named("clip", clip_);
     stats_.save_state(w);
     w.boolean(training_);
-    save_state_of(w, env_);
   }
-  void load_state(Reader& r) {
-    r.section("NormalizeObservation");
-    r.expect_same("NormalizeObservation", "epsilon", epsilon_);
-    r.expect_same("NormalizeObservation", "clip", clip_);
+  void load_own_state(Reader& r) {
+    r.expect_same(state_section, "epsilon", epsilon_);
+    r.expect_same(state_section, "clip", clip_);
     stats_.load_state(r);
     training_ = r.boolean();
-    load_state_of(r, env_);
   }
 
- private:
   Observation process(Observation observation) {
     PGRAD_REQUIRE(observation.size() == size_, "NormalizeObservation: the inner environment returned ",
                   observation.size(), " values, its observation space has ", size_);
@@ -117,21 +107,15 @@ class NormalizeObservation {
     // expressions, which GCC 12 with AVX-512 reports as out-of-bounds packet loads.
     for (Index i = 0; i < size_; ++i) work_[i] = static_cast<double>(observation[i]);
     if (training_) stats_.update(work_);
-    apply(observation, observation);
+    apply(observation);
     return observation;
   }
 
-  // out_i = clip((raw_i - mean_i) / sqrt(var_i + epsilon), -clip, clip); raw may alias out.
-  void apply(const Observation& raw, Observation& out) const {
-    const auto& mean = stats_.mean();
-    const auto& var = stats_.var();
-    for (Index i = 0; i < size_; ++i) {
-      const double z = (static_cast<double>(raw[i]) - mean[i]) / std::sqrt(var[i] + epsilon_);
-      out[i] = static_cast<Scalar>(std::clamp(z, -clip_, clip_));
-    }
+  // observation <- normalize_observation(observation) with the current statistics, in place.
+  void apply(Observation& observation) const {
+    normalize_observation(observation, stats_.mean(), stats_.var(), epsilon_, clip_, observation);
   }
 
-  Env env_;
   Index size_;
   Statistics stats_;
   Vector<double> work_;

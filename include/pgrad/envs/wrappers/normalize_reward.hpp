@@ -2,15 +2,14 @@
 // pgrad::envs::NormalizeReward: rewards scaled by the running std of the discounted return.
 #include <algorithm>
 #include <cmath>
-#include <cstdint>
 #include <utility>
 
 #include <pgrad/core/error.hpp>
-#include <pgrad/core/random.hpp>
 #include <pgrad/core/running_mean_std.hpp>
 #include <pgrad/core/serialize.hpp>
 #include <pgrad/core/types.hpp>
 #include <pgrad/envs/env.hpp>
+#include <pgrad/envs/wrapper.hpp>
 
 namespace pgrad::envs {
 
@@ -24,34 +23,25 @@ namespace pgrad::envs {
 /// statistics; `statistics()` / `set_statistics()` read and restore them. Put
 /// RecordEpisodeStatistics inside this wrapper to report raw returns.
 template <class Env>
-class NormalizeReward {
-  static_assert(require_env<Env>());
+class NormalizeReward : public Wrapper<NormalizeReward<Env>, Env> {
+  using Base = Wrapper<NormalizeReward<Env>, Env>;
+  friend Base;
 
  public:
-  using Scalar = typename Env::Scalar;
-  using Observation = typename Env::Observation;
-  using Action = typename Env::Action;
+  using typename Base::Action;
   using Statistics = RunningMeanStd<double>;
+  static constexpr const char* state_section = "NormalizeReward";
 
   explicit NormalizeReward(Env env, double gamma = 0.99, double epsilon = 1e-8, double clip = 10.0)
-      : env_(std::move(env)), stats_(1), gamma_(gamma), epsilon_(epsilon), clip_(clip) {
+      : Base(std::move(env)), stats_(1), gamma_(gamma), epsilon_(epsilon), clip_(clip) {
     PGRAD_REQUIRE(gamma >= 0.0 && gamma <= 1.0, "NormalizeReward: gamma must be in [0, 1], got ", gamma);
     PGRAD_REQUIRE(std::isfinite(epsilon) && epsilon > 0.0,
                   "NormalizeReward: epsilon must be finite and positive, got ", epsilon);
     PGRAD_REQUIRE(clip > 0.0, "NormalizeReward: clip must be positive, got ", clip);
   }
 
-  auto observation_space() const { return env_.observation_space(); }
-  auto action_space() const { return env_.action_space(); }
-
-  Observation reset(Rng& rng) { return env_.reset(rng); }
-  Observation reset(std::uint64_t seed) {
-    Rng rng(seed);
-    return reset(rng);
-  }
-
   auto step(const Action& action) {
-    auto result = env_.step(action);
+    auto result = this->env_.step(action);
     const double reward = static_cast<double>(result.reward);
     PGRAD_REQUIRE(std::isfinite(reward), "NormalizeReward: the inner environment returned reward ",
                   reward);
@@ -85,34 +75,26 @@ class NormalizeReward {
   double epsilon() const { return epsilon_; }
   double clip() const { return clip_; }
 
-  Env& inner() { return env_; }
-  const Env& inner() const { return env_; }
-
-  /// Checkpoints: gamma, epsilon and clip (checked), the statistics, the running return G and the
-  /// training flag, then the inner environment's state.
-  void save_state(Writer& w) const {
-    w.section("NormalizeReward");
+ private:
+  // Checkpoints: gamma, epsilon and clip (checked), the statistics, the running return G and the
+  // training flag.
+  void save_own_state(Writer& w) const {
     w.named("gamma", gamma_);
     w.named("epsilon", epsilon_);
     w.named("clip", clip_);
     stats_.save_state(w);
     w.f64(discounted_return_);
     w.boolean(training_);
-    save_state_of(w, env_);
   }
-  void load_state(Reader& r) {
-    r.section("NormalizeReward");
-    r.expect_same("NormalizeReward", "gamma", gamma_);
-    r.expect_same("NormalizeReward", "epsilon", epsilon_);
-    r.expect_same("NormalizeReward", "clip", clip_);
+  void load_own_state(Reader& r) {
+    r.expect_same(state_section, "gamma", gamma_);
+    r.expect_same(state_section, "epsilon", epsilon_);
+    r.expect_same(state_section, "clip", clip_);
     stats_.load_state(r);
     discounted_return_ = r.f64();
     training_ = r.boolean();
-    load_state_of(r, env_);
   }
 
- private:
-  Env env_;
   Statistics stats_;
   Eigen::Matrix<double, 1, 1> sample_;
   double gamma_, epsilon_, clip_;

@@ -8,6 +8,7 @@
 #include <pgrad/core/serialize.hpp>
 #include <pgrad/core/types.hpp>
 #include <pgrad/envs/env.hpp>
+#include <pgrad/envs/wrapper.hpp>
 
 namespace pgrad::envs {
 
@@ -26,32 +27,28 @@ struct Episode {
 /// the figures are the raw rewards even when NormalizeReward sits outside it; VectorEnv reports
 /// these figures in finished_episodes() when it finds this wrapper in the chain.
 template <class Env>
-class RecordEpisodeStatistics {
-  static_assert(require_env<Env>());
+class RecordEpisodeStatistics : public Wrapper<RecordEpisodeStatistics<Env>, Env> {
+  using Base = Wrapper<RecordEpisodeStatistics<Env>, Env>;
+  friend Base;
 
  public:
-  using Scalar = typename Env::Scalar;
-  using Observation = typename Env::Observation;
-  using Action = typename Env::Action;
+  using typename Base::Action;
+  using typename Base::Observation;
+  using typename Base::Scalar;
+  static constexpr const char* state_section = "RecordEpisodeStatistics";
 
-  explicit RecordEpisodeStatistics(Env env) : env_(std::move(env)) {}
-
-  auto observation_space() const { return env_.observation_space(); }
-  auto action_space() const { return env_.action_space(); }
+  explicit RecordEpisodeStatistics(Env env) : Base(std::move(env)) {}
 
   /// Starts an episode (an unfinished one is discarded, not recorded).
+  using Base::reset;
   Observation reset(Rng& rng) {
     return_ = 0.0;
     length_ = 0;
-    return env_.reset(rng);
-  }
-  Observation reset(std::uint64_t seed) {
-    Rng rng(seed);
-    return reset(rng);
+    return this->env_.reset(rng);
   }
 
   auto step(const Action& action) {
-    auto result = env_.step(action);
+    auto result = this->env_.step(action);
     return_ += static_cast<double>(result.reward);
     ++length_;
     if (result.terminated || result.truncated) {
@@ -73,34 +70,25 @@ class RecordEpisodeStatistics {
   double current_return() const { return return_; }
   Index current_length() const { return length_; }
 
-  Env& inner() { return env_; }
-  const Env& inner() const { return env_; }
-
-  /// Checkpoints: the episode in progress, the last finished one and the count, then the inner
-  /// environment's state.
-  void save_state(Writer& w) const {
-    w.section("RecordEpisodeStatistics");
+ private:
+  // Checkpoints: the episode in progress, the last finished one and the count.
+  void save_own_state(Writer& w) const {
     w.f64(return_);
     w.i64(length_);
     w.i64(last_.env_index);
     w.scalar(last_.episode_return);
     w.i64(last_.length);
     w.u64(episode_count_);
-    save_state_of(w, env_);
   }
-  void load_state(Reader& r) {
-    r.section("RecordEpisodeStatistics");
+  void load_own_state(Reader& r) {
     return_ = r.f64();
     length_ = static_cast<Index>(r.i64());
     last_.env_index = static_cast<Index>(r.i64());
     last_.episode_return = r.scalar<Scalar>();
     last_.length = static_cast<Index>(r.i64());
     episode_count_ = r.u64();
-    load_state_of(r, env_);
   }
 
- private:
-  Env env_;
   double return_ = 0.0;
   Index length_ = 0;
   Episode<Scalar> last_{};
