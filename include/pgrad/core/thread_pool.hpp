@@ -144,8 +144,11 @@ class ThreadPool {
   /// actor and critic passes of one minibatch take tens of microseconds and collecting a
   /// CartPole rollout about half a millisecond, while waking a sleeping thread costs tens of
   /// microseconds (more on a virtual machine). A thread spins through such gaps and sleeps only
-  /// when the caller is away longer (stepping MuJoCo environments, evaluating, logging).
+  /// when the caller is away longer (stepping MuJoCo environments, evaluating, logging). After
+  /// the first pause_budget it yields its core on every turn, so that on a machine with more
+  /// runnable threads than cores (several runs at once) the thread it waits for gets to run.
   static constexpr std::chrono::microseconds spin_budget{1000};
+  static constexpr std::chrono::microseconds pause_budget{20};
 
   // The task start() hands to the workers: worker 1 calls the work, the others do nothing.
   struct Background {
@@ -189,14 +192,23 @@ class ThreadPool {
     }
   }
 
-  // Spins (with the CPU's pause hint) for up to spin_budget, then sleeps on `cv` until `ready()`.
+  // Spins (with the CPU's pause hint, then yielding) for up to spin_budget, then sleeps on `cv`
+  // until `ready()`.
   template <class Ready>
   void wait_until(const Ready& ready, std::condition_variable& cv) {
-    const auto deadline = std::chrono::steady_clock::now() + spin_budget;
+    const auto start = std::chrono::steady_clock::now();
+    bool yielding = false;
     for (int k = 1;; ++k) {
       if (ready()) return;
-      detail::cpu_relax();
-      if (k % 64 == 0 && std::chrono::steady_clock::now() >= deadline) break;
+      if (yielding)
+        std::this_thread::yield();
+      else
+        detail::cpu_relax();
+      if (k % 64 == 0 || yielding) {
+        const auto waited = std::chrono::steady_clock::now() - start;
+        if (waited >= spin_budget) break;
+        yielding = waited >= pause_budget;
+      }
     }
     std::unique_lock<std::mutex> lock(mutex_);
     cv.wait(lock, ready);
