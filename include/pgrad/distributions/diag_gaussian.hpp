@@ -9,7 +9,7 @@
 #include <pgrad/core/error.hpp>
 #include <pgrad/core/random.hpp>
 #include <pgrad/core/types.hpp>
-#include <pgrad/distributions/column_sum.hpp>
+#include <pgrad/distributions/column_redux.hpp>
 
 namespace pgrad::dist {
 
