@@ -25,6 +25,12 @@ namespace detail {
 /// One instantiation per scalar type serves every matrix, map, Ref and block.
 template <class S>
 void check_finite_strided(const S* data, Index rows, Index cols, Index row_stride, Index col_stride, const char* what) {
+  // The common layouts through Eigen's allFinite on one Map type per scalar; the search for the
+  // offending entry only on failure.
+  using Strided = Eigen::Map<const Matrix<S>, 0, Eigen::OuterStride<>>;
+  if (row_stride == 1 && Strided(data, rows, cols, Eigen::OuterStride<>(col_stride)).allFinite()) return;
+  if (row_stride != 1 && col_stride == 1 && Strided(data, cols, rows, Eigen::OuterStride<>(row_stride)).allFinite())
+    return;
   for (Index col = 0; col < cols; ++col)
     for (Index row = 0; row < rows; ++row) {
       const S v = data[row * row_stride + col * col_stride];

@@ -153,16 +153,11 @@ class Categorical {
       const S* log_p = log_probs_.data() + j * n;
       S* g = grad_logits.data() + j * n;
       for (Index k = 0; k < n; ++k) {
-        if (!(p[k] > S(0))) {
-          g[k] = S(0);
-          continue;
-        }
-        // Computed only where p > 0, one operation per statement, as the Select expression did.
-        const S shifted = log_p[k] + h;
-        const S weighted = shifted * e;
-        const S total = weighted + w;
-        const S minus_p = -p[k];
-        g[k] = minus_p * total;
+        // The Select expression's shape: each operation a call of its own, the product only where
+        // p > 0 (compilers then contract and vectorise it as they did the expression).
+        using detail::add;
+        using detail::multiply;
+        g[k] = p[k] > S(0) ? multiply(-p[k], add(multiply(add(log_p[k], h), e), w)) : S(0);
       }
     }
     for (Index j = 0; j < batch_size(); ++j) grad_logits(actions[j], j) += log_prob_weight[j];
@@ -232,9 +227,9 @@ class Categorical {
       // (the product computed only where p > 0, as the Select does).
       const S* p = probs_.data() + j * n;
       const S* log_p = log_probs_.data() + j * n;
-      const auto term = [p, log_p](Index k) { return p[k] > S(0) ? p[k] * log_p[k] : S(0); };
+      const auto term = [p, log_p](Index k) { return p[k] > S(0) ? detail::multiply(p[k], log_p[k]) : S(0); };
       S sum = term(0);
-      for (Index k = 1; k < n; ++k) sum = sum + term(k);
+      for (Index k = 1; k < n; ++k) sum = detail::add(sum, term(k));
       entropy_[j] = -sum;
     }
   }

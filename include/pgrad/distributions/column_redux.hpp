@@ -57,6 +57,18 @@ S eigen_order_redux(Index size, Index aligned_start, const Func& func, const Ter
   return result;
 }
 
+/// a + b and a·b as functions of their own, as Eigen's scalar functors compute them: a loop that
+/// nests these calls the way an expression nests its operations gives the compiler the same
+/// code to contract (fused multiply-add) and vectorise as the expression did.
+template <class S>
+inline S add(const S& a, const S& b) {
+  return a + b;
+}
+template <class S>
+inline S multiply(const S& a, const S& b) {
+  return a * b;
+}
+
 /// Σ term(i) in Eigen's order (see eigen_order_redux).
 template <class S, class Term>
 S eigen_order_sum(Index size, Index aligned_start, const Term& term) {

@@ -1,7 +1,6 @@
 #pragma once
 // pgrad::dist::DiagGaussian: a batch of diagonal Gaussians with a state-independent or
 // state-dependent log standard deviation, and the closed-form gradient of a policy-gradient loss.
-#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -187,21 +186,10 @@ class DiagGaussian {
     std_ = log_std_.array().exp().matrix();
     if constexpr (checks_enabled()) {
       // exp overflows to inf or underflows to 0 for extreme log_std (|log_std| > ~88 in float).
-      const S* sigma = std_.data();
-      for (Index k = 0; k < std_.size(); ++k)
-        if (!(sigma[k] > S(0) && sigma[k] < std::numeric_limits<S>::infinity())) fail_log_std_range(where);
+      PGRAD_REQUIRE(std_.size() == 0 || (std_.minCoeff() > S(0) && std_.maxCoeff() < std::numeric_limits<S>::infinity()),
+                    where, ": log_std out of range (min ", log_std_.minCoeff(), ", max ", log_std_.maxCoeff(),
+                    ") gives a standard deviation of 0 or inf");
     }
-  }
-
-  [[noreturn]] void fail_log_std_range(const char* where) const {
-    const S* log_sigma = log_std_.data();
-    S low = log_sigma[0], high = log_sigma[0];
-    for (Index k = 1; k < log_std_.size(); ++k) {
-      low = std::min(low, log_sigma[k]);
-      high = std::max(high, log_sigma[k]);
-    }
-    pgrad::detail::fail({where, ": log_std out of range (min ", low, ", max ", high,
-                         ") gives a standard deviation of 0 or inf"});
   }
 
   void check_actions(const MatrixCRef<S>& actions, const char* where) const {
