@@ -191,7 +191,7 @@ class Categorical {
   // fills probs_ and entropy_.
   void normalize() {
     // Plain loops with Eigen's reduction orders (detail::eigen_order_redux) and one operation per
-    // statement: bit for bit the results of the column expressions this used to be (see
+    // statement or call: bit for bit the results of the column expressions this used to be (see
     // test_categorical). exp and log stay Eigen's, whose vectorised versions round differently
     // from std::exp and std::log.
     const Index n = num_actions(), batch = batch_size();
