@@ -339,3 +339,114 @@ TEST_CASE("categorical calls allocate nothing once the batch size is fixed", "[c
   CHECK_THROWS(Eigen::MatrixXf(100, 100));  // the check itself works
   Eigen::internal::set_is_malloc_allowed(true);
 }
+
+namespace {
+// The distribution as whole-matrix Eigen expressions (the library's previous implementation): the
+// loops must give exactly these numbers.
+template <class S>
+struct ExpressionCategorical {
+  using M = pgrad::Matrix<S>;
+  using R = pgrad::RowVector<S>;
+  M log_probs, probs;
+  BoolMatrix allowed;
+  bool masked = false;
+  R column_max, column_sum, entropy;
+
+  void set_logits(const M& logits) {
+    masked = false;
+    log_probs = logits;
+    normalize();
+  }
+  void set_logits(const M& logits, const BoolMatrix& mask) {
+    masked = true;
+    allowed = mask;
+    log_probs.resize(logits.rows(), logits.cols());
+    log_probs.array() = allowed.select(logits.array(), -std::numeric_limits<S>::infinity());
+    normalize();
+  }
+  void normalize() {
+    column_max = log_probs.colwise().maxCoeff();
+    log_probs.rowwise() -= column_max;
+    probs = log_probs.array().exp().matrix();
+    if (masked) probs.array() = allowed.select(probs.array(), S(0));
+    column_sum = probs.colwise().sum();
+    probs.array().rowwise() /= column_sum.array();
+    column_sum.array() = column_sum.array().log();
+    log_probs.array().rowwise() -= column_sum.array();
+    entropy.resize(log_probs.cols());
+    entropy.array() = -(probs.array() > S(0)).select(probs.array() * log_probs.array(), S(0)).colwise().sum();
+  }
+  void mode(IndexRowVector& actions) const {
+    actions.resize(log_probs.cols());
+    for (Index j = 0; j < log_probs.cols(); ++j) log_probs.col(j).maxCoeff(&actions[j]);
+  }
+  void loss_gradient(const IndexRowVector& actions, const R& log_prob_weight, const R& entropy_weight,
+                     M& grad_logits) const {
+    const auto p = probs.array();
+    const auto w = log_prob_weight.array();
+    const auto e = entropy_weight.array();
+    grad_logits.resize(log_probs.rows(), log_probs.cols());
+    grad_logits.array() =
+        (p > S(0)).select(-p * (((log_probs.array().rowwise() + entropy.array()).rowwise() * e).rowwise() + w), S(0));
+    for (Index j = 0; j < log_probs.cols(); ++j) grad_logits(actions[j], j) += w[j];
+  }
+};
+
+template <class S>
+void check_categorical_matches_expressions() {
+  Rng rng(12);
+  for (const Index n : {1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 18, 31, 32, 33, 40, 64, 100}) {
+    for (const Index batch : {1, 3, 64, 101}) {
+      for (const int variant : {0, 1, 2}) {  // plain, masked, extreme logits (underflowing probabilities) with ties
+        CAPTURE(n, batch, variant);
+        pgrad::Matrix<S> logits(n, batch);
+        BoolMatrix mask(n, batch);
+        for (Index j = 0; j < batch; ++j)
+          for (Index k = 0; k < n; ++k) {
+            logits(k, j) = (variant == 2 ? S(60) : S(2)) * rng.normal<S>();
+            if (variant == 2 && rng.uniform() < 0.2) logits(k, j) = S(std::round(logits(k, j) / 30) * 30);
+            mask(k, j) = rng.uniform() < 0.7;
+          }
+        for (Index j = 0; j < batch; ++j) mask(static_cast<Index>(rng.below(static_cast<std::uint64_t>(n))), j) = true;
+        Categorical<S> dist;
+        ExpressionCategorical<S> expected;
+        if (variant == 1) {
+          dist.set_logits(logits, mask);
+          expected.set_logits(logits, mask);
+        } else {
+          dist.set_logits(logits);
+          expected.set_logits(logits);
+        }
+        CHECK(dist.log_probabilities() == expected.log_probs);
+        CHECK(dist.probabilities() == expected.probs);
+        pgrad::RowVector<S> h;
+        dist.entropy(h);
+        CHECK(h == expected.entropy);
+        IndexRowVector mode, expected_mode;
+        dist.mode(mode);
+        expected.mode(expected_mode);
+        CHECK(mode == expected_mode);
+
+        IndexRowVector actions(batch);
+        pgrad::RowVector<S> w(batch), e(batch);
+        for (Index j = 0; j < batch; ++j) {
+          Index a = static_cast<Index>(rng.below(static_cast<std::uint64_t>(n)));
+          while (variant == 1 && !mask(a, j)) a = (a + 1) % n;
+          actions[j] = a;
+          w[j] = rng.normal<S>();
+          e[j] = S(0.01) * rng.normal<S>();
+        }
+        pgrad::Matrix<S> grad, expected_grad;
+        dist.loss_gradient(actions, w, e, grad);
+        expected.loss_gradient(actions, w, e, expected_grad);
+        CHECK(grad == expected_grad);
+      }
+    }
+  }
+}
+}  // namespace
+
+TEST_CASE("categorical outputs equal the whole-matrix Eigen expressions bit for bit", "[categorical]") {
+  check_categorical_matches_expressions<float>();
+  check_categorical_matches_expressions<double>();
+}

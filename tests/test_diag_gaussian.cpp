@@ -273,3 +273,95 @@ TEST_CASE("gaussian calls allocate nothing once the batch size is fixed", "[diag
   CHECK_THROWS(Eigen::MatrixXf(100, 100));
   Eigen::internal::set_is_malloc_allowed(true);
 }
+
+namespace {
+// The distribution's outputs as whole-matrix Eigen expressions (the library's previous
+// implementation): the loops must give exactly these numbers.
+template <class S>
+struct ExpressionGaussian {
+  using M = pgrad::Matrix<S>;
+  using R = pgrad::RowVector<S>;
+  M mean, log_std, std;
+  ExpressionGaussian(const M& mu, const pgrad::Vector<S>& ls) : mean(mu), log_std(mu.rows(), mu.cols()) {
+    log_std.colwise() = ls;
+    std = log_std.array().exp().matrix();
+  }
+  static S log_two_pi() { return S(1.8378770664093454835606594728112); }
+  void sample(Rng& rng, M& actions) const {
+    actions.resize(mean.rows(), mean.cols());
+    for (Index i = 0; i < actions.size(); ++i) actions.data()[i] = rng.normal<S>();
+    actions.array() = mean.array() + std.array() * actions.array();
+  }
+  void log_prob(const pgrad::MatrixCRef<S>& actions, R& out) const {
+    out.resize(mean.cols());
+    out.array() = (S(-0.5) * ((actions - mean).array() / std.array()).square() - log_std.array()).colwise().sum() -
+                  S(0.5) * S(mean.rows()) * log_two_pi();
+  }
+  void entropy(R& out) const {
+    out.resize(mean.cols());
+    out.array() = log_std.array().colwise().sum() + S(0.5) * S(mean.rows()) * (S(1) + log_two_pi());
+  }
+  void loss_gradient(const pgrad::MatrixCRef<S>& actions, const R& log_prob_weight, const R& entropy_weight,
+                     M& grad_mean, M& grad_log_std) const {
+    const auto w = log_prob_weight.array();
+    grad_mean.resize(mean.rows(), mean.cols());
+    grad_mean.array() = (actions - mean).array() / std.array();
+    grad_log_std.resize(mean.rows(), mean.cols());
+    grad_log_std.array() = ((grad_mean.array().square() - S(1)).rowwise() * w).rowwise() + entropy_weight.array();
+    grad_mean.array() = (grad_mean.array() / std.array()).rowwise() * w;
+  }
+};
+
+template <class S>
+void check_gaussian_matches_expressions() {
+  Rng data_rng(8);
+  for (const Index dim : {1, 2, 3, 5, 6, 8, 15, 16, 17, 24, 31, 32, 33, 40, 64, 67}) {
+    for (const Index batch : {1, 3, 64, 101}) {
+      CAPTURE(dim, batch);
+      pgrad::Matrix<S> mean(dim, batch);
+      pgrad::Vector<S> log_std(dim);
+      for (Index i = 0; i < mean.size(); ++i) mean.data()[i] = data_rng.normal<S>();
+      for (Index i = 0; i < dim; ++i) log_std[i] = S(0.5) * data_rng.normal<S>();
+      DiagGaussian<S> dist;
+      dist.set_state_independent(mean, log_std);
+      const ExpressionGaussian<S> expected(mean, log_std);
+      CHECK(dist.log_std() == expected.log_std);
+      CHECK(dist.stddev() == expected.std);
+
+      Rng rng(3), expected_rng(3);
+      pgrad::Matrix<S> actions, expected_actions;
+      dist.sample(rng, actions);
+      expected.sample(expected_rng, expected_actions);
+      CHECK(actions == expected_actions);
+
+      // Actions read through an outer stride (a block of a taller matrix), as from a rollout buffer.
+      pgrad::Matrix<S> taller = pgrad::Matrix<S>::Zero(dim + 3, batch);
+      taller.topRows(dim) = actions;
+      const pgrad::MatrixCRef<S> strided = taller.topRows(dim);
+      pgrad::RowVector<S> lp, expected_lp, h, expected_h;
+      dist.log_prob(strided, lp);
+      expected.log_prob(strided, expected_lp);
+      CHECK(lp == expected_lp);
+      dist.entropy(h);
+      expected.entropy(expected_h);
+      CHECK(h == expected_h);
+
+      pgrad::RowVector<S> w(batch), e(batch);
+      for (Index j = 0; j < batch; ++j) {
+        w[j] = data_rng.normal<S>();
+        e[j] = S(0.01) * data_rng.normal<S>();
+      }
+      pgrad::Matrix<S> gm, gls, expected_gm, expected_gls;
+      dist.loss_gradient(strided, w, e, gm, gls);
+      expected.loss_gradient(strided, w, e, expected_gm, expected_gls);
+      CHECK(gm == expected_gm);
+      CHECK(gls == expected_gls);
+    }
+  }
+}
+}  // namespace
+
+TEST_CASE("gaussian outputs equal the whole-matrix Eigen expressions bit for bit", "[diag_gaussian]") {
+  check_gaussian_matches_expressions<float>();
+  check_gaussian_matches_expressions<double>();
+}

@@ -15,10 +15,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <pgrad/core/random.hpp>
 #include <pgrad/returns/gae.hpp>
 
 #include <cmath>
 #include <limits>
+#include <utility>
 
 using pgrad::BoolMatrix;
 using Catch::Matchers::Contains;
@@ -219,4 +221,62 @@ TEST_CASE("gae allocates nothing once the rollout size is fixed", "[gae]") {
     Eigen::internal::set_is_malloc_allowed(true);
   }
   CHECK(ret.allFinite());
+}
+
+namespace {
+// compute_gae as whole-column Eigen expressions (the library's previous implementation): the
+// loops must give exactly these numbers.
+template <class S>
+void expression_gae(const pgrad::Matrix<S>& rewards, const pgrad::Matrix<S>& values, const BoolMatrix& terminated,
+                    const BoolMatrix& truncated, const pgrad::Matrix<S>& final_values, const pgrad::Vector<S>& last_values,
+                    S gamma, S lambda, pgrad::Matrix<S>& advantages, pgrad::Matrix<S>& returns) {
+  const pgrad::Index envs = rewards.rows(), steps = rewards.cols();
+  advantages.resize(envs, steps);
+  returns.resize(envs, steps);
+  const auto set_delta = [&](pgrad::Index t, const auto& bootstrap) {
+    const auto next_value = terminated.col(t).select(S(0), truncated.col(t).select(final_values.col(t).array(), bootstrap));
+    advantages.col(t).array() = rewards.col(t).array() + gamma * next_value - values.col(t).array();
+  };
+  const S gamma_lambda = gamma * lambda;
+  if (steps > 0) set_delta(steps - 1, last_values.array());
+  for (pgrad::Index t = steps - 2; t >= 0; --t) {
+    set_delta(t, values.col(t + 1).array());
+    advantages.col(t).array() +=
+        gamma_lambda * (terminated.col(t) || truncated.col(t)).select(S(0), advantages.col(t + 1).array());
+  }
+  returns = advantages + values;
+}
+
+template <class S>
+void check_gae_matches_expressions() {
+  pgrad::Rng rng(31);
+  for (const auto& shape : {std::pair<int, int>{1, 1}, {1, 7}, {3, 5}, {8, 64}, {17, 33}, {64, 128}}) {
+    const int envs = shape.first, steps = shape.second;
+    pgrad::Matrix<S> r(envs, steps), v(envs, steps), fv(envs, steps);
+    pgrad::Vector<S> last(envs);
+    BoolMatrix term(envs, steps), trunc(envs, steps);
+    for (int t = 0; t < steps; ++t)
+      for (int i = 0; i < envs; ++i) {
+        r(i, t) = rng.normal<S>() * S(3);
+        v(i, t) = rng.normal<S>() * S(10);
+        fv(i, t) = rng.normal<S>() * S(10);
+        term(i, t) = rng.uniform() < 0.05;
+        trunc(i, t) = rng.uniform() < 0.05;
+      }
+    for (int i = 0; i < envs; ++i) last[i] = rng.normal<S>();
+    for (const auto& gl : {std::pair<S, S>{S(0.99), S(0.95)}, {S(0.9), S(1)}, {S(0.997), S(0.3)}}) {
+      pgrad::Matrix<S> adv, ret, expected_adv, expected_ret;
+      pgrad::compute_gae(r, v, term, trunc, fv, last, gl.first, gl.second, adv, ret);
+      expression_gae(r, v, term, trunc, fv, last, gl.first, gl.second, expected_adv, expected_ret);
+      CAPTURE(envs, steps, gl.first, gl.second);
+      CHECK(adv == expected_adv);  // bit for bit
+      CHECK(ret == expected_ret);
+    }
+  }
+}
+}  // namespace
+
+TEST_CASE("gae equals the whole-column Eigen expressions bit for bit", "[gae]") {
+  check_gae_matches_expressions<float>();
+  check_gae_matches_expressions<double>();
 }

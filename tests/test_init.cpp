@@ -46,3 +46,45 @@ TEST_CASE("Xavier and He uniform stay within their bounds and fill them", "[nn][
   CHECK(net.weight(0).cwiseAbs().maxCoeff() <= he);
   CHECK(net.weight(0).cwiseAbs().maxCoeff() > 0.95 * he);
 }
+
+namespace {
+// The previous implementation, on Eigen's HouseholderQR: the reference for the library's own QR.
+Matrix<double> eigen_orthogonal(pgrad::Index rows, pgrad::Index cols, pgrad::Rng& rng, double gain) {
+  const bool wide = rows < cols;
+  const pgrad::Index tall_rows = wide ? cols : rows, tall_cols = wide ? rows : cols;
+  Eigen::MatrixXd gaussian(tall_rows, tall_cols);
+  for (pgrad::Index j = 0; j < tall_cols; ++j)
+    for (pgrad::Index i = 0; i < tall_rows; ++i) gaussian(i, j) = rng.normal<double>();
+  Eigen::HouseholderQR<Eigen::MatrixXd> qr(gaussian);
+  Eigen::MatrixXd q = qr.householderQ() * Eigen::MatrixXd::Identity(tall_rows, tall_cols);
+  for (pgrad::Index j = 0; j < tall_cols; ++j)
+    if (qr.matrixQR()(j, j) < 0) q.col(j) *= -1.0;
+  q *= gain;
+  return wide ? Matrix<double>(q.transpose()) : q;
+}
+}  // namespace
+
+TEST_CASE("orthogonal init equals gain times Q of Eigen's HouseholderQR with R's signs folded in", "[nn][init]") {
+  for (auto shape : {std::pair<int, int>{64, 4}, {4, 64}, {32, 32}, {64, 64}, {1, 8}, {8, 1}, {1, 1}, {200, 70},
+                     {3, 130}, {256, 256}}) {
+    pgrad::Rng rng(97), reference_rng(97);
+    Matrix<double> w(shape.first, shape.second);
+    pgrad::nn::orthogonal(w, rng, 0.75);
+    const Matrix<double> reference = eigen_orthogonal(shape.first, shape.second, reference_rng, 0.75);
+    CAPTURE(shape.first, shape.second);
+    CHECK((w - reference).cwiseAbs().maxCoeff() < 1e-12);
+    CHECK(rng == reference_rng);  // the same Gaussian draws, in the same order
+  }
+}
+
+TEST_CASE("orthogonal init of a float block rounds the double result", "[nn][init]") {
+  pgrad::Rng rng(4), reference_rng(4);
+  Matrix<float> w = Matrix<float>::Zero(10, 20);
+  auto block = w.block(1, 2, 6, 12);
+  pgrad::nn::orthogonal(block, rng, std::sqrt(2.0));
+  const Matrix<double> reference = eigen_orthogonal(6, 12, reference_rng, std::sqrt(2.0));
+  CHECK((w.block(1, 2, 6, 12).cast<double>() - reference).cwiseAbs().maxCoeff() < 1e-6);
+  CHECK(w.leftCols(2).isZero());
+  CHECK(w.row(0).isZero());
+  CHECK(w.bottomRows(3).isZero());
+}

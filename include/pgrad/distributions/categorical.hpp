@@ -7,6 +7,7 @@
 #include <pgrad/core/error.hpp>
 #include <pgrad/core/random.hpp>
 #include <pgrad/core/types.hpp>
+#include <pgrad/distributions/column_redux.hpp>
 
 namespace pgrad::dist {
 
@@ -49,15 +50,21 @@ class Categorical {
   void set_logits(const MatrixCRef<S>& logits, const Eigen::Ref<const BoolMatrix>& allowed) {
     check_logits(logits);
     check_shape(allowed, logits.rows(), logits.cols(), "Categorical::set_logits: mask");
-    if (!allowed.colwise().any().all()) {
-      for (Index j = 0; j < allowed.cols(); ++j)
-        PGRAD_REQUIRE(allowed.col(j).any(), "Categorical::set_logits: the mask forbids every action of sample ",
-                      j, " (", allowed.rows(), " actions)");
+    const Index n = logits.rows(), batch = logits.cols();
+    for (Index j = 0; j < batch; ++j) {
+      bool any = false;
+      for (Index k = 0; k < n && !any; ++k) any = allowed(k, j);
+      PGRAD_REQUIRE(any, "Categorical::set_logits: the mask forbids every action of sample ", j, " (", n, " actions)");
     }
     masked_ = true;
-    allowed_ = allowed;
-    log_probs_.resize(logits.rows(), logits.cols());
-    log_probs_.array() = allowed_.select(logits.array(), -std::numeric_limits<S>::infinity());
+    allowed_.resize(n, batch);
+    log_probs_.resize(n, batch);
+    for (Index j = 0; j < batch; ++j)
+      for (Index k = 0; k < n; ++k) {
+        const bool allow = allowed(k, j);
+        allowed_(k, j) = allow;
+        log_probs_(k, j) = allow ? logits(k, j) : -std::numeric_limits<S>::infinity();
+      }
     normalize();
   }
 
@@ -98,7 +105,14 @@ class Categorical {
   /// The most probable action of each sample (the first one on ties).
   void mode(IndexRowVector& actions) const {
     actions.resize(batch_size());
-    for (Index j = 0; j < batch_size(); ++j) log_probs_.col(j).maxCoeff(&actions[j]);
+    const Index n = num_actions();
+    for (Index j = 0; j < batch_size(); ++j) {
+      const S* column = log_probs_.data() + j * n;
+      Index best = 0;
+      for (Index k = 1; k < n; ++k)
+        if (column[k] > column[best]) best = k;
+      actions[j] = best;
+    }
   }
 
   /// log p(a_j) per sample. Throws on an action outside [0, n) or a masked one.
@@ -130,15 +144,23 @@ class Categorical {
     check_actions(actions, "Categorical::loss_gradient");
     check_weights(log_prob_weight, "log_prob_weight");
     check_weights(entropy_weight, "entropy_weight");
-    const auto p = probs_.array();
-    const auto w = log_prob_weight.array();
-    const auto e = entropy_weight.array();
-    grad_logits.resize(num_actions(), batch_size());
+    const Index n = num_actions();
+    grad_logits.resize(n, batch_size());
     // -p_kj (w_j + e_j (log p_kj + H_j)); p = 0 (masked or underflowed) gives 0, not 0 * -inf.
-    grad_logits.array() =
-        (p > S(0)).select(-p * (((log_probs_.array().rowwise() + entropy_.array()).rowwise() * e).rowwise() + w),
-                          S(0));
-    for (Index j = 0; j < batch_size(); ++j) grad_logits(actions[j], j) += w[j];
+    for (Index j = 0; j < batch_size(); ++j) {
+      const S w = log_prob_weight[j], e = entropy_weight[j], h = entropy_[j];
+      const S* p = probs_.data() + j * n;
+      const S* log_p = log_probs_.data() + j * n;
+      S* g = grad_logits.data() + j * n;
+      for (Index k = 0; k < n; ++k) {
+        // The Select expression's shape: each operation a call of its own, the product only where
+        // p > 0 (compilers then contract and vectorise it as they did the expression).
+        using detail::add;
+        using detail::multiply;
+        g[k] = p[k] > S(0) ? multiply(-p[k], add(multiply(add(log_p[k], h), e), w)) : S(0);
+      }
+    }
+    for (Index j = 0; j < batch_size(); ++j) grad_logits(actions[j], j) += log_prob_weight[j];
   }
 
  private:
@@ -168,18 +190,48 @@ class Categorical {
   // On entry log_probs_ holds the logits (masked entries -inf); turns them into log-softmax and
   // fills probs_ and entropy_.
   void normalize() {
-    column_max_ = log_probs_.colwise().maxCoeff();
-    log_probs_.rowwise() -= column_max_;
+    // Plain loops with Eigen's reduction orders (detail::eigen_order_redux) and one operation per
+    // statement or call: bit for bit the results of the column expressions this used to be (see
+    // test_categorical). exp and log stay Eigen's, whose vectorised versions round differently
+    // from std::exp and std::log.
+    const Index n = num_actions(), batch = batch_size();
+    column_max_.resize(batch);
+    column_sum_.resize(batch);
+    for (Index j = 0; j < batch; ++j) {
+      S* z = log_probs_.data() + j * n;
+      column_max_[j] = detail::eigen_order_redux<S>(n, Eigen::internal::first_default_aligned(z, n),
+                                                    Eigen::internal::scalar_max_op<S, S>(),
+                                                    [z](Index k) { return z[k]; });
+      for (Index k = 0; k < n; ++k) z[k] -= column_max_[j];
+    }
     probs_ = log_probs_.array().exp().matrix();
     // Eigen's vectorised exp clamps its argument, so exp(-inf) is not exactly 0: zero it here.
-    if (masked_) probs_.array() = allowed_.select(probs_.array(), S(0));
-    column_sum_ = probs_.colwise().sum();
-    probs_.array().rowwise() /= column_sum_.array();
+    if (masked_)
+      for (Index k = 0; k < probs_.size(); ++k)
+        if (!allowed_.data()[k]) probs_.data()[k] = S(0);
+    for (Index j = 0; j < batch; ++j) {
+      S* p = probs_.data() + j * n;
+      const S sum = detail::eigen_order_sum<S>(n, Eigen::internal::first_default_aligned(p, n),
+                                               [p](Index k) { return p[k]; });
+      column_sum_[j] = sum;
+      for (Index k = 0; k < n; ++k) p[k] /= sum;
+    }
     column_sum_.array() = column_sum_.array().log();  // in place: a rowwise() operand expression would be copied
-    log_probs_.array().rowwise() -= column_sum_.array();
-    entropy_.resize(batch_size());
-    entropy_.array() =
-        -(probs_.array() > S(0)).select(probs_.array() * log_probs_.array(), S(0)).colwise().sum();
+    for (Index j = 0; j < batch; ++j) {
+      S* log_p = log_probs_.data() + j * n;
+      for (Index k = 0; k < n; ++k) log_p[k] -= column_sum_[j];
+    }
+    entropy_.resize(batch);
+    for (Index j = 0; j < batch; ++j) {
+      // -Σ p log p: a column of a Select expression, which Eigen adds in order from the first entry
+      // (the product computed only where p > 0, as the Select does).
+      const S* p = probs_.data() + j * n;
+      const S* log_p = log_probs_.data() + j * n;
+      const auto term = [p, log_p](Index k) { return p[k] > S(0) ? detail::multiply(p[k], log_p[k]) : S(0); };
+      S sum = term(0);
+      for (Index k = 1; k < n; ++k) sum = detail::add(sum, term(k));
+      entropy_[j] = -sum;
+    }
   }
 
   Matrix<S> log_probs_, probs_;

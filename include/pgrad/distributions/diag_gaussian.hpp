@@ -8,6 +8,7 @@
 #include <pgrad/core/error.hpp>
 #include <pgrad/core/random.hpp>
 #include <pgrad/core/types.hpp>
+#include <pgrad/distributions/column_redux.hpp>
 
 namespace pgrad::dist {
 
@@ -45,7 +46,9 @@ class DiagGaussian {
     check_inputs(mean, log_std, "DiagGaussian::set_state_independent");
     mean_ = mean;
     log_std_.resize(mean.rows(), mean.cols());
-    log_std_.colwise() = log_std;
+    const Index d = mean.rows();
+    for (Index j = 0; j < mean.cols(); ++j)
+      for (Index i = 0; i < d; ++i) log_std_.data()[i + j * d] = log_std.data()[i];
     state_dependent_ = false;
     update_std("DiagGaussian::set_state_independent");
   }
@@ -71,9 +74,14 @@ class DiagGaussian {
   /// a = mu + sigma * eps, eps ~ N(0, 1) from rng.normal<S>().
   void sample(Rng& rng, Matrix<S>& actions) const {
     actions.resize(action_dim(), batch_size());
-    S* eps = actions.data();
-    for (Index i = 0; i < actions.size(); ++i) eps[i] = rng.normal<S>();
-    actions.array() = mean_.array() + std_.array() * actions.array();
+    S* a = actions.data();
+    const S* mu = mean_.data();
+    const S* sigma = std_.data();
+    for (Index i = 0; i < actions.size(); ++i) a[i] = rng.normal<S>();
+    for (Index i = 0; i < actions.size(); ++i) {
+      const S scaled = sigma[i] * a[i];
+      a[i] = mu[i] + scaled;
+    }
   }
 
   /// The most probable action: the mean.
@@ -83,16 +91,38 @@ class DiagGaussian {
   void log_prob(const MatrixCRef<S>& actions, RowVector<S>& out) const {
     check_actions(actions, "DiagGaussian::log_prob");
     out.resize(batch_size());
-    out.array() = (S(-0.5) * ((actions - mean_).array() / std_.array()).square() - log_std_.array())
-                      .colwise()
-                      .sum() -
-                  S(0.5) * S(action_dim()) * log_two_pi();
+    const Index d = action_dim();
+    const S* a = actions.data();
+    const Index lda = actions.outerStride();
+    const S* mu = mean_.data();
+    const S* sigma = std_.data();
+    const S* log_sigma = log_std_.data();
+    const S constant = S(0.5) * S(d) * log_two_pi();
+    for (Index j = 0; j < batch_size(); ++j) {
+      // -z²/2 - log σ summed over the column as Eigen sums an expression's column (aligned_start 0).
+      const S sum = detail::eigen_order_sum<S>(d, 0, [&](Index i) {
+        const S diff = a[i + j * lda] - mu[i + j * d];
+        const S z = diff / sigma[i + j * d];
+        const S square = z * z;
+        const S scaled = S(-0.5) * square;
+        return scaled - log_sigma[i + j * d];
+      });
+      out[j] = sum - constant;
+    }
   }
 
   /// H per sample, summed over the action dimensions.
   void entropy(RowVector<S>& out) const {
     out.resize(batch_size());
-    out.array() = log_std_.array().colwise().sum() + S(0.5) * S(action_dim()) * (S(1) + log_two_pi());
+    const Index d = action_dim();
+    const S constant = S(0.5) * S(d) * (S(1) + log_two_pi());
+    for (Index j = 0; j < batch_size(); ++j) {
+      // Σ log σ over a column of a plain matrix: Eigen starts its packets at the first aligned entry.
+      const S* log_sigma = log_std_.data() + j * d;
+      const S sum = detail::eigen_order_sum<S>(d, Eigen::internal::first_default_aligned(log_sigma, d),
+                                               [log_sigma](Index i) { return log_sigma[i]; });
+      out[j] = sum + constant;
+    }
   }
 
   /// KL(this || other) per sample.
@@ -117,13 +147,27 @@ class DiagGaussian {
     check_actions(actions, "DiagGaussian::loss_gradient");
     check_weights(log_prob_weight, "log_prob_weight");
     check_weights(entropy_weight, "entropy_weight");
-    const auto w = log_prob_weight.array();
-    // grad_mean first holds z = (a - mu) / sigma.
     grad_mean.resize(action_dim(), batch_size());
-    grad_mean.array() = (actions - mean_).array() / std_.array();
     grad_log_std.resize(action_dim(), batch_size());
-    grad_log_std.array() = ((grad_mean.array().square() - S(1)).rowwise() * w).rowwise() + entropy_weight.array();
-    grad_mean.array() = (grad_mean.array() / std_.array()).rowwise() * w;
+    const Index d = action_dim();
+    const S* a = actions.data();
+    const Index lda = actions.outerStride();
+    const S* mu = mean_.data();
+    const S* sigma = std_.data();
+    for (Index j = 0; j < batch_size(); ++j) {
+      const S w = log_prob_weight[j], e = entropy_weight[j];
+      for (Index i = 0; i < d; ++i) {
+        const Index k = i + j * d;
+        const S diff = a[i + j * lda] - mu[k];
+        const S z = diff / sigma[k];  // z = (a - mu) / sigma
+        const S square = z * z;
+        const S shifted = square - S(1);
+        const S weighted = shifted * w;
+        grad_log_std.data()[k] = weighted + e;  // w (z² - 1) + e
+        const S scaled = z / sigma[k];
+        grad_mean.data()[k] = scaled * w;  // w z / sigma
+      }
+    }
   }
 
  private:
@@ -142,8 +186,8 @@ class DiagGaussian {
     std_ = log_std_.array().exp().matrix();
     if constexpr (checks_enabled()) {
       // exp overflows to inf or underflows to 0 for extreme log_std (|log_std| > ~88 in float).
-      PGRAD_REQUIRE(std_.size() == 0 || (std_.minCoeff() > S(0) && std_.maxCoeff() < std::numeric_limits<S>::infinity()), where,
-                    ": log_std out of range (min ", log_std_.minCoeff(), ", max ", log_std_.maxCoeff(),
+      PGRAD_REQUIRE(std_.size() == 0 || (std_.minCoeff() > S(0) && std_.maxCoeff() < std::numeric_limits<S>::infinity()),
+                    where, ": log_std out of range (min ", log_std_.minCoeff(), ", max ", log_std_.maxCoeff(),
                     ") gives a standard deviation of 0 or inf");
     }
   }

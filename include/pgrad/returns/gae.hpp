@@ -1,11 +1,29 @@
 #pragma once
 // Generalized advantage estimation with separate terminated / truncated flags.
+#include <cmath>
+
 #include <pgrad/core/check.hpp>
 #include <pgrad/core/error.hpp>
 #include <pgrad/core/types.hpp>
 #include <pgrad/returns/discounted.hpp>  // detail::NonDeduced, detail::check_discount
 
 namespace pgrad {
+
+namespace detail {
+/// check_finite for the entries of `values` (rows x cols, leading dimension ld) where `mask`
+/// (leading dimension mask_ld) is true; the message is check_finite's.
+template <class S>
+void check_finite_where(const S* values, Index ld, const bool* mask, Index mask_ld, Index rows, Index cols,
+                        const char* what) {
+  for (Index col = 0; col < cols; ++col)
+    for (Index row = 0; row < rows; ++row) {
+      if (!mask[row + col * mask_ld]) continue;
+      const S v = values[row + col * ld];
+      if (!std::isfinite(v))
+        fail({what, ": non-finite value ", v, " at row ", row, ", column ", col, " (", rows, "x", cols, ")"});
+    }
+}
+}  // namespace detail
 
 /// GAE(lambda) (Schulman et al. 2016, "High-dimensional continuous control using generalized
 /// advantage estimation") over a rollout of N environments x T steps; element (i, t) is
@@ -52,26 +70,46 @@ void compute_gae(const MatrixCRef<detail::NonDeduced<S>>& rewards,
     check_finite(rewards, "compute_gae: rewards");
     check_finite(values, "compute_gae: values");
     check_finite(last_values, "compute_gae: last_values");
-    check_finite(truncated.select(final_values.array(), S(0)), "compute_gae: final_values (where truncated)");
+    detail::check_finite_where(final_values.data(), final_values.outerStride(), truncated.data(),
+                               truncated.outerStride(), envs, steps, "compute_gae: final_values (where truncated)");
   }
 
   advantages.resize(envs, steps);
   returns.resize(envs, steps);
-  // delta(i, t) for one step, batched over environments; `bootstrap` is the value of the next
-  // observation when the episode goes on (last_values at T-1, values(:, t+1) before).
-  const auto set_delta = [&](Index t, const auto& bootstrap) {
-    const auto next_value = terminated.col(t).select(
-        S(0), truncated.col(t).select(final_values.col(t).array(), bootstrap));
-    advantages.col(t).array() = rewards.col(t).array() + gamma * next_value - values.col(t).array();
-  };
+  // Plain loops over the column-major storage (cheap to compile). Every element goes through the
+  // formula's operations in the formula's order, one operation per statement, as Eigen's
+  // element-wise evaluation does: the results are bit-for-bit those of the same formula written
+  // as column expressions (compilers contract multiply-adds alike in both, see test_gae).
+  const S* r = rewards.data();
+  const S* v = values.data();
+  const S* f = final_values.data();
+  const S* last = last_values.data();
+  const bool* term = terminated.data();
+  const bool* trunc = truncated.data();
+  const Index ld_r = rewards.outerStride(), ld_v = values.outerStride(), ld_f = final_values.outerStride(),
+              ld_term = terminated.outerStride(), ld_trunc = truncated.outerStride();
+  S* adv = advantages.data();
+  S* ret = returns.data();
   const S gamma_lambda = gamma * lambda;
-  if (steps > 0) set_delta(steps - 1, last_values.array());
-  for (Index t = steps - 2; t >= 0; --t) {
-    set_delta(t, values.col(t + 1).array());
-    advantages.col(t).array() +=
-        gamma_lambda * (terminated.col(t) || truncated.col(t)).select(S(0), advantages.col(t + 1).array());
+  for (Index t = steps - 1; t >= 0; --t) {
+    // delta(i, t); the bootstrap is the value of the next observation when the episode goes on
+    // (last_values at T-1, values(:, t+1) before).
+    const S* bootstrap = t + 1 == steps ? last : v + (t + 1) * ld_v;
+    for (Index i = 0; i < envs; ++i) {
+      const S next_value = term[i + t * ld_term] ? S(0) : trunc[i + t * ld_trunc] ? f[i + t * ld_f] : bootstrap[i];
+      const S discounted = gamma * next_value;
+      const S target = r[i + t * ld_r] + discounted;
+      adv[i + t * envs] = target - v[i + t * ld_v];
+    }
+    if (t + 1 == steps) continue;
+    for (Index i = 0; i < envs; ++i) {
+      const S carried = term[i + t * ld_term] || trunc[i + t * ld_trunc] ? S(0) : adv[i + (t + 1) * envs];
+      const S decayed = gamma_lambda * carried;
+      adv[i + t * envs] += decayed;
+    }
   }
-  returns = advantages + values;
+  for (Index t = 0; t < steps; ++t)
+    for (Index i = 0; i < envs; ++i) ret[i + t * envs] = adv[i + t * envs] + v[i + t * ld_v];
 }
 
 }  // namespace pgrad
