@@ -73,11 +73,26 @@ TEST_CASE("small_gemm matches Eigen's product for every tile and remainder shape
   check_all_shapes<double>(1e-13);
 }
 
+TEST_CASE("small_gemm matches Eigen's product on wide layers with a row remainder", "[nn][gemm]") {
+  // Inner sizes past the narrow paths' scratch and past one depth chunk (128), batches past one
+  // column chunk (64), and transposed products with fewer columns than a packet (a weight
+  // gradient dW += dY Xᵀ of a layer fed by 3 observations): the padded-tile remainder path.
+  pgrad::Rng rng(29);
+  for (Index m : {3, 20, 300})
+    for (Index n : {3, 70})
+      for (Index k : {300, 129})
+        for (GemmB layout : {GemmB::plain, GemmB::transposed})
+          for (GemmInit init : {GemmInit::zero, GemmInit::accumulate, GemmInit::bias}) {
+            check_product<float>(m, n, k, layout, init, rng, 1e-5);
+            check_product<double>(m, n, k, layout, init, rng, 1e-13);
+          }
+}
+
 TEST_CASE("small_gemm gives each column the same bits whatever the batch around it", "[nn][gemm]") {
   pgrad::Rng rng(3);
-  for (const Index m : {64, 2}) {  // packet tiles and a head narrower than a packet
+  for (const Index m : {64, 2, 300}) {  // packet tiles, a head narrower than a packet, a wide remainder
     INFO("rows: " << m);
-    const Index k = 64, n = 13;
+    const Index k = m == 300 ? 400 : 64, n = 13;
     const Matrix<float> w = random_matrix<float>(m, k, rng), x = random_matrix<float>(k, n, rng);
     const Vector<float> bias = Vector<float>::NullaryExpr(m, [&] { return rng.normal<float>(); });
     Matrix<float> batch(m, n), single(m, 1);

@@ -99,8 +99,7 @@ class OnPolicy {
       ++iteration_;
 
       report.iteration = iteration_;
-      report.explained_variance =
-          explained_variance(rollout_.returns, rollout_.values.leftCols(rollout_.length));
+      report.explained_variance = explained_variance<S>(rollout_.returns, rollout_.values.leftCols(rollout_.length));
       collector_.fill_report(report, clock);
       if (on_update && !on_update(report)) break;
     }

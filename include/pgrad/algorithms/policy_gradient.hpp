@@ -27,26 +27,34 @@ class PolicyGradientLoss {
   explicit PolicyGradientLoss(Reduction reduction = Reduction::mean) : reduction_(reduction) {}
 
   LossStats compute(Policy& policy, const Batch& batch, const Coefficients& c, ThreadPool* workers = nullptr) {
-    const S inv_b = S(1) / static_cast<S>(batch.size());
+    const Index size = batch.size();
+    const S inv_b = S(1) / static_cast<S>(size);
     const S policy_scale = reduction_ == Reduction::mean ? inv_b : S(1);
     LossStats stats;
     policy.train_pass(
         batch.observations, batch.actions,
         [&](const PolicyTerms<S>& p) {
-          const auto adv = batch.advantages.array();
-          p.log_prob_weight = -adv * policy_scale;
-          p.entropy_weight.setConstant(batch.size(), -static_cast<S>(c.ent_coef) * inv_b);
-          stats.policy_loss = -static_cast<double>((adv * p.log_probs.array()).sum() * policy_scale);
-          stats.entropy = static_cast<double>(p.entropy.mean());
+          double policy_loss = 0;
+          p.log_prob_weight.resize(size);
+          for (Index j = 0; j < size; ++j) {
+            p.log_prob_weight[j] = -batch.advantages[j] * policy_scale;
+            policy_loss += static_cast<double>(p.log_prob_weight[j] * p.log_probs[j]);
+          }
+          p.entropy_weight.setConstant(size, -static_cast<S>(c.ent_coef) * inv_b);
+          stats.policy_loss = policy_loss;
+          stats.entropy = mean_of(p.entropy);
         },
         [&](const ValueTerms<S>& v) {
-          if (!policy.has_critic()) {
-            v.value_weight.setZero(batch.size());
-            return;
+          v.value_weight.setZero(size);
+          if (!policy.has_critic()) return;
+          const S value_scale = S(2) * static_cast<S>(c.vf_coef) * inv_b;
+          double squares = 0;
+          for (Index j = 0; j < size; ++j) {
+            const S error = v.values[j] - batch.returns[j];
+            v.value_weight[j] = error * value_scale;
+            squares += static_cast<double>(error * error);
           }
-          value_error_ = v.values.array() - batch.returns.array();
-          v.value_weight = (S(2) * static_cast<S>(c.vf_coef) * inv_b) * value_error_.matrix();
-          stats.value_loss = static_cast<double>(value_error_.square().mean());
+          stats.value_loss = squares / static_cast<double>(size);
         },
         workers);
     stats.combine(c.ent_coef, c.vf_coef);
@@ -55,7 +63,6 @@ class PolicyGradientLoss {
 
  private:
   Reduction reduction_;
-  Eigen::Array<S, 1, Eigen::Dynamic> value_error_;  // kept: no allocation once the batch size is fixed
 };
 
 /// One update of the vanilla policy gradient on a whole rollout (A2C's and REINFORCE's): all

@@ -1,6 +1,7 @@
 #pragma once
 // pgrad::algo::Ppo: proximal policy optimisation (Schulman et al. 2017) with the implementation
 // details of CleanRL's ppo.py / ppo_continuous_action.py.
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <vector>
@@ -94,55 +95,59 @@ class PpoLoss {
   using Batch = Minibatch<S, typename Policy::Actions>;
 
   LossStats compute(Policy& policy, const Batch& batch, const PpoConfig::At& c, ThreadPool* workers = nullptr) {
-    const S inv_b = S(1) / static_cast<S>(batch.size());
+    const Index size = batch.size();
+    const S inv_b = S(1) / static_cast<S>(size);
     const S clip = static_cast<S>(c.clip_coef);
     LossStats stats;
     policy.train_pass(
         batch.observations, batch.actions,
         [&](const PolicyTerms<S>& p) {
-          const auto adv = batch.advantages.array();
-          log_ratio_ = p.log_probs - batch.old_log_probs;
-          ratio_ = log_ratio_.array().exp();
-          const auto r = ratio_.array();
-          unclipped_ = -adv * r;
-          clipped_ = -adv * r.max(S(1) - clip).min(S(1) + clip);
-          // Through max(l1, l2) the gradient follows the larger term; the clipped one is constant in r.
-          p.log_prob_weight = ((unclipped_ >= clipped_).select(-adv * r, S(0)) * inv_b).matrix();
-          p.entropy_weight.setConstant(batch.size(), -static_cast<S>(c.ent_coef) * inv_b);
-          stats.policy_loss = static_cast<double>(unclipped_.max(clipped_).mean());
-          stats.entropy = static_cast<double>(p.entropy.mean());
-          stats.approx_kl = static_cast<double>(((r - S(1)) - log_ratio_.array()).mean());
-          stats.clip_fraction = static_cast<double>(((r - S(1)).abs() > clip).template cast<S>().mean());
+          double policy_loss = 0, approx_kl = 0, clipped = 0;
+          p.log_prob_weight.resize(size);
+          for (Index j = 0; j < size; ++j) {
+            const S advantage = batch.advantages[j];
+            const S log_ratio = p.log_probs[j] - batch.old_log_probs[j];
+            const S ratio = std::exp(log_ratio);
+            const S unclipped_loss = -advantage * ratio;
+            const S clipped_loss = -advantage * std::clamp(ratio, S(1) - clip, S(1) + clip);
+            // Through max(l1, l2) the gradient follows the larger term; the clipped one is constant in r.
+            p.log_prob_weight[j] = unclipped_loss >= clipped_loss ? unclipped_loss * inv_b : S(0);
+            policy_loss += static_cast<double>(std::max(unclipped_loss, clipped_loss));
+            approx_kl += static_cast<double>((ratio - S(1)) - log_ratio);
+            clipped += std::abs(ratio - S(1)) > clip ? 1.0 : 0.0;
+          }
+          p.entropy_weight.setConstant(size, -static_cast<S>(c.ent_coef) * inv_b);
+          stats.policy_loss = policy_loss / static_cast<double>(size);
+          stats.approx_kl = approx_kl / static_cast<double>(size);
+          stats.clip_fraction = clipped / static_cast<double>(size);
+          stats.entropy = mean_of(p.entropy);
         },
         [&](const ValueTerms<S>& v) {
-          const auto ret = batch.returns.array();
-          value_error_ = v.values.array() - ret;
           const S value_scale = static_cast<S>(c.vf_coef) * inv_b;
-          if (c.clip_value_loss) {
-            // V_old + clip(V - V_old, -ε, ε) - R; the loss takes the larger square, and the clipped
-            // term has zero gradient where the clip is active.
-            value_change_ = v.values.array() - batch.old_values.array();
-            clipped_value_error_ = batch.old_values.array() + value_change_.max(-clip).min(clip) - ret;
-            const auto squared = value_error_.square(), clipped_squared = clipped_value_error_.square();
-            stats.value_loss = static_cast<double>(S(0.5) * squared.max(clipped_squared).mean());
-            v.value_weight = ((squared >= clipped_squared)
-                                .select(value_error_, (value_change_.abs() < clip).select(clipped_value_error_, S(0))) *
-                            value_scale)
-                               .matrix();
-          } else {
-            stats.value_loss = static_cast<double>(S(0.5) * value_error_.square().mean());
-            v.value_weight = (value_error_ * value_scale).matrix();
+          double squares = 0;
+          v.value_weight.resize(size);
+          for (Index j = 0; j < size; ++j) {
+            const S error = v.values[j] - batch.returns[j];
+            S weight = error;
+            S square = error * error;
+            if (c.clip_value_loss) {
+              // V_old + clip(V - V_old, -ε, ε) - R; the loss takes the larger square, and the
+              // clipped term has zero gradient where the clip is active.
+              const S change = v.values[j] - batch.old_values[j];
+              const S clipped_error = batch.old_values[j] + std::clamp(change, -clip, clip) - batch.returns[j];
+              const S clipped_square = clipped_error * clipped_error;
+              if (clipped_square > square) weight = std::abs(change) < clip ? clipped_error : S(0);
+              square = std::max(square, clipped_square);
+            }
+            v.value_weight[j] = weight * value_scale;
+            squares += static_cast<double>(square);
           }
+          stats.value_loss = 0.5 * squares / static_cast<double>(size);
         },
         workers);
     stats.combine(c.ent_coef, c.vf_coef);
     return stats;
   }
-
- private:
-  // Per-sample buffers, kept so that an update allocates nothing once the minibatch size is fixed.
-  RowVector<S> log_ratio_, ratio_;
-  Eigen::Array<S, 1, Eigen::Dynamic> unclipped_, clipped_, value_error_, value_change_, clipped_value_error_;
 };
 
 /// The PPO update: update_epochs passes over the rollout in shuffled minibatches of the

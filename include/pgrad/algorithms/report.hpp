@@ -58,17 +58,37 @@ class Stopwatch {
   std::chrono::steady_clock::time_point start_;
 };
 
+/// The mean of a row of values, summed in double.
+template <class S>
+double mean_of(const RowVector<S>& values) {
+  double sum = 0;
+  for (Index j = 0; j < values.size(); ++j) sum += static_cast<double>(values[j]);
+  return values.size() > 0 ? sum / static_cast<double>(values.size()) : 0.0;
+}
+
 /// 1 - Var(returns - values) / Var(returns): how much of the return the critic explains
-/// (1 perfect, 0 no better than a constant, negative worse). NaN-free: 0 when Var(returns) = 0.
-template <class DerivedA, class DerivedB>
-double explained_variance(const Eigen::DenseBase<DerivedA>& returns, const Eigen::DenseBase<DerivedB>& values) {
-  const auto r = returns.derived().array().template cast<double>();
-  const auto v = values.derived().array().template cast<double>();
-  const double n = static_cast<double>(r.size());
-  const double var_r = (r - r.mean()).square().sum() / n;
-  const double mean_diff = (r - v).mean();  // expressions only: no temporary is allocated
-  const double var_diff = ((r - v) - mean_diff).square().sum() / n;
-  return var_r == 0 ? 0.0 : 1.0 - var_diff / var_r;
+/// (1 perfect, 0 no better than a constant, negative worse), in double. NaN-free: 0 when
+/// Var(returns) = 0. The two matrices have the same shape.
+template <class S>
+double explained_variance(const MatrixCRef<S>& returns, const MatrixCRef<S>& values) {
+  const Index n = returns.size();
+  double mean_return = 0, mean_difference = 0;
+  for (Index j = 0; j < returns.cols(); ++j)
+    for (Index i = 0; i < returns.rows(); ++i) {
+      mean_return += static_cast<double>(returns(i, j));
+      mean_difference += static_cast<double>(returns(i, j)) - static_cast<double>(values(i, j));
+    }
+  mean_return /= static_cast<double>(n);
+  mean_difference /= static_cast<double>(n);
+  double var_return = 0, var_difference = 0;
+  for (Index j = 0; j < returns.cols(); ++j)
+    for (Index i = 0; i < returns.rows(); ++i) {
+      const double r = static_cast<double>(returns(i, j)) - mean_return;
+      const double d = static_cast<double>(returns(i, j)) - static_cast<double>(values(i, j)) - mean_difference;
+      var_return += r * r;
+      var_difference += d * d;
+    }
+  return var_return == 0 ? 0.0 : 1.0 - var_difference / var_return;
 }
 
 }  // namespace pgrad::algo

@@ -109,11 +109,16 @@ class Adam {
     sqrt_bias2_ = std::sqrt(bias2);
   }
   void update_block(std::size_t b, Parameters<S>& p) {
-    Vector<S>& m = state_.get(b, 0, p.size(), "Adam");
-    Vector<S>& v = state_.get(b, 1, p.size(), "Adam");
-    m = config_.beta1 * m + (S(1) - config_.beta1) * p.grad;
-    v.array() = config_.beta2 * v.array() + (S(1) - config_.beta2) * p.grad.array().square();
-    p.value.array() -= step_size_ * m.array() / (v.array().sqrt() / sqrt_bias2_ + config_.eps);
+    S* m = state_.get(b, 0, p.size(), "Adam").data();
+    S* v = state_.get(b, 1, p.size(), "Adam").data();
+    const S beta1 = config_.beta1, beta2 = config_.beta2, eps = config_.eps;
+    const S* g = p.grad.data();
+    S* theta = p.value.data();
+    for (Index i = 0; i < p.size(); ++i) {
+      m[i] = beta1 * m[i] + (S(1) - beta1) * g[i];
+      v[i] = beta2 * v[i] + (S(1) - beta2) * g[i] * g[i];
+      theta[i] -= step_size_ * m[i] / (std::sqrt(v[i]) / sqrt_bias2_ + eps);
+    }
   }
 
   /// Moment vectors (m, v per block) and step count, for checkpoints.
@@ -180,9 +185,14 @@ class RMSprop {
   /// step() in two parts, as Adam's: begin_step(n), then update_block(b, block_b) for each b < n.
   void begin_step(std::size_t num_blocks) { state_.reserve_blocks(num_blocks); }
   void update_block(std::size_t b, Parameters<S>& p) {
-    Vector<S>& v = state_.get(b, 0, p.size(), "RMSprop");
-    v.array() = config_.alpha * v.array() + (S(1) - config_.alpha) * p.grad.array().square();
-    p.value.array() -= config_.learning_rate * p.grad.array() / (v.array().sqrt() + config_.eps);
+    S* v = state_.get(b, 0, p.size(), "RMSprop").data();
+    const S alpha = config_.alpha, lr = config_.learning_rate, eps = config_.eps;
+    const S* g = p.grad.data();
+    S* theta = p.value.data();
+    for (Index i = 0; i < p.size(); ++i) {
+      v[i] = alpha * v[i] + (S(1) - alpha) * g[i] * g[i];
+      theta[i] -= lr * g[i] / (std::sqrt(v[i]) + eps);
+    }
   }
   detail::BlockState<S>& state() { return state_; }
   const detail::BlockState<S>& state() const { return state_; }

@@ -1,5 +1,7 @@
 #pragma once
 // pgrad::nn::small_gemm: the register-blocked matrix product behind Dense's batched passes.
+#include <algorithm>
+
 #include <pgrad/core/types.hpp>
 
 namespace pgrad::nn {
@@ -96,18 +98,41 @@ inline void row_panel(const GemmArgs<S>& g, Index row) {
   }
 }
 
-/// Rows past the last whole packet that no narrow-row path below takes: Eigen's own product.
+/// Rows past the last whole packet that no narrow-row path below takes (a wide layer whose
+/// output count is not a multiple of the packet size): those rows of A are copied into a
+/// zero-padded block of one packet of rows and run on the packet tiles, into a scratch block of
+/// C, in chunks of columns and of the inner dimension. A chunk of the inner dimension continues
+/// the previous one's sums from the scratch block, so every element is still one in-order chain
+/// of fused multiply-adds over l, as on the tiles, whatever the batch.
 template <class S>
-void remainder_rows(const GemmArgs<S>& g, Index row) {
-  using Strided = Eigen::Map<const Matrix<S>, 0, Eigen::OuterStride<>>;
-  const Strided a(g.a + row, g.m - row, g.k, Eigen::OuterStride<>(g.lda));
-  Eigen::Map<Matrix<S>, 0, Eigen::OuterStride<>> c(g.c + row, g.m - row, g.n, Eigen::OuterStride<>(g.ldc));
-  if (g.init == GemmInit::zero) c.setZero();
-  if (g.init == GemmInit::bias) c.colwise() = Eigen::Map<const Vector<S>>(g.bias + row, g.m - row);
-  if (g.b_inner == 1)
-    c.noalias() += a * Strided(g.b, g.k, g.n, Eigen::OuterStride<>(g.b_outer));
-  else
-    c.noalias() += a * Strided(g.b, g.n, g.k, Eigen::OuterStride<>(g.b_inner)).transpose();
+void remainder_rows(const GemmArgs<S>& g, Index first_row) {
+  constexpr Index size = packet_size<S>;
+  constexpr Index column_chunk = 64, depth_chunk = 128;
+  alignas(64) S a_block[size * depth_chunk];   // a_block[i + l * size] = A(row + i, l0 + l), 0 past `rows`
+  alignas(64) S c_block[size * column_chunk];  // c_block[i + j * size]: C(row + i, col + j) being summed
+  for (Index row = first_row; row < g.m; row += size) {  // one group unless packets are 1 wide
+    const Index rows = std::min(size, g.m - row);
+    for (Index col = 0; col < g.n; col += column_chunk) {
+      const Index cols = std::min(column_chunk, g.n - col);
+      for (Index j = 0; j < cols; ++j)
+        for (Index i = 0; i < size; ++i) {
+          S start = S(0);
+          if (i < rows && g.init == GemmInit::accumulate) start = g.c[row + i + (col + j) * g.ldc];
+          if (i < rows && g.init == GemmInit::bias) start = g.bias[row + i];
+          c_block[i + j * size] = start;
+        }
+      for (Index l0 = 0; l0 < g.k; l0 += depth_chunk) {
+        const Index depth = std::min(depth_chunk, g.k - l0);
+        for (Index l = 0; l < depth; ++l)
+          for (Index i = 0; i < size; ++i) a_block[i + l * size] = i < rows ? g.a[row + i + (l0 + l) * g.lda] : S(0);
+        row_panel<S, 1>(GemmArgs<S>{size, cols, depth, a_block, size, g.b + l0 * g.b_inner + col * g.b_outer,
+                                    g.b_inner, g.b_outer, c_block, size, GemmInit::accumulate, nullptr},
+                        0);
+      }
+      for (Index j = 0; j < cols; ++j)
+        for (Index i = 0; i < rows; ++i) g.c[row + i + (col + j) * g.ldc] = c_block[i + j * size];
+    }
+  }
 }
 
 /// Largest scratch copy (elements, on the stack) the narrow-row paths make; bigger problems go to
@@ -179,7 +204,8 @@ void narrow_rows_transposed_b(const GemmArgs<S>& g, Index row) {
 }
 
 /// The rows from `row` on, fewer than a packet: a narrow-row path when its scratch fits (and, for
-/// a transposed B, when the transposed problem has at least a packet of rows), else Eigen.
+/// a transposed B, when the transposed problem has at least a packet of rows), else the padded
+/// tiles of remainder_rows.
 template <class S>
 void narrow_rows(const GemmArgs<S>& g, Index row) {
   const Index rows = g.m - row;
@@ -196,11 +222,9 @@ template <class S>
 void small_gemm_tiles(const GemmArgs<S>& g) {
   constexpr Index size = packet_size<S>;
   Index row = 0;
-  if constexpr (size > 1) {
-    for (; row + row_packets * size <= g.m; row += row_packets * size) row_panel<S, row_packets>(g, row);
-    for (; row + size <= g.m; row += size) row_panel<S, 1>(g, row);
-  }
-  if (row < g.m) narrow_rows(g, row);
+  for (; row + row_packets * size <= g.m; row += row_packets * size) row_panel<S, row_packets>(g, row);
+  for (; row + size <= g.m; row += size) row_panel<S, 1>(g, row);
+  if (row < g.m) narrow_rows(g, row);  // never without SIMD (packets of one element)
 }
 
 }  // namespace gemm_detail
