@@ -1,6 +1,8 @@
 // Initialisers: orthogonality with gain, uniform bounds, zero biases, reproducibility.
 #include <catch2/catch.hpp>
 
+#include <Eigen/QR>  // the reference QR the library no longer uses
+
 #include <pgrad/nn/init.hpp>
 
 using pgrad::Matrix;

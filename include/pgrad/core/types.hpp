@@ -1,6 +1,6 @@
 #pragma once
 // Eigen aliases over a Scalar. Batches are column-major: one column per sample.
-#include <Eigen/Dense>
+#include <Eigen/Core>
 
 namespace pgrad {
 
