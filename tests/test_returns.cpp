@@ -1,7 +1,7 @@
-// Discounted returns and normalisation against hand-worked numbers.
+// Monte-Carlo returns (GAE with λ = 1 and no values) and normalisation against hand-worked numbers.
 #include <catch2/catch.hpp>
 
-#include <pgrad/returns/discounted.hpp>
+#include <pgrad/returns/gae.hpp>
 #include <pgrad/returns/normalize.hpp>
 
 #include <cmath>
@@ -10,55 +10,52 @@
 using pgrad::BoolMatrix;
 using Catch::Matchers::Contains;
 
-TEST_CASE("discounted returns of one episode match hand-worked values", "[returns]") {
-  Eigen::RowVectorXd r(3), out;
+namespace {
+/// Monte-Carlo returns through compute_gae: values 0, λ = 1, episode ends as terminations, no
+/// bootstrap at the end (REINFORCE's weights).
+template <class S>
+pgrad::Matrix<S> monte_carlo_returns(const pgrad::Matrix<S>& rewards, const BoolMatrix& episode_end, S gamma) {
+  const pgrad::Matrix<S> zeros = pgrad::Matrix<S>::Zero(rewards.rows(), rewards.cols());
+  const BoolMatrix no_cut = BoolMatrix::Constant(rewards.rows(), rewards.cols(), false);
+  pgrad::Matrix<S> advantages, returns;
+  pgrad::compute_gae<S>(rewards, zeros, episode_end, no_cut, zeros, pgrad::Vector<S>::Zero(rewards.rows()), gamma,
+                        S(1), advantages, returns);
+  CHECK(returns == advantages);  // V = 0
+  return advantages;
+}
+}  // namespace
+
+TEST_CASE("GAE with λ = 1 and no values gives the discounted returns of hand-worked episodes", "[returns]") {
+  Eigen::MatrixXd r(1, 3);
   r << 1, 2, 3;
+  const BoolMatrix running = BoolMatrix::Constant(1, 3, false);
   // gamma = 0.5: (1 + 0.5*2 + 0.25*3, 2 + 0.5*3, 3) = (2.75, 3.5, 3).
-  pgrad::discounted_returns(r, 0.5, out);
-  CHECK(out == (Eigen::RowVectorXd(3) << 2.75, 3.5, 3).finished());
-  // gamma = 1: undiscounted tails (6, 5, 3).
-  pgrad::discounted_returns(r, 1.0, out);
-  CHECK(out == (Eigen::RowVectorXd(3) << 6, 5, 3).finished());
-  // gamma = 0: the rewards themselves.
-  pgrad::discounted_returns(r, 0.0, out);
-  CHECK(out == r);
+  CHECK(monte_carlo_returns(Eigen::MatrixXd(r), running, 0.5) == (Eigen::MatrixXd(1, 3) << 2.75, 3.5, 3).finished());
+  // gamma = 1: undiscounted tails (6, 5, 3); gamma = 0: the rewards themselves.
+  CHECK(monte_carlo_returns(Eigen::MatrixXd(r), running, 1.0) == (Eigen::MatrixXd(1, 3) << 6, 5, 3).finished());
+  CHECK(monte_carlo_returns(Eigen::MatrixXd(r), running, 0.0) == r);
   // gamma = 0.9, rewards (1, 0, 0, 1): (1 + 0.729, 0.81, 0.9, 1).
-  Eigen::RowVectorXf rf(4), outf;
+  Eigen::MatrixXf rf(1, 4);
   rf << 1, 0, 0, 1;
-  pgrad::discounted_returns(rf, 0.9, outf);
-  CHECK(outf[0] == Approx(1.729f));
-  CHECK(outf[1] == Approx(0.81f));
-  CHECK(outf[2] == Approx(0.9f));
-  CHECK(outf[3] == 1.0f);
+  const Eigen::MatrixXf out = monte_carlo_returns(rf, BoolMatrix::Constant(1, 4, false), 0.9f);
+  CHECK(out(0, 0) == Approx(1.729f));
+  CHECK(out(0, 1) == Approx(0.81f));
+  CHECK(out(0, 2) == Approx(0.9f));
+  CHECK(out(0, 3) == 1.0f);
 }
 
-TEST_CASE("batched discounted returns restart at episode ends", "[returns]") {
+TEST_CASE("Monte-Carlo returns restart at episode ends", "[returns]") {
   // gamma = 0.5. Env 0 ends at t = 1: (1 + 0.5*2, 2, 3 + 0.5*4, 4) = (2, 2, 5, 4).
   // Env 1 never ends: (1.875, 1.75, 1.5, 1).
-  Eigen::MatrixXd r(2, 4), out;
+  Eigen::MatrixXd r(2, 4);
   r << 1, 2, 3, 4,  //
       1, 1, 1, 1;
   BoolMatrix end = BoolMatrix::Constant(2, 4, false);
   end(0, 1) = true;
-  pgrad::discounted_returns(r, end, 0.5, out);
   Eigen::MatrixXd expected(2, 4);
   expected << 2, 2, 5, 4,  //
       1.875, 1.75, 1.5, 1;
-  CHECK(out == expected);
-}
-
-TEST_CASE("discounted returns reject a bad gamma and bad shapes", "[returns]") {
-  Eigen::RowVectorXd r = Eigen::RowVectorXd::Ones(3), out;
-  CHECK_THROWS_WITH(pgrad::discounted_returns(r, 1.5, out), Contains("gamma must be in [0, 1], got 1.5"));
-  CHECK_THROWS_WITH(pgrad::discounted_returns(r, -0.1, out), Contains("gamma must be in [0, 1]"));
-  CHECK_THROWS_WITH(pgrad::discounted_returns(r, std::nan(""), out), Contains("gamma must be in [0, 1]"));
-  Eigen::MatrixXd m = Eigen::MatrixXd::Ones(2, 3), mout;
-  CHECK_THROWS_WITH(pgrad::discounted_returns(m, BoolMatrix::Constant(2, 4, false), 0.9, mout),
-                    Contains("episode_end (shape of rewards): expected 2x3, got 2x4"));
-  if (pgrad::checks_enabled()) {
-    r[1] = std::numeric_limits<double>::infinity();
-    CHECK_THROWS_WITH(pgrad::discounted_returns(r, 0.9, out), Contains("rewards: non-finite value inf"));
-  }
+  CHECK(monte_carlo_returns(r, end, 0.5) == expected);
 }
 
 TEST_CASE("normalize_in_place uses the unbiased standard deviation", "[returns][normalize]") {

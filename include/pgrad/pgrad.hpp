@@ -25,7 +25,6 @@
 #include <pgrad/distributions/categorical.hpp>
 #include <pgrad/distributions/diag_gaussian.hpp>
 
-#include <pgrad/returns/discounted.hpp>
 #include <pgrad/returns/gae.hpp>
 #include <pgrad/returns/normalize.hpp>
 

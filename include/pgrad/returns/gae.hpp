@@ -5,11 +5,24 @@
 #include <pgrad/core/check.hpp>
 #include <pgrad/core/error.hpp>
 #include <pgrad/core/types.hpp>
-#include <pgrad/returns/discounted.hpp>  // detail::NonDeduced, detail::check_discount
 
 namespace pgrad {
 
 namespace detail {
+template <class T>
+struct TypeIdentity {
+  using type = T;
+};
+/// T in a non-deduced context: the Scalar of compute_gae is deduced from its output arguments
+/// only, so Matrix inputs convert to Eigen::Ref and `0.99` works for a float gamma.
+template <class T>
+using NonDeduced = typename TypeIdentity<T>::type;
+
+template <class S>
+void check_discount(S value, const char* what) {
+  PGRAD_REQUIRE(value >= S(0) && value <= S(1), what, " must be in [0, 1], got ", value);
+}
+
 /// check_finite for the entries of `values` (rows x cols, leading dimension ld) where `mask`
 /// (leading dimension mask_ld) is true; the message is check_finite's.
 template <class S>
@@ -43,7 +56,9 @@ void check_finite_where(const S* values, Index ld, const bool* mask, Index mask_
 ///
 /// terminated wins when both flags are set. On truncation the vector environment has already
 /// reset, so values(i, t+1) belongs to the next episode; using it instead of V(final observation)
-/// is the classic timeout-bootstrap bug. lambda = 1 gives discounted n-step returns bootstrapped
+/// is the classic timeout-bootstrap bug. With values = 0 and lambda = 1 the advantages are the
+/// Monte-Carlo discounted returns Σ_k γ^k r[t+k] of each episode (REINFORCE's weights; there is
+/// no separate function for them). lambda = 1 gives discounted n-step returns bootstrapped
 /// at the rollout end (A2C); lambda = 0 gives one-step TD errors.
 ///
 /// Entries of final_values where truncated is false are ignored (they may hold anything, even
