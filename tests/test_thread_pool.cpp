@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -28,25 +29,45 @@ TEST_CASE("run calls the task once per thread and rethrows the lowest share's ex
   }
 }
 
-TEST_CASE("fork_join runs both sides, on two threads when it has them", "[threads]") {
-  for (int threads : {1, 2}) {
-    pgrad::ThreadPool pool(threads);
-    std::thread::id first_thread, second_thread;
-    pool.fork_join([&] { first_thread = std::this_thread::get_id(); },
-                   [&] { second_thread = std::this_thread::get_id(); });
-    CHECK(first_thread == std::this_thread::get_id());
-    CHECK((second_thread != first_thread) == (threads == 2));
-    CHECK_THROWS_WITH(pool.fork_join([] {}, [] { throw std::runtime_error("second"); }), "second");
-  }
+namespace {
+/// Spins until `flag` is set; false after 10 s (a failed check instead of a hang).
+bool wait_for(const std::atomic<bool>& flag) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!flag.load())
+    if (std::chrono::steady_clock::now() > deadline) return false;
+  return true;
+}
+}  // namespace
+
+TEST_CASE("fork_join runs both sides, the second beside the first when there is a worker", "[threads]") {
+  pgrad::ThreadPool one(1);
+  std::thread::id first_thread, second_thread;
+  one.fork_join([&] { first_thread = std::this_thread::get_id(); },
+                [&] { second_thread = std::this_thread::get_id(); });
+  CHECK(first_thread == std::this_thread::get_id());
+  CHECK(second_thread == first_thread);
+  // With a worker, first() can wait for second(): they run at the same time.
+  pgrad::ThreadPool two(2);
+  std::atomic<bool> second_started{false};
+  bool saw_second = false;
+  two.fork_join([&] { saw_second = wait_for(second_started); },
+                [&] {
+                  second_thread = std::this_thread::get_id();
+                  second_started = true;
+                });
+  CHECK(saw_second);
+  CHECK(second_thread != std::this_thread::get_id());
+  for (pgrad::ThreadPool* pool : {&one, &two})
+    CHECK_THROWS_WITH(pool->fork_join([] {}, [] { throw std::runtime_error("second"); }), "second");
 }
 
-TEST_CASE("a background task runs beside the caller until join", "[threads]") {
+TEST_CASE("a background task runs beside the caller until join, or at join", "[threads]") {
   pgrad::ThreadPool pool(2);
-  std::atomic<bool> go{false};
+  std::atomic<bool> started{false}, go{false};
   std::atomic<int> done{0};
   auto work = [&] {
-    while (!go.load()) {
-    }
+    started = true;
+    wait_for(go);
     done = 1;
   };
   pool.start(work);
@@ -54,7 +75,8 @@ TEST_CASE("a background task runs beside the caller until join", "[threads]") {
   auto share = [](int) {};
   CHECK_THROWS_WITH(pool.run(share), Catch::Contains("background task"));
   CHECK_THROWS_WITH(pool.start(work), Catch::Contains("not joined"));
-  go = true;  // the task can only finish because it runs on another thread
+  CHECK(wait_for(started));  // running on the worker while this thread goes on
+  go = true;
   pool.join();
   CHECK(done == 1);
   CHECK_FALSE(pool.busy());
@@ -62,6 +84,14 @@ TEST_CASE("a background task runs beside the caller until join", "[threads]") {
   pool.start(failing);
   CHECK_THROWS_WITH(pool.join(), "in the background");
   CHECK_NOTHROW(pool.join());
+  // Whoever runs it, a task offered and joined at once has run when join returns.
+  for (int k = 0; k < 200; ++k) {
+    int runs = 0;
+    auto count = [&] { ++runs; };
+    pool.start(count);
+    pool.join();
+    REQUIRE(runs == 1);
+  }
 }
 
 TEST_CASE("ThreadPool refuses a size out of range", "[threads][errors]") {

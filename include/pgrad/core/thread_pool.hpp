@@ -46,13 +46,18 @@ inline void cpu_relax() {
 /// parallel) and to its policy (actor and critic passes side by side); a VectorEnv built on its
 /// own makes one of its own. Nothing else in pgrad starts threads.
 ///
-/// Work is split statically (task t always gets the same share), so results never depend on
-/// the number of threads. Threads are created once; a waiting thread spins for up to 1 ms and
-/// then sleeps on a condition variable, so back-to-back hand-offs cost about a microsecond and
-/// an idle pool does not burn its cores. Not copyable; one caller at a time.
+/// Work is split statically into shares (share t is always the same work), so results never
+/// depend on the number of threads. Worker t runs share t if it claims it first; when the caller
+/// has finished its own share it claims every share no worker has started and runs it itself, so
+/// a worker that is slow to wake (asleep, or without a core on a machine running more threads
+/// than it has cores) delays nothing but its own share. Threads are created once; a waiting
+/// thread spins briefly (yielding its core after the first microseconds) and then sleeps on a
+/// condition variable, so back-to-back hand-offs cost about a microsecond and an idle pool does
+/// not burn its cores. Not copyable; one caller at a time.
 class ThreadPool {
  public:
-  explicit ThreadPool(int num_threads = 1) : num_threads_(num_threads) {
+  explicit ThreadPool(int num_threads = 1)
+      : num_threads_(num_threads), shares_(static_cast<std::size_t>(num_threads > 0 ? num_threads : 1)) {
     PGRAD_REQUIRE(num_threads >= 1 && num_threads <= 1024, "ThreadPool: num_threads must be in [1, 1024], got ",
                   num_threads);
     errors_.resize(static_cast<std::size_t>(num_threads));
@@ -60,7 +65,7 @@ class ThreadPool {
     for (int t = 1; t < num_threads; ++t) workers_.emplace_back([this, t] { worker_loop(t); });
   }
   ~ThreadPool() {
-    if (background_running_) wait();  // never leave a worker running on freed state
+    if (background_running_) finish();  // never leave a worker running on freed state
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stop_.store(true, std::memory_order_release);
@@ -75,9 +80,9 @@ class ThreadPool {
   /// True between start() and join() with workers: run() and fork_join() must not be called.
   bool busy() const { return background_running_; }
 
-  /// Calls task(t) for every t in [0, size()), t = 0 on the calling thread, and returns when all
-  /// have finished. If any threw, rethrows the exception of the lowest t (the one a sequential
-  /// loop over t would have met first).
+  /// Calls task(t) for every share t in [0, size()), share 0 on the calling thread, and returns
+  /// when all have finished. If any threw, rethrows the exception of the lowest t (the one a
+  /// sequential loop over t would have met first).
   template <class Task>
   void run(Task& task) {
     PGRAD_REQUIRE(!background_running_, "ThreadPool::run: a background task is still running (join it first)");
@@ -90,14 +95,14 @@ class ThreadPool {
     };
     if (num_threads_ > 1) launch(guarded);
     guarded(0);
-    if (num_threads_ > 1) wait();
+    if (num_threads_ > 1) finish();
     rethrow_first_error();
   }
 
-  /// Runs first() on the calling thread and second() on worker 1 at the same time (one after the
-  /// other with a single thread). Each function's arithmetic is the same either way, so results
-  /// do not depend on the thread count. An exception from either reaches the caller (first's
-  /// when both throw).
+  /// Runs first() on the calling thread and second() beside it on worker 1 (one after the other
+  /// with a single thread, or when worker 1 has not started it by the time first() is done).
+  /// Each function's arithmetic is the same either way, so results do not depend on the thread
+  /// count. An exception from either reaches the caller (first's when both throw).
   template <class First, class Second>
   void fork_join(const First& first, const Second& second) {
     auto task = [&](int t) {
@@ -114,9 +119,9 @@ class ThreadPool {
     run(task);
   }
 
-  /// Starts work() on worker 1 and returns at once (with a single thread, runs it here); join()
-  /// waits for it and rethrows its exception. `work` must stay alive until join(), and nothing
-  /// else may use the pool in between.
+  /// Offers work() to worker 1 and returns at once (with a single thread, runs it here); join()
+  /// waits for it, runs it on the calling thread if no worker has started it, and rethrows its
+  /// exception. `work` must stay alive until join(), and nothing else may use the pool in between.
   template <class Work>
   void start(Work& work) {
     PGRAD_REQUIRE(!background_running_, "ThreadPool::start: the previous background task was not joined");
@@ -129,11 +134,11 @@ class ThreadPool {
     background_running_ = true;
   }
 
-  /// Waits for the task start() began (returns at once when there is none) and rethrows its
-  /// exception.
+  /// Waits for the task start() offered (runs it here if no worker took it; returns at once when
+  /// there is none) and rethrows its exception.
   void join() {
     if (background_running_) {
-      wait();
+      finish();
       background_running_ = false;
     }
     if (background_.error) std::rethrow_exception(std::exchange(background_.error, nullptr));
@@ -147,10 +152,13 @@ class ThreadPool {
   /// when the caller is away longer (stepping MuJoCo environments, evaluating, logging). After
   /// the first pause_budget it yields its core on every turn, so that on a machine with more
   /// runnable threads than cores (several runs at once) the thread it waits for gets to run.
-  static constexpr std::chrono::microseconds spin_budget{1000};
+  static constexpr std::chrono::microseconds spin_budget{500};
   static constexpr std::chrono::microseconds pause_budget{20};
 
-  // The task start() hands to the workers: worker 1 calls the work, the others do nothing.
+  // A share's state within launch g: g * 4 + unclaimed, running (on its worker) or finished.
+  enum : std::uint64_t { unclaimed = 0, running = 1, finished = 2 };
+
+  // The task start() offers: share 1 calls the work, the others do nothing.
   struct Background {
     void* work = nullptr;
     void (*call)(void*) = nullptr;
@@ -165,22 +173,33 @@ class ThreadPool {
     }
   };
 
-  // Starts task(t) on every worker (t = 1 .. size() - 1); the task must not throw and must stay
-  // alive until wait() returns.
+  // Offers task(t) for t = 1 .. size() - 1 to the workers; the task must not throw and must stay
+  // alive until finish() returns.
   template <class Task>
   void launch(Task& task) {
     function_ = [](void* context, int t) { (*static_cast<Task*>(context))(t); };
     context_ = &task;
-    pending_.store(num_threads_ - 1, std::memory_order_relaxed);
+    ++launches_;
+    for (int t = 1; t < num_threads_; ++t) shares_[static_cast<std::size_t>(t)].store(launches_ * 4 + unclaimed);
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      generation_.fetch_add(1, std::memory_order_release);
+      generation_.store(launches_, std::memory_order_release);
     }
     wake_.notify_all();
   }
 
-  void wait() {
-    wait_until([this] { return pending_.load(std::memory_order_acquire) == 0; }, done_);
+  // Runs on this thread every share of the last launch that no worker has claimed, then waits
+  // for the shares workers are running.
+  void finish() {
+    for (int t = 1; t < num_threads_; ++t) {
+      auto& share = shares_[static_cast<std::size_t>(t)];
+      std::uint64_t expected = launches_ * 4 + unclaimed;
+      if (share.compare_exchange_strong(expected, launches_ * 4 + finished, std::memory_order_acq_rel)) {
+        function_(context_, t);
+        continue;
+      }
+      wait_until([&] { return share.load(std::memory_order_acquire) == launches_ * 4 + finished; }, done_);
+    }
   }
 
   void rethrow_first_error() {
@@ -215,6 +234,7 @@ class ThreadPool {
   }
 
   void worker_loop(int t) {
+    auto& share = shares_[static_cast<std::size_t>(t)];
     std::uint64_t seen = 0;
     for (;;) {
       wait_until(
@@ -224,21 +244,24 @@ class ThreadPool {
           wake_);
       if (stop_.load(std::memory_order_acquire)) return;
       seen = generation_.load(std::memory_order_acquire);
+      std::uint64_t expected = seen * 4 + unclaimed;
+      // Fails when the caller took the share first, or a newer launch replaced it.
+      if (!share.compare_exchange_strong(expected, seen * 4 + running, std::memory_order_acq_rel)) continue;
       function_(context_, t);
-      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        done_.notify_one();
-      }
+      share.store(seen * 4 + finished, std::memory_order_release);
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_.notify_all();
     }
   }
 
   int num_threads_;
   std::vector<std::thread> workers_;
-  std::vector<std::exception_ptr> errors_;  // one slot per thread, for run()
+  std::vector<std::atomic<std::uint64_t>> shares_;  // [t]: share t's state in the current launch
+  std::vector<std::exception_ptr> errors_;          // one slot per share, for run()
   std::mutex mutex_;
   std::condition_variable wake_, done_;
+  std::uint64_t launches_ = 0;  // the caller's count of launches
   std::atomic<std::uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
   std::atomic<bool> stop_{false};
   void (*function_)(void*, int) = nullptr;
   void* context_ = nullptr;
