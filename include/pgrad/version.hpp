@@ -1,7 +1,7 @@
 #pragma once
 // pgrad's version. CMake reads the three numbers below; keep their format.
 #define PGRAD_VERSION_MAJOR 0
-#define PGRAD_VERSION_MINOR 1
+#define PGRAD_VERSION_MINOR 2
 #define PGRAD_VERSION_PATCH 0
 
 #define PGRAD_DETAIL_STR2(x) #x
