@@ -1,6 +1,6 @@
-// Trains CartPole-v1 with PPO (default), A2C or REINFORCE, then evaluates the deterministic
+// Trains CartPole-v1 with PPO (default), A2C, REINFORCE or TRPO, then evaluates the deterministic
 // policy over 100 episodes. "Solved" = evaluation mean >= 475. `--help` lists the options.
-//   ./build/examples/cartpole [--algo ppo|a2c|reinforce] [--preset fast] [--seed 1] [--steps N]
+//   ./build/examples/cartpole [--algo ppo|a2c|reinforce|trpo] [--preset fast] [--seed 1] [--steps N]
 //                             [--threads 2] [--csv PATH] [--save PATH [--save-every K]] [--load PATH [--eval N]]
 #include <pgrad/algorithms/presets.hpp>
 #include <pgrad/envs/cartpole.hpp>
@@ -25,13 +25,16 @@ int run(Config config, example::Options options, long long default_steps, long l
 
 int main(int argc, char** argv) try {
   const auto options = example::parse_options(argc, argv, "Trains CartPole-v1 and evaluates the policy",
-                                              example::Options{}, example::algorithm_choice | example::checkpoints);
+                                              example::Options{}, example::presets | example::checkpoints,
+                                              {"ppo", "a2c", "reinforce", "trpo"});
   namespace presets = pgrad::algo::presets;
   if (options.algo == "a2c")  // SB3's A2C with RL-Zoo's 8 environments
     return run<pgrad::algo::A2c<Env>>(pgrad::algo::A2cConfig{}, options, 500000, 2000);
   if (options.algo == "reinforce")  // stops at the reward threshold, as the tutorial: it drifts afterwards
     return run<pgrad::algo::Reinforce<Env>>(presets::cartpole_reinforce(), options, 300000, 100,
                                             pgrad::stop_at_return(475.0));
+  if (options.algo == "trpo")  // RL-Zoo's tuned TRPO
+    return run<pgrad::algo::Trpo<Env>>(presets::cartpole_trpo(), options, 200000, 10);
   if (options.preset == "fast")  // RL-Zoo's tuned PPO
     return run<pgrad::algo::Ppo<Env>>(presets::cartpole_ppo_fast(), options, 150000, 50);
   return run<pgrad::algo::Ppo<Env>>(pgrad::algo::PpoConfig{}, options, 500000, 50);  // CleanRL's ppo.py

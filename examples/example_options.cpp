@@ -7,16 +7,15 @@
 
 namespace example {
 
-Options parse_options(int argc, char** argv, const std::string& description, Options defaults, unsigned groups) {
+Options parse_options(int argc, char** argv, const std::string& description, Options defaults, unsigned groups,
+                      const std::vector<std::string>& algorithms) {
   Options options = std::move(defaults);
   CLI::App app{description};
   app.option_defaults()->always_capture_default();
-  if (groups & algorithm_choice) {
-    app.add_option("--algo", options.algo, "Algorithm to train")
-        ->check(CLI::IsMember({"ppo", "a2c", "reinforce"}));
+  if (!algorithms.empty()) app.add_option("--algo", options.algo, "Algorithm to train")->check(CLI::IsMember(algorithms));
+  if (groups & presets)
     app.add_option("--preset", options.preset, "Tuned PPO settings: fast = RL-Zoo's CartPole PPO (150k steps)")
         ->check(CLI::IsMember({"", "fast"}));
-  }
   app.add_option("--seed", options.seed, "Seed of every random number of the run")
       ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 62));
   app.add_option("--steps", options.steps,

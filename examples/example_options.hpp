@@ -3,12 +3,13 @@
 // example_options.cpp, compiled once for all examples, so that no example includes CLI11.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace example {
 
 /// Every option an example may take, with the example's defaults filled in before parsing.
 struct Options {
-  std::string algo = "ppo";     ///< --algo (cartpole only)
+  std::string algo = "ppo";     ///< --algo (among the example's algorithms)
   std::uint64_t seed = 1;       ///< --seed: every random number of the run comes from it
   long long steps = 0;          ///< --steps: environment steps to train for
   int threads = 2;              ///< --threads: the run's thread budget (results do not depend on it)
@@ -20,11 +21,12 @@ struct Options {
 };
 
 /// Which option groups an example takes beyond --seed, --steps, --threads and --csv.
-enum OptionGroups : unsigned { basic = 0, algorithm_choice = 1, checkpoints = 2 };
+enum OptionGroups : unsigned { basic = 0, presets = 1, checkpoints = 2 };
 
-/// Parses argv into `defaults` for an example described by `description`. --help prints every
-/// option with its default and range and exits with 0; a bad value prints what was wrong and
-/// exits with 2 (CLI11's messages).
-Options parse_options(int argc, char** argv, const std::string& description, Options defaults, unsigned groups);
+/// Parses argv into `defaults` for an example described by `description`; `algorithms` lists
+/// what --algo may name (no --algo when empty). --help prints every option with its default and
+/// range and exits with 0; a bad value prints what was wrong and exits with 2 (CLI11's messages).
+Options parse_options(int argc, char** argv, const std::string& description, Options defaults, unsigned groups,
+                      const std::vector<std::string>& algorithms = {});
 
 }  // namespace example

@@ -1,6 +1,7 @@
-// Trains Pendulum-v1 (continuous torque) with PPO and a diagonal-Gaussian policy, then evaluates
-// the deterministic policy (the mean action) over 100 episodes. "Solved" = evaluation mean >= -250.
-//   ./build/examples/pendulum [--seed 1] [--steps 307200] [--threads 2] [--csv PATH]
+// Trains Pendulum-v1 (continuous torque) with PPO (default) or TRPO and a diagonal-Gaussian
+// policy, then evaluates the deterministic policy (the mean action) over 100 episodes.
+// "Solved" = evaluation mean >= -250.
+//   ./build/examples/pendulum [--algo ppo|trpo] [--seed 1] [--steps N] [--threads 2] [--csv PATH]
 //                             [--save PATH [--save-every K]] [--load PATH [--eval N]]
 #include <pgrad/algorithms/presets.hpp>
 #include <pgrad/envs/pendulum.hpp>
@@ -9,19 +10,25 @@
 
 using Env = pgrad::envs::Pendulum<float>;
 
-int main(int argc, char** argv) try {
-  example::Options defaults;
-  defaults.steps = 307200;
-  const auto options = example::parse_options(argc, argv, "Trains Pendulum-v1 with PPO and evaluates the policy",
-                                              defaults, example::checkpoints);
-  std::printf("Pendulum-v1 with ppo, seed %llu, %d threads\n", static_cast<unsigned long long>(options.seed),
-              options.threads);
-  pgrad::algo::PpoConfig config = pgrad::algo::presets::pendulum_ppo();
+template <class Algorithm, class Config>
+int run(Config config, example::Options options, long long default_steps, long long print_every) {
+  if (options.steps == 0) options.steps = default_steps;
   config.num_threads = options.threads;
-  pgrad::algo::Ppo<Env> ppo(Env{}, config, options.seed);
-  const double seconds = example::train(ppo, options, 5);
-  const auto evaluation = pgrad::evaluate_policy(ppo.policy(), Env{}, options.eval > 0 ? options.eval : 100, options.seed);
-  return example::print_result("ppo", evaluation, -250.0, ppo.collector().steps(), seconds);
+  std::printf("Pendulum-v1 with %s, seed %llu, %d threads\n", options.algo.c_str(),
+              static_cast<unsigned long long>(options.seed), options.threads);
+  Algorithm algorithm(Env{}, config, options.seed);
+  const double seconds = example::train(algorithm, options, print_every);
+  const auto evaluation =
+      pgrad::evaluate_policy(algorithm.policy(), Env{}, options.eval > 0 ? options.eval : 100, options.seed);
+  return example::print_result(options.algo, evaluation, -250.0, algorithm.collector().steps(), seconds);
+}
+
+int main(int argc, char** argv) try {
+  const auto options = example::parse_options(argc, argv, "Trains Pendulum-v1 and evaluates the policy",
+                                              example::Options{}, example::checkpoints, {"ppo", "trpo"});
+  namespace presets = pgrad::algo::presets;
+  if (options.algo == "trpo") return run<pgrad::algo::Trpo<Env>>(presets::pendulum_trpo(), options, 500000, 20);
+  return run<pgrad::algo::Ppo<Env>>(presets::pendulum_ppo(), options, 307200, 5);
 } catch (const std::exception& error) {
   std::fprintf(stderr, "error: %s\n", error.what());
   return 2;

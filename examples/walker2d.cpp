@@ -1,9 +1,10 @@
-// Trains Walker2d (MuJoCo) with PPO, CleanRL's ppo_continuous_action.py settings (observation and
-// reward normalisation, 2048 steps per rollout, 32 minibatches, 10 epochs) on 2 environment
-// copies, then evaluates the deterministic policy over 10 episodes with the observation
-// statistics frozen. Published PPO results at 1M steps are about 2300-3500.
-//   ./build/examples/walker2d [--seed 1] [--steps 1000000] [--threads 2] [--csv PATH]
-#include <pgrad/algorithms/ppo.hpp>
+// Trains Walker2d (MuJoCo) with observation and reward normalisation on 2 environment copies, by
+// PPO (default: CleanRL's ppo_continuous_action.py settings, 2048 steps per rollout, 32
+// minibatches, 10 epochs) or TRPO (RL-Zoo's MuJoCo settings), then evaluates the deterministic
+// policy over 10 episodes with the observation statistics frozen. Published results at 1M steps:
+// PPO about 2300-3500, TRPO (sb3-contrib) 4933.
+//   ./build/examples/walker2d [--algo ppo|trpo] [--seed 1] [--steps 1000000] [--threads 2] [--csv PATH]
+#include <pgrad/algorithms/presets.hpp>
 #include <pgrad/envs/walker2d.hpp>
 #include <pgrad/envs/wrappers/normalize_observation.hpp>
 #include <pgrad/envs/wrappers/normalize_reward.hpp>
@@ -16,32 +17,36 @@ using Recorded = pgrad::envs::RecordEpisodeStatistics<Walker>;  // raw returns f
 using ObservationNormalized = pgrad::envs::NormalizeObservation<Recorded>;
 using Env = pgrad::envs::NormalizeReward<ObservationNormalized>;
 
-int main(int argc, char** argv) try {
-  example::Options defaults;
-  defaults.steps = 1000000;
-  const auto options =
-      example::parse_options(argc, argv, "Trains Walker2d (MuJoCo) with PPO and evaluates the policy", defaults,
-                             example::basic);
-  pgrad::algo::PpoConfig config = pgrad::algo::PpoConfig::continuous_defaults();
+template <class Algorithm, class Config>
+int run(Config config, const example::Options& options) {
   config.num_envs = 2;
-  config.num_steps = 1024;
   config.num_threads = options.threads;
-  std::printf("Walker2d-v4 with ppo, seed %llu, %d threads\n", static_cast<unsigned long long>(options.seed),
-              options.threads);
-
+  std::printf("Walker2d-v4 with %s, seed %llu, %d threads\n", options.algo.c_str(),
+              static_cast<unsigned long long>(options.seed), options.threads);
   const Env env(ObservationNormalized(Recorded(Walker())), config.gamma);
-  pgrad::algo::Ppo<Env> ppo(env, config, options.seed);
-  const double seconds = example::train(ppo, options, 10);
-  const double env_seconds = ppo.collector().env_seconds();
+  Algorithm algorithm(env, config, options.seed);
+  const double seconds = example::train(algorithm, options, 10);
+  const double env_seconds = algorithm.collector().env_seconds();
   std::printf("time: %.1f s in all, %.1f s stepping MuJoCo (VectorEnv::step), learning overhead %.1f%%\n",
               seconds, env_seconds, 100.0 * (seconds - env_seconds) / seconds);
 
   // Evaluate on raw rewards with the first copy's observation statistics, frozen.
-  ObservationNormalized evaluation_env = ppo.collector().env().env(0).inner();
+  ObservationNormalized evaluation_env = algorithm.collector().env().env(0).inner();
   evaluation_env.set_training(false);
-  const auto evaluation = pgrad::evaluate_policy(ppo.policy(), evaluation_env, 10, options.seed);
-  example::print_result("ppo", evaluation, 2000.0, ppo.collector().steps(), seconds);
+  const auto evaluation = pgrad::evaluate_policy(algorithm.policy(), evaluation_env, 10, options.seed);
+  example::print_result(options.algo, evaluation, 2000.0, algorithm.collector().steps(), seconds);
   return 0;
+}
+
+int main(int argc, char** argv) try {
+  example::Options defaults;
+  defaults.steps = 1000000;
+  const auto options = example::parse_options(argc, argv, "Trains Walker2d (MuJoCo) and evaluates the policy",
+                                              defaults, example::basic, {"ppo", "trpo"});
+  if (options.algo == "trpo") return run<pgrad::algo::Trpo<Env>>(pgrad::algo::presets::mujoco_trpo(), options);
+  pgrad::algo::PpoConfig config = pgrad::algo::PpoConfig::continuous_defaults();
+  config.num_steps = 1024;  // 2 copies x 1024: CleanRL's 2048 samples per rollout
+  return run<pgrad::algo::Ppo<Env>>(config, options);
 } catch (const std::exception& error) {
   std::fprintf(stderr, "error: %s\n", error.what());
   return 2;

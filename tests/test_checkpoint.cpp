@@ -5,6 +5,7 @@
 #include <pgrad/algorithms/a2c.hpp>
 #include <pgrad/algorithms/ppo.hpp>
 #include <pgrad/algorithms/reinforce.hpp>
+#include <pgrad/algorithms/trpo.hpp>
 #include <pgrad/core/serialize.hpp>
 #include <pgrad/envs/cartpole.hpp>
 #include <pgrad/envs/pendulum.hpp>
@@ -215,6 +216,17 @@ TEST_CASE("Exact resume of PPO on CartPole") {
 
 TEST_CASE("Exact resume of A2C on CartPole") {
   check_exact_resume<pgrad::algo::A2c<CartPole>>(CartPole(), small_a2c(), 3, "a2c_cartpole");
+}
+
+TEST_CASE("Exact resume of TRPO on CartPole") {
+  pgrad::algo::TrpoConfig config;
+  config.num_envs = 2;
+  config.num_steps = 32;
+  config.critic_minibatch_size = 16;
+  config.critic_epochs = 2;
+  config.policy.actor_hidden = {16};
+  config.policy.critic_hidden = {16};
+  check_exact_resume<pgrad::algo::Trpo<CartPole>>(CartPole(), config, 3, "trpo_cartpole");
 }
 
 TEST_CASE("Exact resume of PPO on Pendulum with normalised observations and rewards") {

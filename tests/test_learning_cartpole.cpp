@@ -40,6 +40,14 @@ TEST_CASE("A2C solves CartPole on three seeds", "[learning][a2c]") {
   }
 }
 
+TEST_CASE("TRPO solves CartPole within 200k steps on three seeds", "[learning][trpo]") {
+  for (std::uint64_t seed : {1, 2, 3}) {
+    pgrad::algo::Trpo<Env> trpo(Env{}, pgrad::algo::presets::cartpole_trpo(), seed);
+    INFO("seed " << seed);
+    CHECK(evaluation_after_training(trpo, 200000, seed) >= 475.0);
+  }
+}
+
 TEST_CASE("REINFORCE solves CartPole on three seeds", "[learning][reinforce]") {
   // As the tutorial, training stops once the recent episodes average the reward threshold.
   const auto stop_when_solved = [](const pgrad::algo::UpdateReport& r) { return r.mean_return < 475.0; };

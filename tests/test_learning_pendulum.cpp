@@ -1,5 +1,5 @@
-// Learning test on Pendulum-v1: PPO with a diagonal-Gaussian policy reaches a deterministic
-// evaluation mean >= -250 over 100 episodes within 300k steps, on two seeds.
+// Learning tests on Pendulum-v1: PPO (300k steps) and TRPO (500k steps) with a diagonal-Gaussian
+// policy reach a deterministic evaluation mean >= -250 over 100 episodes, on two seeds each.
 #include <catch2/catch.hpp>
 
 #include <pgrad/algorithms/presets.hpp>
@@ -14,5 +14,14 @@ TEST_CASE("PPO swings up Pendulum within 300k steps", "[learning][ppo][pendulum]
     ppo.learn(300000);
     INFO("seed " << seed);
     CHECK(pgrad::evaluate_policy(ppo.policy(), Env{}, 100, seed).mean_return >= -250.0);
+  }
+}
+
+TEST_CASE("TRPO swings up Pendulum within 500k steps", "[learning][trpo][pendulum]") {
+  for (std::uint64_t seed : {1, 2}) {
+    pgrad::algo::Trpo<Env> trpo(Env{}, pgrad::algo::presets::pendulum_trpo(), seed);
+    trpo.learn(500000);
+    INFO("seed " << seed);
+    CHECK(pgrad::evaluate_policy(trpo.policy(), Env{}, 100, seed).mean_return >= -250.0);
   }
 }

@@ -1,4 +1,4 @@
-// The training loops of PPO and A2C allocate no memory once their first updates have sized every
+// The training loops of PPO, A2C and TRPO allocate no memory once their first updates have sized every
 // buffer: every malloc in the process is counted (glibc's malloc wrapped here, or the
 // sanitizer's allocation hook under AddressSanitizer) while later updates run.
 #include <catch2/catch.hpp>
@@ -10,6 +10,7 @@
 
 #include <pgrad/algorithms/a2c.hpp>
 #include <pgrad/algorithms/ppo.hpp>
+#include <pgrad/algorithms/trpo.hpp>
 #include <pgrad/envs/cartpole.hpp>
 #include <pgrad/envs/pendulum.hpp>
 
@@ -127,6 +128,22 @@ TEST_CASE("A2C updates allocate nothing after the first", "[alloc][a2c]") {
   pgrad::algo::A2cConfig config;
   pgrad::algo::A2c<Env> a2c(Env{}, config, 5);
   CHECK(allocations_after_warm_up(a2c, config.batch_size(), 2, 50) == 0);
+}
+
+TEST_CASE("TRPO updates allocate nothing after the first (Categorical and Gaussian with a trunk, 2 threads)",
+          "[alloc][trpo]") {
+  pgrad::algo::TrpoConfig config;
+  config.num_envs = 2;
+  config.num_steps = 64;
+  config.critic_minibatch_size = 32;
+  config.num_threads = 2;
+  pgrad::algo::Trpo<pgrad::envs::CartPole<float>> categorical(pgrad::envs::CartPole<float>{}, config, 6);
+  CHECK(allocations_after_warm_up(categorical, config.batch_size(), 2, 6) == 0);
+  config.policy.shared_hidden = {32};
+  config.policy.actor_hidden = {16};
+  config.policy.critic_hidden = {16};
+  pgrad::algo::Trpo<pgrad::envs::Pendulum<float>> gaussian(pgrad::envs::Pendulum<float>{}, config, 7);
+  CHECK(allocations_after_warm_up(gaussian, config.batch_size(), 2, 6) == 0);
 }
 
 #endif  // __GLIBC__

@@ -12,6 +12,7 @@
 #include <pgrad/algorithms/a2c.hpp>
 #include <pgrad/algorithms/ppo.hpp>
 #include <pgrad/algorithms/reinforce.hpp>
+#include <pgrad/algorithms/trpo.hpp>
 #include <pgrad/core/streams.hpp>
 #include <pgrad/envs/cartpole.hpp>
 
@@ -81,6 +82,8 @@ TEST_CASE("every consumer of a training run has a stream of its own", "[random][
   check_distinct_streams(a2c, 2 + 8);
   const pgrad::algo::Reinforce<Env> reinforce(Env{}, pgrad::algo::ReinforceConfig{}, 5);
   check_distinct_streams(reinforce, 2 + 1);
+  const pgrad::algo::Trpo<Env> trpo(Env{}, pgrad::algo::TrpoConfig{}, 5);
+  check_distinct_streams(trpo, 3 + 1);  // weights, sampling, the critic's shuffling, 1 copy
   // A second VectorEnv on the same streams would share the copies' streams: refused.
   pgrad::RandomStreams streams(5);
   pgrad::ThreadPool pool(1);

@@ -11,6 +11,7 @@
 #include <pgrad/core/streams.hpp>
 #include <pgrad/core/thread_pool.hpp>
 #include <pgrad/envs/vector_env.hpp>
+#include <pgrad/nn/optimizer.hpp>
 #include <pgrad/policies/actor_critic.hpp>
 #include <pgrad/returns/gae.hpp>
 
@@ -178,5 +179,27 @@ LossStats gradient_step(Policy& policy, Loss& loss, const Batch& batch, const Co
   policy.apply(optimizer, &workers);
   return stats;
 }
+
+/// Adam and the sample order of its minibatches, saved together in checkpoints: what PPO's update
+/// and TRPO's critic train with. Adam starts at the config's learning rate at progress 0, with
+/// β = (0.9, 0.999) and the given ε.
+template <class S>
+struct MinibatchAdam {
+  nn::Adam<S> adam;
+  MinibatchOrder order;
+
+  MinibatchAdam(const OnPolicyConfig& config, double eps, RandomStreams& streams)
+      : adam({static_cast<S>(config.learning_rate(0.0)), S(0.9), S(0.999), static_cast<S>(eps)}),
+        order(config.batch_size(), streams) {}
+
+  void save_state(Writer& w) const {
+    adam.save_state(w);
+    order.save_state(w);
+  }
+  void load_state(Reader& r) {
+    adam.load_state(r);
+    order.load_state(r);
+  }
+};
 
 }  // namespace pgrad::algo

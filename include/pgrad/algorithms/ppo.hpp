@@ -3,7 +3,6 @@
 // details of CleanRL's ppo.py / ppo_continuous_action.py.
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 #include <vector>
 
 #include <pgrad/algorithms/on_policy.hpp>
@@ -163,25 +162,23 @@ class PpoUpdate {
   static constexpr bool one_episode = false;
 
   PpoUpdate(const PpoConfig& config, const Policy&, RandomStreams& streams)
-      : optimizer_({static_cast<S>(config.learning_rate(0.0)), S(0.9), S(0.999), static_cast<S>(config.adam_eps)}),
-        shuffle_rng_(streams.take(Stream::minibatch_shuffle)),
-        indices_(static_cast<std::size_t>(config.batch_size())) {}
+      : optimizer_(config, config.adam_eps, streams) {}
 
   UpdateReport update(const PpoConfig& config, Policy& policy, const RolloutBuffer<S, typename Policy::Actions>& rollout,
                       double progress, ThreadPool& workers) {
     const PpoConfig::At c = config.at(progress);
-    optimizer_.set_learning_rate(static_cast<S>(c.learning_rate));
+    optimizer_.adam.set_learning_rate(static_cast<S>(c.learning_rate));
     UpdateReport report;
     LossStats stats;
     double clip_fraction_sum = 0;
     long long minibatches = 0;
-    std::iota(indices_.begin(), indices_.end(), Index(0));
+    optimizer_.order.restart();
     for (Index epoch = 0; epoch < config.update_epochs; ++epoch) {
-      pgrad::shuffle(indices_.begin(), indices_.end(), shuffle_rng_);
+      optimizer_.order.shuffle();
       for (Index start = 0; start < config.batch_size(); start += config.minibatch_size()) {
-        batch_.gather(rollout, indices_, start, config.minibatch_size());
+        batch_.gather(rollout, optimizer_.order.indices(), start, config.minibatch_size());
         if (config.normalize_advantages) normalize_in_place(batch_.advantages);
-        stats = gradient_step(policy, loss_, batch_, c, config.max_grad_norm, optimizer_, workers, report.grad_norm);
+        stats = gradient_step(policy, loss_, batch_, c, config.max_grad_norm, optimizer_.adam, workers, report.grad_norm);
         clip_fraction_sum += stats.clip_fraction;
         ++minibatches;
       }
@@ -194,19 +191,11 @@ class PpoUpdate {
   }
 
   /// Checkpoints: Adam's state and the shuffling stream.
-  void save_state(Writer& w) const {
-    optimizer_.save_state(w);
-    w.rng(shuffle_rng_);
-  }
-  void load_state(Reader& r) {
-    optimizer_.load_state(r);
-    r.rng(shuffle_rng_);
-  }
+  void save_state(Writer& w) const { optimizer_.save_state(w); }
+  void load_state(Reader& r) { optimizer_.load_state(r); }
 
  private:
-  nn::Adam<S> optimizer_;
-  Rng shuffle_rng_;
-  std::vector<Index> indices_;
+  MinibatchAdam<S> optimizer_;
   Minibatch<S, typename Policy::Actions> batch_;
   PpoLoss<Policy> loss_;
 };

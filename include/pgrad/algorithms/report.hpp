@@ -33,6 +33,10 @@ struct UpdateReport {
   double clip_fraction = 0;          ///< PPO: fraction with |r - 1| > clip [losses/clipfrac]
   double explained_variance = 0;     ///< 1 - Var(R - V) / Var(R) over the rollout [losses/explained_variance]
   double grad_norm = 0;              ///< global gradient norm before clipping (last minibatch)
+  // TRPO's policy step (approx_kl is then the mean KL(π_old || π_new) of the step taken).
+  bool policy_step_accepted = true;  ///< false: the line search found no acceptable step, π is unchanged
+  int line_search_steps = 0;         ///< shrinks of the step before the one accepted (or tried last)
+  double cg_residual = 0;            ///< ‖g - (F + λI) x‖ after conjugate gradient
 
   /// Copies the loss terms of a loss evaluation.
   void set_losses(const LossStats& stats) {

@@ -1,6 +1,12 @@
 #pragma once
 // pgrad::algo::RolloutBuffer: one on-policy rollout of T steps x N environments.
+#include <numeric>
+#include <vector>
+
 #include <pgrad/core/check.hpp>
+#include <pgrad/core/random.hpp>
+#include <pgrad/core/serialize.hpp>
+#include <pgrad/core/streams.hpp>
 #include <pgrad/core/types.hpp>
 
 namespace pgrad::algo {
@@ -92,6 +98,28 @@ struct Minibatch {
     actions.resize(rollout.actions.rows(), count);
     for (RowVector<S>* v : {&old_log_probs, &old_values, &advantages, &returns}) v->resize(count);
   }
+};
+
+/// The order in which an update visits a rollout's samples, epoch after epoch (PPO's minibatches,
+/// TRPO's critic minibatches), drawn from the run's Stream::minibatch_shuffle: restart() puts
+/// the samples in order at the start of an update, shuffle() permutes the current order
+/// (Fisher-Yates) before each epoch. No allocation after construction.
+class MinibatchOrder {
+ public:
+  MinibatchOrder(Index samples, RandomStreams& streams)
+      : rng_(streams.take(Stream::minibatch_shuffle)), order_(static_cast<std::size_t>(samples)) {}
+
+  void restart() { std::iota(order_.begin(), order_.end(), Index(0)); }
+  void shuffle() { pgrad::shuffle(order_.begin(), order_.end(), rng_); }
+  const std::vector<Index>& indices() const { return order_; }
+
+  /// Checkpoints: the shuffling stream.
+  void save_state(Writer& w) const { w.rng(rng_); }
+  void load_state(Reader& r) { r.rng(rng_); }
+
+ private:
+  Rng rng_;
+  std::vector<Index> order_;
 };
 
 }  // namespace pgrad::algo

@@ -125,6 +125,21 @@ class Categorical {
   /// H_j = -sum_k p_kj log p_kj per sample.
   void entropy(RowVector<S>& out) const { out = entropy_; }
 
+  /// The Fisher metric of the distribution in its logits applied to a tangent of the logits,
+  /// per sample: out_j = (diag(p_j) - p_j p_jᵀ) u_j, i.e. out_kj = p_kj (u_kj - Σ_i p_ij u_ij). It
+  /// is the Hessian of KL(this || π_z) in the logits z at this distribution's own logits
+  /// (TRPO's Fisher-vector products). n_actions x batch in and out.
+  void fisher_product(const MatrixCRef<S>& tangent, Matrix<S>& out) const {
+    PGRAD_REQUIRE(tangent.rows() == num_actions() && tangent.cols() == batch_size(), "Categorical::fisher_product: "
+                  "tangent is ", tangent.rows(), "x", tangent.cols(), ", the logits ", num_actions(), "x", batch_size());
+    out.resize(num_actions(), batch_size());
+    for (Index j = 0; j < batch_size(); ++j) {
+      S mean = 0;
+      for (Index k = 0; k < num_actions(); ++k) mean += probs_(k, j) * tangent(k, j);
+      for (Index k = 0; k < num_actions(); ++k) out(k, j) = probs_(k, j) * (tangent(k, j) - mean);
+    }
+  }
+
   /// KL(this || other) per sample. +inf where `other` masks an action this one allows.
   void kl(const Categorical& other, RowVector<S>& out) const {
     PGRAD_REQUIRE(other.num_actions() == num_actions() && other.batch_size() == batch_size(),

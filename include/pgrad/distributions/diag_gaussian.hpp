@@ -125,6 +125,25 @@ class DiagGaussian {
     }
   }
 
+  /// The Fisher metric of the distribution in its mean applied to a tangent of the mean, per
+  /// sample: out = u / σ² elementwise (action_dim x batch). In log σ the metric is 2 on every
+  /// dimension and the mean and log σ do not mix, so this and 2·(log σ tangent) make the whole
+  /// product. It is the Hessian of KL(this || π) in (μ, log σ) at this distribution's own
+  /// parameters (TRPO's Fisher-vector products).
+  void fisher_product(const MatrixCRef<S>& mean_tangent, Matrix<S>& out) const {
+    PGRAD_REQUIRE(mean_tangent.rows() == action_dim() && mean_tangent.cols() == batch_size(),
+                  "DiagGaussian::fisher_product: tangent is ", mean_tangent.rows(), "x", mean_tangent.cols(),
+                  ", the mean ", action_dim(), "x", batch_size());
+    out.resize(action_dim(), batch_size());
+    for (Index j = 0; j < batch_size(); ++j)
+      for (Index i = 0; i < action_dim(); ++i) {
+        const S sigma = std_(i, j);
+        out(i, j) = mean_tangent(i, j) / (sigma * sigma);
+      }
+  }
+  /// The metric of log σ (on every dimension and sample).
+  static constexpr S log_std_fisher = S(2);
+
   /// KL(this || other) per sample.
   void kl(const DiagGaussian& other, RowVector<S>& out) const {
     PGRAD_REQUIRE(other.action_dim() == action_dim() && other.batch_size() == batch_size(),

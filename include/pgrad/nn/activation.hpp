@@ -28,19 +28,33 @@ void apply_activation(Activation activation, Eigen::MatrixBase<Derived>& z) {
 }
 
 /// grad *= f'(z), written in terms of the output y = f(z) (all three derivatives can be):
-/// tanh' = 1 - y^2, relu' = [y > 0], identity' = 1.
-template <class DerivedY, class DerivedG>
-void multiply_by_activation_derivative(Activation activation, const Eigen::MatrixBase<DerivedY>& y,
-                                       Eigen::MatrixBase<DerivedG>& grad) {
-  using S = typename DerivedG::Scalar;
+/// tanh' = 1 - y^2, relu' = [y > 0], identity' = 1. ReLU's keeps grad where y > 0 and writes 0
+/// elsewhere, a packet at a time with a compare mask (Eigen 3.4 does not vectorise a select,
+/// which made it a fifth of a ReLU network's backward).
+template <class S>
+void multiply_by_activation_derivative(Activation activation, const Matrix<S>& y, Matrix<S>& grad) {
   switch (activation) {
     case Activation::identity: return;
     case Activation::tanh:
-      grad.derived().array() *= S(1) - y.derived().array().square();
+      grad.array() *= S(1) - y.array().square();
       return;
-    case Activation::relu:
-      grad.derived().array() = (y.derived().array() > S(0)).select(grad.derived().array(), S(0));
+    case Activation::relu: {
+      using Packet = typename Eigen::internal::packet_traits<S>::type;
+      constexpr Index size = Eigen::internal::packet_traits<S>::size;
+      const S* out = y.data();
+      S* g = grad.data();
+      const Index n = grad.size();
+      Index i = 0;
+      if constexpr (size > 1) {
+        const Packet zero = Eigen::internal::pset1<Packet>(S(0));
+        for (; i + size <= n; i += size) {
+          const Packet positive = Eigen::internal::pcmp_lt(zero, Eigen::internal::ploadu<Packet>(out + i));
+          Eigen::internal::pstoreu(g + i, Eigen::internal::pand(positive, Eigen::internal::ploadu<Packet>(g + i)));
+        }
+      }
+      for (; i < n; ++i) g[i] = out[i] > S(0) ? g[i] : S(0);
       return;
+    }
   }
 }
 

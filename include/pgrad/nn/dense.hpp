@@ -42,6 +42,22 @@ class Dense {
                   y.data(), out_, GemmInit::bias, bias(params.value).data());
   }
 
+  /// The forward-mode derivative of forward (Pearlmutter's R-operator): Ẏ = Ẇ X + ḃ·1ᵀ + W Ẋ for a
+  /// change `direction` of the parameters (a flat vector laid out as params, read at this
+  /// layer's offset) and Ẋ of the input (x_tangent; nullptr when the input does not change).
+  void forward_tangent(const Parameters<S>& params, const S* direction, const MatrixCRef<S>& x,
+                       const Matrix<S>* x_tangent, Matrix<S>& y_tangent) const {
+    const Index batch = x.cols();
+    y_tangent.resize(out_, batch);
+    small_gemm<S>(out_, batch, in_, direction + offset_, out_, x.data(), x.outerStride(), GemmB::plain,
+                  y_tangent.data(), out_, GemmInit::bias, direction + offset_ + out_ * in_);
+    if (x_tangent == nullptr) return;
+    PGRAD_REQUIRE(x_tangent->rows() == in_ && x_tangent->cols() == batch, "Dense::forward_tangent: input tangent is ",
+                  x_tangent->rows(), "x", x_tangent->cols(), ", the input ", in_, "x", batch);
+    small_gemm<S>(out_, batch, in_, weight(params.value).data(), out_, x_tangent->data(), in_, GemmB::plain,
+                  y_tangent.data(), out_, GemmInit::accumulate);
+  }
+
   /// Accumulates dW += dY Xᵀ and db += row sums of dY into params.grad; writes dX = Wᵀ dY when
   /// grad_x is given, using transposed_weight to hold Wᵀ. `x` is the input of the matching forward.
   void backward(Parameters<S>& params, const MatrixCRef<S>& x, const MatrixCRef<S>& grad_y, Matrix<S>* grad_x,

@@ -37,6 +37,7 @@ class Mlp {
     params_ = Parameters<S>(offset);
     outputs_.resize(layers_.size());
     grad_inputs_.resize(layers_.size());
+    tangents_.resize(layers_.size());
     transposed_weights_.resize(layers_.size());
   }
 
@@ -98,6 +99,27 @@ class Mlp {
     return grad_inputs_.front();
   }
 
+  /// The forward-mode derivative of the last forward (Pearlmutter's R-operator): how the output
+  /// changes for a change `direction` of the parameters (a flat vector laid out as parameters())
+  /// and `input_tangent` of the input (nullptr: the input is fixed). Layer by layer,
+  ///   ż_l = Ẇ_l h_{l-1} + ḃ_l + W_l ḣ_{l-1},   ḣ_l = f'(z_l) ⊙ ż_l,   ḣ_0 = input_tangent (or 0),
+  /// so the result is J·direction (+ J_x·input_tangent), output_size x batch: the Jacobian of the
+  /// outputs times a vector without forming it. It leaves the forward's state for backward.
+  const Matrix<S>& forward_tangent(const VectorCRef<S>& direction, const Matrix<S>* input_tangent = nullptr) {
+    PGRAD_REQUIRE(has_forward_state_, "Mlp::forward_tangent called without a preceding forward");
+    PGRAD_REQUIRE(direction.size() == params_.size(), "Mlp::forward_tangent: direction has ", direction.size(),
+                  " entries, the network ", params_.size(), " parameters");
+    const Matrix<S>* x_tangent = input_tangent;
+    for (Index l = 0; l < num_layers(); ++l) {
+      const auto i = static_cast<std::size_t>(l);
+      const Matrix<S>& x = l == 0 ? input_ : outputs_[i - 1];
+      layer(l).forward_tangent(params_, direction.data(), x, x_tangent, tangents_[i]);
+      multiply_by_activation_derivative(activation_of(l), outputs_[i], tangents_[i]);
+      x_tangent = &tangents_[i];
+    }
+    return tangents_.back();
+  }
+
   /// dL/dinput from the last backward.
   const Matrix<S>& input_gradient() const {
     PGRAD_REQUIRE(has_input_gradient_, "Mlp::input_gradient: the last backward skipped the input gradient");
@@ -138,7 +160,7 @@ class Mlp {
   Parameters<S> params_;
   // Training state kept by forward for backward, and backward's own buffers.
   Matrix<S> input_;
-  std::vector<Matrix<S>> outputs_, grad_inputs_;
+  std::vector<Matrix<S>> outputs_, grad_inputs_, tangents_;
   std::vector<Matrix<S>> transposed_weights_;  // Wᵀ of each layer, for its dX
   Matrix<S> output_delta_;
   bool has_forward_state_ = false, has_input_gradient_ = false;

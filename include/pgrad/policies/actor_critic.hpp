@@ -42,6 +42,10 @@ struct PolicyConfig {
   double initial_log_std = 0.0;    ///< DiagGaussian only
 };
 
+/// Which parameter blocks of an ActorCritic an operation covers: all of them, the policy's (trunk,
+/// actor and log-std: what π depends on; TRPO's trust region) or the critic's alone.
+enum class ParameterGroup { all, policy, critic };
+
 /// What the policy part of a loss reads and writes in ActorCritic::train_pass, per sample j:
 /// log π(aⱼ|sⱼ) and H(sⱼ) in, ∂L/∂log π and ∂L/∂H out.
 template <class S>
@@ -85,6 +89,8 @@ template <class S> struct DistributionTraits<dist::DiagGaussian<S>> {
 ///   L = Σⱼ wⱼ log π(aⱼ|sⱼ) + Σⱼ eⱼ H[π(·|sⱼ)] + Σⱼ vⱼ V(sⱼ)
 /// through the distribution's closed-form gradient and the networks' backprop; zero_grad(),
 /// clip_gradients() and apply(optimizer) go around it.
+/// TRPO, which steps the policy and the critic separately, uses its two halves: policy_pass()
+/// (with fisher_vector_product() at the same point) and value_pass().
 ///
 /// A plain value: it owns no threads. The training calls take an optional ThreadPool (lent by
 /// the algorithm that owns it) and then run the critic's share on worker 1 beside the actor's
@@ -137,8 +143,11 @@ class ActorCritic {
   /// The learned log-std (DiagGaussian; empty for Categorical).
   nn::Parameters<S>& log_std() { return log_std_; }
   const nn::Parameters<S>& log_std() const { return log_std_; }
-  /// The action distribution of the last act(), act_deterministic() or evaluate_actions().
+  /// The action distribution of the last act() or act_deterministic().
   const Distribution& distribution() const { return acting_dist_; }
+  /// The action distribution of the last evaluate_actions() (buffers of its own, so that a large
+  /// batch evaluated between rollouts does not resize the acting ones).
+  const Distribution& evaluated_distribution() const { return evaluated_dist_; }
 
   /// Samples actions for a batch of observations, with their log π(a|s).
   void act(const MatrixCRef<S>& observations, Rng& rng, Actions& actions, RowVector<S>& log_probs) {
@@ -191,14 +200,21 @@ class ActorCritic {
     values = background_values_.row(0);
   }
 
-  /// log π(aⱼ|sⱼ), the entropy of π(·|sⱼ) and V(sⱼ) (zeros without a critic) for given
-  /// observations and actions, without training state (inspection, tests, TRPO's line search).
+  /// log π(aⱼ|sⱼ) and the entropy of π(·|sⱼ) for given observations and actions, without
+  /// training state (inspection, tests, TRPO's line search); distribution() is then that π.
+  void evaluate_actions(const MatrixCRef<S>& observations, const Actions& actions, RowVector<S>& log_probs,
+                        RowVector<S>& entropy) {
+    const MatrixCRef<S> x =
+        trunk_ ? features(observations, evaluated_features_, evaluated_scratch_) : MatrixCRef<S>(observations);
+    actor_.predict(x, evaluated_head_, evaluated_scratch_);
+    set_distribution(evaluated_dist_, evaluated_head_);
+    evaluated_dist_.log_prob(actions, log_probs);
+    evaluated_dist_.entropy(entropy);
+  }
+  /// The same with V(sⱼ) (zeros without a critic).
   void evaluate_actions(const MatrixCRef<S>& observations, const Actions& actions, RowVector<S>& log_probs,
                         RowVector<S>& entropy, RowVector<S>& values) {
-    actor_.predict(features(observations), head_);
-    set_distribution(acting_dist_, head_);
-    acting_dist_.log_prob(actions, log_probs);
-    acting_dist_.entropy(entropy);
+    evaluate_actions(observations, actions, log_probs, entropy);
     predict_values(observations, values);
   }
 
@@ -216,20 +232,7 @@ class ActorCritic {
   void train_pass(const MatrixCRef<S>& observations, const Actions& actions, PolicyPart&& policy_part,
                   ValuePart&& value_part, ThreadPool* workers = nullptr) {
     const MatrixCRef<S> x = trunk_ ? MatrixCRef<S>(trunk_->forward(observations)) : observations;
-    const auto actor_side = [&] {
-      set_distribution(training_dist_, actor_.forward(x));
-      training_dist_.log_prob(actions, pass_log_probs_);
-      training_dist_.entropy(pass_entropy_);
-      policy_part(PolicyTerms<S>{pass_log_probs_, pass_entropy_, pass_log_prob_weight_, pass_entropy_weight_});
-      if constexpr (discrete) {
-        training_dist_.loss_gradient(actions, pass_log_prob_weight_, pass_entropy_weight_, grad_head_);
-      } else {
-        training_dist_.loss_gradient(actions, pass_log_prob_weight_, pass_entropy_weight_, grad_head_,
-                                     grad_log_std_);
-        log_std_.grad += grad_log_std_.rowwise().sum();
-      }
-      actor_.backward(grad_head_, trunk_.has_value());
-    };
+    const auto actor_side = [&] { actor_pass(x, actions, policy_part, training_dist_); };
     const auto critic_side = [&] {
       if (critic_)
         pass_values_ = critic_->forward(x).row(0);
@@ -246,15 +249,16 @@ class ActorCritic {
     }
   }
 
-  void zero_grad(ThreadPool* workers = nullptr) {
-    for_each_block(workers, [](std::size_t, nn::Parameters<S>& block) { block.zero_grad(); });
+  /// Zeroes the gradients of the group's blocks.
+  void zero_grad(ThreadPool* workers = nullptr, ParameterGroup group = ParameterGroup::all) {
+    for_each_block(workers, group, [](std::size_t, nn::Parameters<S>& block) { block.zero_grad(); });
   }
 
-  /// Global-norm clipping over all gradients (as nn::clip_grad_norm; max_norm = 0: no clipping);
-  /// returns the norm before clipping. A NaN or infinite norm throws pgrad::Error.
-  S clip_gradients(S max_norm, ThreadPool* workers = nullptr) {
+  /// Global-norm clipping over the group's gradients (as nn::clip_grad_norm; max_norm = 0: no
+  /// clipping); returns the norm before clipping. A NaN or infinite norm throws pgrad::Error.
+  S clip_gradients(S max_norm, ThreadPool* workers = nullptr, ParameterGroup group = ParameterGroup::all) {
     std::array<double, max_blocks> squared{};
-    for_each_block(workers, [&](std::size_t b, nn::Parameters<S>& block) {
+    for_each_block(workers, group, [&](std::size_t b, nn::Parameters<S>& block) {
       squared[b] = static_cast<double>(block.grad.squaredNorm());
     });
     double sum = 0;
@@ -262,34 +266,94 @@ class ActorCritic {
     if (max_norm <= S(0)) return nn::gradient_clip(sum, std::numeric_limits<S>::infinity()).norm;  // no clip
     const nn::GradientClip<S> clip = nn::gradient_clip(sum, max_norm);
     if (clip.scale < S(1))
-      for_each_block(workers, [&](std::size_t, nn::Parameters<S>& block) { block.grad *= clip.scale; });
+      for_each_block(workers, group, [&](std::size_t, nn::Parameters<S>& block) { block.grad *= clip.scale; });
     return clip.norm;
   }
 
-  /// One optimiser step over all parameter blocks (Adam, RMSprop or Sgd; their moments are kept
-  /// per block, so updating the blocks on two threads gives the same numbers as one).
+  /// One optimiser step over the group's blocks (Adam, RMSprop or Sgd; their moments are kept
+  /// per block, so updating the blocks on two threads gives the same numbers as one). An
+  /// optimiser serves one group.
   template <class Optimizer>
-  void apply(Optimizer& optimizer, ThreadPool* workers = nullptr) {
-    optimizer.begin_step(blocks().size());
-    for_each_block(workers, [&](std::size_t b, nn::Parameters<S>& block) { optimizer.update_block(b, block); });
+  void apply(Optimizer& optimizer, ThreadPool* workers = nullptr, ParameterGroup group = ParameterGroup::all) {
+    optimizer.begin_step(blocks(group).size());
+    for_each_block(workers, group, [&](std::size_t b, nn::Parameters<S>& block) { optimizer.update_block(b, block); });
   }
 
-  /// All parameters (in block order) as one vector, and back; all gradients likewise.
-  Vector<S> flat_parameters() const { return concat(&nn::Parameters<S>::value); }
-  Vector<S> flat_gradients() const { return concat(&nn::Parameters<S>::grad); }
-  void set_flat_parameters(const VectorCRef<S>& flat) {
-    PGRAD_REQUIRE(flat.size() == parameter_count(), "ActorCritic::set_flat_parameters: got ", flat.size(),
-                  " values for ", parameter_count(), " parameters");
+  /// The group's parameters (in block order) as one vector, and back; its gradients likewise.
+  Vector<S> flat_parameters(ParameterGroup group = ParameterGroup::all) const {
+    Vector<S> flat;
+    flat_parameters(flat, group);
+    return flat;
+  }
+  void flat_parameters(Vector<S>& out, ParameterGroup group) const { concat(&nn::Parameters<S>::value, group, out); }
+  Vector<S> flat_gradients(ParameterGroup group = ParameterGroup::all) const {
+    Vector<S> flat;
+    flat_gradients(flat, group);
+    return flat;
+  }
+  void flat_gradients(Vector<S>& out, ParameterGroup group) const { concat(&nn::Parameters<S>::grad, group, out); }
+  void set_flat_parameters(const VectorCRef<S>& flat, ParameterGroup group = ParameterGroup::all) {
+    PGRAD_REQUIRE(flat.size() == parameter_count(group), "ActorCritic::set_flat_parameters: got ", flat.size(),
+                  " values for ", parameter_count(group), " parameters");
     Index offset = 0;
-    for (nn::Parameters<S>* block : blocks()) {
+    for (nn::Parameters<S>* block : blocks(group)) {
       block->value = flat.segment(offset, block->size());
       offset += block->size();
     }
   }
-  Index parameter_count() const {
+  Index parameter_count(ParameterGroup group = ParameterGroup::all) const {
     Index count = 0;
-    for (const nn::Parameters<S>* block : blocks()) count += block->size();
+    for (const nn::Parameters<S>* block : blocks(group)) count += block->size();
     return count;
+  }
+
+  /// A training pass of the critic alone (TRPO's value steps): V(s) for the observations, the
+  /// value part of a loss (as in train_pass), and the critic's backward. A shared trunk only
+  /// feeds the critic here (inference): its parameters get no gradient, so the trust region of
+  /// the policy's step is kept. Needs a critic.
+  template <class ValuePart>
+  void value_pass(const MatrixCRef<S>& observations, ValuePart&& value_part) {
+    PGRAD_REQUIRE(critic_.has_value(), "ActorCritic::value_pass: this policy has no critic");
+    const MatrixCRef<S> x =
+        trunk_ ? features(observations, value_pass_features_, value_pass_scratch_) : MatrixCRef<S>(observations);
+    pass_values_ = critic_->forward(x).row(0);
+    value_part(ValueTerms<S>{pass_values_, pass_value_weight_});
+    critic_->backward(pass_value_weight_, false);
+  }
+
+  /// A training pass of the policy alone (TRPO's gradient): the forward of trunk and actor, the
+  /// policy part of a loss (as in train_pass), and the backward, accumulating the gradients of
+  /// the policy group (the critic takes no part). It also prepares fisher_vector_product at these
+  /// parameters and observations.
+  template <class PolicyPart>
+  void policy_pass(const MatrixCRef<S>& observations, const Actions& actions, PolicyPart&& policy_part) {
+    const MatrixCRef<S> x = trunk_ ? MatrixCRef<S>(trunk_->forward(observations)) : observations;
+    actor_pass(x, actions, policy_part, fisher_dist_);
+    if (trunk_) trunk_->backward(actor_.input_gradient(), false);
+  }
+
+  /// F·v for the policy's parameters (ParameterGroup::policy: trunk, actor, log-std) at the
+  /// parameters and observations of the last policy_pass, without forming F:
+  ///   F v = (1/B) Σⱼ Jⱼᵀ Mⱼ Jⱼ v,
+  /// Jⱼ v the change of sample j's distribution parameters (a forward-mode pass through trunk and
+  /// actor, Mlp::forward_tangent), Mⱼ the distribution's Fisher metric (Categorical: diag(p) -
+  /// ppᵀ on the logits; Gaussian: 1/σ² on the mean, 2 on each log σ), Jⱼᵀ the networks' backward.
+  /// F is the Hessian of the mean KL(π || π_θ) at θ = the current parameters. No damping. The
+  /// policy group's gradients serve as scratch and are overwritten.
+  void fisher_vector_product(const VectorCRef<S>& v, Vector<S>& out) {
+    PGRAD_REQUIRE(v.size() == parameter_count(ParameterGroup::policy), "ActorCritic::fisher_vector_product: got ",
+                  v.size(), " values for ", parameter_count(ParameterGroup::policy), " policy parameters");
+    const Index trunk_size = trunk_ ? trunk_->parameters().size() : 0, actor_size = actor_.parameters().size();
+    const Matrix<S>* trunk_tangent = trunk_ ? &trunk_->forward_tangent(v.head(trunk_size)) : nullptr;
+    const Matrix<S>& head_tangent = actor_.forward_tangent(v.segment(trunk_size, actor_size), trunk_tangent);
+    fisher_dist_.fisher_product(head_tangent, metric_tangent_);
+    metric_tangent_ *= S(1) / static_cast<S>(head_tangent.cols());
+    zero_grad(nullptr, ParameterGroup::policy);
+    actor_.backward(metric_tangent_, trunk_.has_value());
+    if (trunk_) trunk_->backward(actor_.input_gradient(), false);
+    if constexpr (!discrete)  // the log-std is shared by every sample: the batch mean of its metric
+      log_std_.grad = Distribution::log_std_fisher * v.tail(log_std_.size());
+    flat_gradients(out, ParameterGroup::policy);
   }
 
   /// Checkpoints: the Scalar, the distribution, the layer sizes of trunk, actor and critic (empty
@@ -344,28 +408,34 @@ class ActorCritic {
     std::size_t size() const { return count; }
   };
   template <class P, class Self>
-  static BlockList<P> blocks_of(Self& self) {
+  static BlockList<P> blocks_of(Self& self, ParameterGroup group) {
     BlockList<P> list;
-    if (self.trunk_) list.items[list.count++] = &self.trunk_->parameters();
-    list.items[list.count++] = &self.actor_.parameters();
-    if (self.critic_) {
+    const bool policy = group != ParameterGroup::critic, critic = group != ParameterGroup::policy;
+    if (policy && self.trunk_) list.items[list.count++] = &self.trunk_->parameters();
+    if (policy) list.items[list.count++] = &self.actor_.parameters();
+    if (critic && self.critic_) {
       list.critic = list.count;
       list.items[list.count++] = &self.critic_->parameters();
     }
-    if constexpr (!discrete) list.items[list.count++] = &self.log_std_;
+    if constexpr (!discrete)
+      if (policy) list.items[list.count++] = &self.log_std_;
     return list;
   }
-  BlockList<nn::Parameters<S>> blocks() { return blocks_of<nn::Parameters<S>>(*this); }
+  BlockList<nn::Parameters<S>> blocks(ParameterGroup group = ParameterGroup::all) {
+    return blocks_of<nn::Parameters<S>>(*this, group);
+  }
+  BlockList<const nn::Parameters<S>> blocks(ParameterGroup group = ParameterGroup::all) const {
+    return blocks_of<const nn::Parameters<S>>(*this, group);
+  }
   std::array<const nn::Mlp<S>*, 3> networks() const {
     return {trunk_ ? &*trunk_ : nullptr, &actor_, critic_ ? &*critic_ : nullptr};
   }
-  BlockList<const nn::Parameters<S>> blocks() const { return blocks_of<const nn::Parameters<S>>(*this); }
 
-  // Calls f(b, block) for every block b: the critic's on worker 1 (the thread that runs the
-  // critic's passes, so its numbers stay in that core's cache), the others on this thread.
+  // Calls f(b, block) for every block b of the group: the critic's on worker 1 (the thread that
+  // runs the critic's passes, so its numbers stay in that core's cache), the others on this thread.
   template <class F>
-  void for_each_block(ThreadPool* workers, const F& f) {
-    auto list = blocks();
+  void for_each_block(ThreadPool* workers, ParameterGroup group, const F& f) {
+    auto list = blocks(group);
     split(
         workers,
         [&] {
@@ -424,6 +494,28 @@ class ActorCritic {
     trunk_->predict(observations, features_);
     return features_;
   }
+  MatrixCRef<S> features(const MatrixCRef<S>& observations, Matrix<S>& out,
+                         typename nn::Mlp<S>::PredictScratch& scratch) const {
+    trunk_->predict(observations, out, scratch);
+    return out;
+  }
+
+  // The actor's side of a training pass on the heads' input x: forward, π into dist, the policy
+  // part of the loss, its closed-form gradient, and the backward (dX too when there is a trunk).
+  template <class PolicyPart>
+  void actor_pass(const MatrixCRef<S>& x, const Actions& actions, PolicyPart& policy_part, Distribution& dist) {
+    set_distribution(dist, actor_.forward(x));
+    dist.log_prob(actions, pass_log_probs_);
+    dist.entropy(pass_entropy_);
+    policy_part(PolicyTerms<S>{pass_log_probs_, pass_entropy_, pass_log_prob_weight_, pass_entropy_weight_});
+    if constexpr (discrete) {
+      dist.loss_gradient(actions, pass_log_prob_weight_, pass_entropy_weight_, grad_head_);
+    } else {
+      dist.loss_gradient(actions, pass_log_prob_weight_, pass_entropy_weight_, grad_head_, grad_log_std_);
+      log_std_.grad += grad_log_std_.rowwise().sum();
+    }
+    actor_.backward(grad_head_, trunk_.has_value());
+  }
 
   void set_distribution(Distribution& dist, const MatrixCRef<S>& head) {
     if constexpr (discrete)
@@ -432,14 +524,13 @@ class ActorCritic {
       dist.set_state_independent(head, log_std_.value);
   }
 
-  Vector<S> concat(Vector<S> nn::Parameters<S>::*member) const {
-    Vector<S> flat(parameter_count());
+  void concat(Vector<S> nn::Parameters<S>::*member, ParameterGroup group, Vector<S>& flat) const {
+    flat.resize(parameter_count(group));
     Index offset = 0;
-    for (const nn::Parameters<S>* block : blocks()) {
+    for (const nn::Parameters<S>* block : blocks(group)) {
       flat.segment(offset, block->size()) = block->*member;
       offset += block->size();
     }
-    return flat;
   }
 
   PolicyConfig config_;
@@ -447,15 +538,18 @@ class ActorCritic {
   nn::Mlp<S> actor_;
   std::optional<nn::Mlp<S>> critic_;
   nn::Parameters<S> log_std_;
-  // One distribution for acting (a few samples per call) and one for training (a minibatch), so
-  // that neither resizes its buffers when a rollout and an update alternate.
-  Distribution acting_dist_, training_dist_;
-  Matrix<S> head_, grad_head_, grad_log_std_, grad_features_;
+  // One distribution for acting (a few samples per call), one for training (a minibatch), one
+  // for evaluate_actions and one for policy_pass (a whole batch), so that none resizes its
+  // buffers when a rollout and an update alternate.
+  Distribution acting_dist_, training_dist_, evaluated_dist_, fisher_dist_;
+  Matrix<S> head_, grad_head_, grad_log_std_, grad_features_, metric_tangent_;
   RowVector<S> pass_log_probs_, pass_entropy_, pass_values_;                       // train_pass outputs
   RowVector<S> pass_log_prob_weight_, pass_entropy_weight_, pass_value_weight_;  // and the loss weights
   mutable Matrix<S> value_out_, features_;                                         // acting scratch
   mutable Matrix<S> background_values_, background_features_;                      // compute_values' own
   mutable typename nn::Mlp<S>::PredictScratch background_scratch_;
+  Matrix<S> evaluated_head_, evaluated_features_, value_pass_features_;  // evaluate_actions' and value_pass' own
+  typename nn::Mlp<S>::PredictScratch evaluated_scratch_, value_pass_scratch_;
 };
 
 /// The policy type that fits environment Env: Categorical for Discrete actions, DiagGaussian for Box.
