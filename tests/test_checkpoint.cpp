@@ -424,7 +424,7 @@ TEST_CASE("Writer and Reader round trip values and check tags") {
   CHECK(r.f64() == -0.1);
   CHECK(r.string() == "abc");
   pgrad::Matrix<double> back;
-  r.matrix(back, "m");
+  r.matrix(back, "m", 2, 3);
   CHECK(back == m);
   r.finish();
   CHECK_THROWS_WITH(r.u8(), Contains("truncated"));

@@ -1,11 +1,8 @@
-// The training loops of PPO, A2C and TRPO allocate no memory once their first updates have sized every
-// buffer: every malloc in the process is counted (glibc's malloc wrapped here, or the
-// sanitizer's allocation hook under AddressSanitizer) while later updates run.
+// The training loops of PPO, A2C and TRPO allocate no memory once their first updates have sized
+// every buffer: every malloc in the process is counted (allocation_hooks.hpp) while later updates run.
 #include <catch2/catch.hpp>
 
 #if defined(__GLIBC__)
-#include <atomic>
-#include <cstddef>
 #include <cstdlib>
 
 #include <pgrad/algorithms/a2c.hpp>
@@ -14,53 +11,7 @@
 #include <pgrad/envs/cartpole.hpp>
 #include <pgrad/envs/pendulum.hpp>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define PGRAD_TEST_SANITIZER_HOOKS 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PGRAD_TEST_SANITIZER_HOOKS 1
-#endif
-#endif
-
-#if defined(PGRAD_TEST_SANITIZER_HOOKS)
-// Declared here rather than through <sanitizer/allocator_interface.h>, which GCC does not ship;
-// the sanitizer runtime (libasan) exports it for both GCC and Clang.
-extern "C" int __sanitizer_install_malloc_and_free_hooks(
-    void (*malloc_hook)(const volatile void*, std::size_t), void (*free_hook)(const volatile void*));
-#endif
-
-namespace {
-std::atomic<long> allocations{0};
-std::atomic<bool> counting{false};
-void note_allocation() {
-  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
-}
-}  // namespace
-
-#if defined(PGRAD_TEST_SANITIZER_HOOKS)
-namespace {
-void on_malloc(const volatile void*, std::size_t) { note_allocation(); }
-void on_free(const volatile void*) {}
-const int hooks_installed = __sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
-}  // namespace
-#else
-// glibc's allocator entry points, which the wrappers below forward to.
-extern "C" void* __libc_malloc(std::size_t size);
-extern "C" void* __libc_calloc(std::size_t count, std::size_t size);
-extern "C" void* __libc_realloc(void* pointer, std::size_t size);
-extern "C" void* malloc(std::size_t size) {
-  note_allocation();
-  return __libc_malloc(size);
-}
-extern "C" void* calloc(std::size_t count, std::size_t size) {
-  note_allocation();
-  return __libc_calloc(count, size);
-}
-extern "C" void* realloc(void* pointer, std::size_t size) {
-  note_allocation();
-  return __libc_realloc(pointer, size);
-}
-#endif
+#include "allocation_hooks.hpp"
 
 namespace {
 

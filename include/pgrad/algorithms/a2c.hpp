@@ -43,6 +43,8 @@ struct A2cConfig : OnPolicyConfig {
     check_unit_interval(rmsprop_alpha, "A2c", "rmsprop_alpha");
     PGRAD_REQUIRE(optimizer_eps >= 0 && std::isfinite(optimizer_eps), "A2c: optimizer_eps must be >= 0, got ",
                   optimizer_eps);
+    PGRAD_REQUIRE(optimizer == Optimizer::rmsprop || optimizer == Optimizer::adam,
+                  "A2c: optimizer has the invalid value ", static_cast<int>(optimizer));
     PGRAD_REQUIRE(policy.with_critic, "A2c: the policy needs a critic (policy.with_critic)");
   }
 };
@@ -58,12 +60,15 @@ class A2cUpdate {
   static constexpr const char* name = "A2c";
   static constexpr bool one_episode = false;
 
-  A2cUpdate(const A2cConfig& config, const Policy&, RandomStreams&) {
+  A2cUpdate(const A2cConfig& config, const Policy& policy, RandomStreams&) {
     const S lr = static_cast<S>(config.learning_rate(0.0)), eps = static_cast<S>(config.optimizer_eps);
-    if (config.optimizer == A2cConfig::Optimizer::rmsprop)
+    if (config.optimizer == A2cConfig::Optimizer::rmsprop) {
       rmsprop_.emplace(typename nn::RMSprop<S>::Config{lr, static_cast<S>(config.rmsprop_alpha), eps});
-    else
+      rmsprop_->expect_blocks(policy.block_sizes());
+    } else {
       adam_.emplace(typename nn::Adam<S>::Config{lr, S(0.9), S(0.999), eps});
+      adam_->expect_blocks(policy.block_sizes());
+    }
   }
 
   UpdateReport update(const A2cConfig& config, Policy& policy, const RolloutBuffer<S, typename Policy::Actions>& rollout,

@@ -19,7 +19,9 @@ namespace pgrad::algo {
 /// Returns and lengths of the most recent finished episodes (a ring of `capacity`).
 class EpisodeLog {
  public:
-  explicit EpisodeLog(std::size_t capacity = 100) : returns_(capacity, 0.0), lengths_(capacity, 0) {}
+  explicit EpisodeLog(std::size_t capacity = 100) : returns_(capacity, 0.0), lengths_(capacity, 0) {
+    PGRAD_REQUIRE(capacity > 0, "EpisodeLog: capacity must be positive");
+  }
 
   void add(double episode_return, Index length) {
     returns_[next_] = episode_return;
@@ -42,21 +44,28 @@ class EpisodeLog {
     w.u64(next_);
     w.i64(count_);
   }
+  /// Restores what save_state wrote: the capacity must match; returns finite, lengths, the
+  /// count and the ring position in range and consistent (position = count mod capacity).
   void load_state(Reader& r) {
     r.section("EpisodeLog");
     const auto capacity = r.u64();
-    PGRAD_REQUIRE(capacity == returns_.size(), "EpisodeLog::load_state: capacity differs: file has ", capacity,
+    PGRAD_REQUIRE(capacity == returns_.size(), r.source(), ": EpisodeLog capacity differs: file has ", capacity,
                   ", log has ", returns_.size());
-    for (std::size_t k = 0; k < returns_.size(); ++k) {
-      returns_[k] = r.f64();
-      lengths_[k] = static_cast<Index>(r.i64());
-      PGRAD_REQUIRE(std::isfinite(returns_[k]) && lengths_[k] >= 0, "EpisodeLog::load_state: corrupt episode ",
-                    k, " (return ", returns_[k], ", length ", lengths_[k], ")");
+    std::vector<double> returns(returns_.size());
+    std::vector<Index> lengths(lengths_.size());
+    for (std::size_t k = 0; k < returns.size(); ++k) {
+      returns[k] = r.finite<double>("EpisodeLog episode return");
+      lengths[k] = static_cast<Index>(r.i64_in("EpisodeLog episode length", 0, max_saved_counter));
     }
-    next_ = static_cast<std::size_t>(r.u64());
-    PGRAD_REQUIRE(next_ < returns_.size(), "EpisodeLog::load_state: corrupt ring position ", next_);
-    count_ = r.i64();
-    PGRAD_REQUIRE(count_ >= 0, "EpisodeLog::load_state: corrupt episode count ", count_);
+    const auto next = r.u64();
+    const long long count = r.i64_in("EpisodeLog episode count", 0, max_saved_counter);
+    PGRAD_REQUIRE(next == static_cast<std::uint64_t>(count) % capacity, r.source(),
+                  ": corrupt EpisodeLog ring position ", next, " after ", count, " episodes (capacity ", capacity,
+                  ")");
+    returns_ = std::move(returns);
+    lengths_ = std::move(lengths);
+    next_ = static_cast<std::size_t>(next);
+    count_ = count;
   }
 
  private:
@@ -135,15 +144,24 @@ class RolloutCollector {
     episodes_.save_state(w);
     env_.save_state(w);
   }
+  /// Restores what save_state wrote: the step count must be in [0, 2^62] and a multiple of the
+  /// number of copies, the environment time finite and >= 0, and the current observations those
+  /// of the vector environment.
   void load_state(Reader& r) {
     r.section("RolloutCollector");
-    r.rng(rng_);
-    r.matrix(observations_, "collector observations", observations_.rows(), observations_.cols());
-    steps_ = r.i64();
-    PGRAD_REQUIRE(steps_ >= 0, r.source(), ": corrupt collector step count ", steps_);
-    env_seconds_ = r.f64();
+    r.rng(rng_, "RolloutCollector action sampling");
+    r.matrix(observations_, "RolloutCollector observations", observations_.rows(), observations_.cols());
+    steps_ = r.i64_in("RolloutCollector step count", 0, max_saved_counter);
+    PGRAD_REQUIRE(steps_ % env_.num_envs() == 0, r.source(), ": corrupt RolloutCollector step count ", steps_,
+                  ": not a multiple of the ", env_.num_envs(), " environment copies");
+    env_seconds_ = r.finite<double>("RolloutCollector environment time");
+    PGRAD_REQUIRE(env_seconds_ >= 0, r.source(), ": corrupt RolloutCollector environment time ", env_seconds_);
     episodes_.load_state(r);
     env_.load_state(r);
+    PGRAD_REQUIRE(env_.ready(), r.source(), ": corrupt RolloutCollector: its vector environment was saved "
+                  "unable to step (before a reset or after an exception)");
+    PGRAD_REQUIRE((observations_.array() == env_.observations().array()).all(), r.source(),
+                  ": corrupt RolloutCollector observations: they differ from the vector environment's");
   }
 
   /// Steps every environment `buffer.num_steps` times, continuing from where the last call

@@ -43,6 +43,11 @@ struct OnPolicyConfig {
   /// and to the actor and critic passes. Results are bit-identical whatever the number.
   int num_threads = 1;
   PolicyConfig policy{};
+  /// The most memory, in GiB, the algorithm's buffers, networks and environment copies may need
+  /// (estimated from the sizes before anything is allocated, see check_memory): a larger
+  /// configuration is refused with an error naming the field that makes it large. Not a
+  /// hyperparameter (checkpoints do not record it); raise it on a machine with more memory.
+  double memory_limit_gib = 16;
 
   /// Samples per rollout.
   Index batch_size() const { return num_envs * num_steps; }
@@ -90,6 +95,53 @@ struct OnPolicyConfig {
                   ": max_grad_norm must be >= 0 (0 = no clipping), got ", max_grad_norm);
     PGRAD_REQUIRE(num_threads >= 1 && num_threads <= 1024, algorithm, ": num_threads must be in [1, 1024], got ",
                   num_threads);
+    PGRAD_REQUIRE(std::isfinite(memory_limit_gib) && memory_limit_gib > 0, algorithm,
+                  ": memory_limit_gib must be finite and positive, got ", memory_limit_gib);
+    policy.validate(algorithm);
+  }
+
+  /// Estimates, in double (no overflow), the memory training needs for these sizes and throws
+  /// pgrad::Error if it is above memory_limit_gib, naming the largest contributor (the samples
+  /// of a rollout, num_envs * num_steps; a network, by its policy.*_hidden field; or the
+  /// num_envs environment copies) and the memory it would need. The estimate, in bytes, with
+  /// B = num_envs * num_steps samples, s = scalar_bytes, o = observation_size:
+  ///   samples   B * (2 * ((o + 8) * s + 8 * action_rows) + 8 + 4 * s * (layer widths + o))
+  ///             (the rollout, a gathered copy, shuffling indices, the training pass' activations)
+  ///   networks  6 * s * parameters   (values, gradients, two optimiser moments, scratch)
+  ///   copies    num_envs * (env_bytes + (2 * o + 4) * s + 64)
+  /// Called by the algorithm's constructor after validate(), before anything is allocated.
+  void check_memory(const char* algorithm, Index observation_size, Index action_size, Index action_rows,
+                    double scalar_bytes, double env_bytes) const {
+    const double gib = 1024.0 * 1024.0 * 1024.0;
+    const double samples = static_cast<double>(num_envs) * static_cast<double>(num_steps);
+    const double obs = static_cast<double>(observation_size);
+    double widths = obs + static_cast<double>(action_size) + 1;
+    for (const auto* list : {&policy.shared_hidden, &policy.actor_hidden, &policy.critic_hidden})
+      for (Index size : *list) widths += static_cast<double>(size);
+    const double sample_bytes =
+        samples * (2 * ((obs + 8) * scalar_bytes + 8 * static_cast<double>(action_rows)) + 8 +
+                   4 * scalar_bytes * widths);
+    const auto counts = policy.parameter_counts(observation_size, action_size);
+    const double copies = static_cast<double>(num_envs) * (env_bytes + (2 * obs + 4) * scalar_bytes + 64);
+    double network_bytes = 0;
+    int largest = 0;
+    for (int k = 0; k < 3; ++k) {
+      network_bytes += 6 * scalar_bytes * counts[k];
+      if (counts[k] > counts[largest]) largest = k;
+    }
+    const double total = sample_bytes + network_bytes + copies;
+    if (total <= memory_limit_gib * gib) return;
+    const char* fields[3] = {"policy.shared_hidden", "policy.actor_hidden", "policy.critic_hidden"};
+    if (sample_bytes >= network_bytes && sample_bytes >= copies)
+      detail::fail(algorithm, ": num_envs * num_steps = ", samples, " samples per rollout need about ",
+                   sample_bytes / gib, " GiB (", total / gib, " GiB in all), above memory_limit_gib = ",
+                   memory_limit_gib);
+    if (network_bytes >= copies)
+      detail::fail(algorithm, ": ", fields[largest], " gives a network of ", counts[largest],
+                   " parameters; the networks need about ", network_bytes / gib, " GiB (", total / gib,
+                   " GiB in all), above memory_limit_gib = ", memory_limit_gib);
+    detail::fail(algorithm, ": num_envs = ", num_envs, " environment copies need about ", copies / gib, " GiB (",
+                 total / gib, " GiB in all), above memory_limit_gib = ", memory_limit_gib);
   }
 
   /// Throws unless value is in [0, 1].

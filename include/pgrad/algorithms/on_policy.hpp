@@ -50,9 +50,11 @@ class OnPolicy {
   using Rollout = RolloutBuffer<S, Actions>;
 
   /// Builds the policy for `prototype`'s spaces and config.num_envs copies of it; every random
-  /// number of the run comes from `seed`.
+  /// number of the run comes from `seed`. The configuration is checked first, completely
+  /// (config.validate(), then config.check_memory for the environment's sizes), before anything
+  /// is allocated.
   OnPolicy(const Env& prototype, Config config, std::uint64_t seed)
-      : config_(validated(std::move(config))),
+      : config_(validated(std::move(config), prototype)),
         streams_(seed),
         workers_(config_.num_threads),
         policy_(initial_policy(prototype)),
@@ -87,7 +89,8 @@ class OnPolicy {
   /// same schedule position, when learn is called with the same total; a finished run starts a
   /// new one.
   void learn(long long total_steps, const UpdateCallback& on_update = {}) {
-    PGRAD_REQUIRE(total_steps > 0, Update::name, "::learn: total_steps must be positive, got ", total_steps);
+    PGRAD_REQUIRE(total_steps > 0 && total_steps <= max_saved_counter, Update::name,
+                  "::learn: total_steps must be in [1, 2^62], got ", total_steps);
     const long long planned = planned_steps(total_steps);
     if (run_steps_ >= planned) iteration_ = run_steps_ = 0;
     const Stopwatch clock;
@@ -117,21 +120,41 @@ class OnPolicy {
     collector_.save_state(w);
     update_.save_state(w);
   }
-  /// Restores what save_state wrote into an algorithm built with the same configuration.
+  /// Restores what save_state wrote into an algorithm built with the same configuration. Every
+  /// counter is range-checked: the run's steps in [0, 2^62] and consistent with its updates
+  /// (iteration * batch size for fixed-size rollouts; between iteration and iteration *
+  /// num_steps for whole episodes) and with the collector's total.
   void load_state(Reader& r) {
     check_algorithm_header<S>(r, Update::name, config_);
     policy_.load_state(r);
-    iteration_ = r.i64();
-    run_steps_ = r.i64();
-    PGRAD_REQUIRE(iteration_ >= 0 && run_steps_ >= 0 && iteration_ <= run_steps_, r.source(),
-                  ": corrupt counters: iteration ", iteration_, ", run steps ", run_steps_);
+    const long long iteration = r.i64_in("OnPolicy iteration", 0, max_saved_counter);
+    const long long run_steps = r.i64_in("OnPolicy run steps", 0, max_saved_counter);
+    const long long batch = config_.batch_size(), longest = config_.num_steps;
+    const bool consistent = Update::one_episode
+                                ? iteration <= run_steps && (run_steps + longest - 1) / longest <= iteration
+                                : run_steps % batch == 0 && run_steps / batch == iteration;
+    PGRAD_REQUIRE(consistent, r.source(), ": corrupt OnPolicy counters: ", iteration, " updates cannot have taken ",
+                  run_steps, " steps");
     collector_.load_state(r);
+    PGRAD_REQUIRE(collector_.steps() >= run_steps, r.source(), ": corrupt OnPolicy counters: the run took ",
+                  run_steps, " steps, the collector only ", collector_.steps());
     update_.load_state(r);
+    iteration_ = iteration;
+    run_steps_ = run_steps;
   }
 
  private:
-  static Config validated(Config config) {
+  static Config validated(Config config, const Env& prototype) {
     config.validate();
+    Index action_size = 0, action_rows = 1;
+    if constexpr (Policy::discrete) {
+      action_size = prototype.action_space().n;
+    } else {
+      action_size = prototype.action_space().size();
+      action_rows = action_size;
+    }
+    config.check_memory(Update::name, prototype.observation_space().size(), action_size, action_rows, sizeof(S),
+                        sizeof(Env));
     return config;
   }
 
@@ -182,15 +205,18 @@ LossStats gradient_step(Policy& policy, Loss& loss, const Batch& batch, const Co
 
 /// Adam and the sample order of its minibatches, saved together in checkpoints: what PPO's update
 /// and TRPO's critic train with. Adam starts at the config's learning rate at progress 0, with
-/// β = (0.9, 0.999) and the given ε.
+/// β = (0.9, 0.999) and the given ε, and serves parameter blocks of the given sizes (what its
+/// checkpointed state is checked against).
 template <class S>
 struct MinibatchAdam {
   nn::Adam<S> adam;
   MinibatchOrder order;
 
-  MinibatchAdam(const OnPolicyConfig& config, double eps, RandomStreams& streams)
+  MinibatchAdam(const OnPolicyConfig& config, double eps, RandomStreams& streams, std::vector<Index> block_sizes)
       : adam({static_cast<S>(config.learning_rate(0.0)), S(0.9), S(0.999), static_cast<S>(eps)}),
-        order(config.batch_size(), streams) {}
+        order(config.batch_size(), streams) {
+    adam.expect_blocks(std::move(block_sizes));
+  }
 
   void save_state(Writer& w) const {
     adam.save_state(w);

@@ -161,8 +161,8 @@ class PpoUpdate {
   static constexpr const char* name = "Ppo";
   static constexpr bool one_episode = false;
 
-  PpoUpdate(const PpoConfig& config, const Policy&, RandomStreams& streams)
-      : optimizer_(config, config.adam_eps, streams) {}
+  PpoUpdate(const PpoConfig& config, const Policy& policy, RandomStreams& streams)
+      : optimizer_(config, config.adam_eps, streams, policy.block_sizes()) {}
 
   UpdateReport update(const PpoConfig& config, Policy& policy, const RolloutBuffer<S, typename Policy::Actions>& rollout,
                       double progress, ThreadPool& workers) {

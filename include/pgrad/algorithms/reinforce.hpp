@@ -59,8 +59,10 @@ class ReinforceUpdate {
   static constexpr const char* name = "Reinforce";
   static constexpr bool one_episode = true;
 
-  ReinforceUpdate(const ReinforceConfig& config, const Policy&, RandomStreams&)
-      : optimizer_({static_cast<S>(config.learning_rate(0.0)), S(0.9), S(0.999), static_cast<S>(config.adam_eps)}) {}
+  ReinforceUpdate(const ReinforceConfig& config, const Policy& policy, RandomStreams&)
+      : optimizer_({static_cast<S>(config.learning_rate(0.0)), S(0.9), S(0.999), static_cast<S>(config.adam_eps)}) {
+    optimizer_.expect_blocks(policy.block_sizes());
+  }
 
   UpdateReport update(const ReinforceConfig& config, Policy& policy,
                       const RolloutBuffer<S, typename Policy::Actions>& rollout, double progress, ThreadPool& workers) {

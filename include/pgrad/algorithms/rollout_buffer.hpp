@@ -115,7 +115,7 @@ class MinibatchOrder {
 
   /// Checkpoints: the shuffling stream.
   void save_state(Writer& w) const { w.rng(rng_); }
-  void load_state(Reader& r) { r.rng(rng_); }
+  void load_state(Reader& r) { r.rng(rng_, "minibatch shuffling"); }
 
  private:
   Rng rng_;

@@ -125,8 +125,8 @@ class TrpoUpdate {
   static constexpr const char* name = "Trpo";
   static constexpr bool one_episode = false;
 
-  TrpoUpdate(const TrpoConfig& config, const Policy&, RandomStreams& streams)
-      : optimizer_(config, config.adam_eps, streams) {}
+  TrpoUpdate(const TrpoConfig& config, const Policy& policy, RandomStreams& streams)
+      : optimizer_(config, config.adam_eps, streams, policy.block_sizes(ParameterGroup::critic)) {}
 
   UpdateReport update(const TrpoConfig& config, Policy& policy, const RolloutBuffer<S, typename Policy::Actions>& rollout,
                       double progress, ThreadPool& /*workers: TRPO's passes are whole-batch, on this thread*/) {

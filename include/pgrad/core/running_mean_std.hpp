@@ -107,7 +107,7 @@ class RunningMeanStd {
     delta_.resize(mean.size());
   }
 
-  /// Checkpoints: mean, variance and count, bit for bit.
+  /// Checkpoints: mean, variance and count, bit for bit (load_state: all finite, var and count >= 0).
   void save_state(Writer& w) const {
     w.section("RunningMeanStd");
     w.matrix(mean_);
@@ -117,9 +117,12 @@ class RunningMeanStd {
   void load_state(Reader& r) {
     r.section("RunningMeanStd");
     Vector<Scalar> mean, var;
-    r.matrix(mean, "RunningMeanStd mean", size(), 1);
+    r.matrix(mean, "RunningMeanStd mean", size(), 1);  // finite, or it throws
     r.matrix(var, "RunningMeanStd var", size(), 1);
-    set(mean, var, r.f64());
+    PGRAD_REQUIRE((var.array() >= Scalar(0)).all(), r.source(), ": corrupt RunningMeanStd var: negative entries");
+    const double count = r.finite<double>("RunningMeanStd count");
+    PGRAD_REQUIRE(count >= 0, r.source(), ": corrupt RunningMeanStd count ", count, " (must be >= 0)");
+    set(mean, var, count);
   }
 
  private:

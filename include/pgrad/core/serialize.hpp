@@ -1,6 +1,7 @@
 #pragma once
 // pgrad::Writer / pgrad::Reader: the small binary format of pgrad checkpoints, in memory.
 // (Checkpoint files: training/checkpoint.hpp; the file layer: core/file_io.hpp.)
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -54,26 +55,45 @@ inline std::string join_sizes(const std::vector<Index>& sizes) {
 }
 }  // namespace detail
 
+/// The largest counter (step, episode or update count, episode length) a checkpoint may hold:
+/// 2^62. Readers refuse larger ones, so that counting on from a loaded value cannot overflow.
+inline constexpr std::int64_t max_saved_counter = std::int64_t(1) << 62;
+
+/// One value a Writer wrote, as Writer::record_fields logs it: where it starts in bytes(), its
+/// width (1, 4 or 8 bytes), whether it holds IEEE-754 bits, and, for a value inside a matrix,
+/// its index among the matrix's `elements` values (-1 otherwise). Corruption tests and fuzzers
+/// use the log to change one field of a checkpoint at a time.
+struct WrittenField {
+  std::size_t offset = 0;
+  std::uint8_t width = 0;
+  bool floating = false;
+  std::int64_t element = -1;
+  std::int64_t elements = 0;
+};
+
 /// Serialises values into a byte buffer: little-endian fixed-width integers, float/double as their
 /// IEEE-754 bits, length-prefixed strings, Eigen matrices with a scalar-type code and their sizes,
 /// and named section tags that a Reader checks (so a mismatch names what differs).
 /// save_checkpoint (training/checkpoint.hpp) frames the bytes into a file.
 class Writer {
  public:
-  void u8(std::uint8_t v) { bytes_.push_back(static_cast<char>(v)); }
-  void u32(std::uint32_t v) { put(v, 4); }
-  void u64(std::uint64_t v) { put(v, 8); }
-  void i64(std::int64_t v) { put(static_cast<std::uint64_t>(v), 8); }
+  void u8(std::uint8_t v) {
+    note(1, false);
+    bytes_.push_back(static_cast<char>(v));
+  }
+  void u32(std::uint32_t v) { put(v, 4, false); }
+  void u64(std::uint64_t v) { put(v, 8, false); }
+  void i64(std::int64_t v) { put(static_cast<std::uint64_t>(v), 8, false); }
   void boolean(bool v) { u8(v ? 1 : 0); }
   void f32(float v) {
     std::uint32_t bits;
     std::memcpy(&bits, &v, 4);
-    u32(bits);
+    put(bits, 4, true);
   }
   void f64(double v) {
     std::uint64_t bits;
     std::memcpy(&bits, &v, 8);
-    u64(bits);
+    put(bits, 8, true);
   }
   /// A float or double (with no type code: the enclosing section fixes the type).
   template <class S>
@@ -110,16 +130,19 @@ class Writer {
     }
     i64(m.rows());
     i64(m.cols());
+    element_count_ = static_cast<std::int64_t>(m.rows()) * static_cast<std::int64_t>(m.cols());
     for (Index c = 0; c < m.cols(); ++c)
       for (Index r = 0; r < m.rows(); ++r) {
+        element_ = static_cast<std::int64_t>(c) * m.rows() + r;
         const S v = m.derived()(r, c);
         if constexpr (std::is_same_v<S, bool>)
           boolean(v);
         else if constexpr (std::is_integral_v<S>)
-          put(static_cast<std::uint64_t>(v), sizeof(S));
+          put(static_cast<std::uint64_t>(v), sizeof(S), false);
         else
           scalar(v);
       }
+    element_ = -1;
   }
   void rng(const Rng& rng) {
     for (std::uint64_t word : rng.state()) u64(word);
@@ -127,13 +150,24 @@ class Writer {
 
   const std::string& bytes() const { return bytes_; }
 
+  /// From now on, appends a WrittenField to `*log` for every value written (nullptr: stop).
+  void record_fields(std::vector<WrittenField>* log) { log_ = log; }
+
   static constexpr std::uint8_t tag_section = 0xA5;
 
  private:
-  void put(std::uint64_t v, int bytes) {
+  void note(int width, bool floating) {
+    if (log_ != nullptr)
+      log_->push_back({bytes_.size(), static_cast<std::uint8_t>(width), floating, element_,
+                       element_ < 0 ? 0 : element_count_});
+  }
+  void put(std::uint64_t v, int bytes, bool floating) {
+    note(bytes, floating);
     for (int k = 0; k < bytes; ++k) bytes_.push_back(static_cast<char>((v >> (8 * k)) & 0xFF));
   }
   std::string bytes_;
+  std::vector<WrittenField>* log_ = nullptr;
+  std::int64_t element_ = -1, element_count_ = 0;
 };
 
 /// Reads what a Writer wrote, checking every tag, type code and size; any mismatch or running
@@ -205,11 +239,31 @@ class Reader {
     PGRAD_REQUIRE(a == b, source_, ": ", what, " ", name, " differs: file has ", stored, ", program has ", value);
   }
 
-  /// Reads a matrix into `m`: the type code must match its Scalar; `rows`/`cols` (if >= 0) are
-  /// the sizes the program expects, otherwise m is resized to the file's sizes.
+  /// An i64 that must lie in [lo, hi] (a counter, a size, an index); otherwise throws naming
+  /// `what` (section and field) and the value.
+  std::int64_t i64_in(const char* what, std::int64_t lo, std::int64_t hi) {
+    const std::int64_t v = i64();
+    PGRAD_REQUIRE(v >= lo && v <= hi, source_, ": corrupt ", what, " ", v, " (must be in [", lo, ", ", hi, "])");
+    return v;
+  }
+  /// A float or double that must be finite; otherwise throws naming `what` and the value.
+  template <class S>
+  S finite(const char* what) {
+    const S v = scalar<S>();
+    PGRAD_REQUIRE(std::isfinite(v), source_, ": corrupt ", what, " ", v, " (must be finite)");
+    return v;
+  }
+
+  /// Reads a matrix into `m`, which must come out exactly rows x cols (the sizes the program
+  /// expects): the type code must match its Scalar, the stored sizes must be rows and cols,
+  /// and floating-point values must be finite. Anything else throws pgrad::Error naming `what`
+  /// before anything is allocated; `m` is only resized once the sizes are known to be right
+  /// and the bytes to be there.
   template <class M>
-  void matrix(M& m, const std::string& what, Index rows = -1, Index cols = -1) {
+  void matrix(M& m, const std::string& what, Index rows, Index cols) {
     using S = typename M::Scalar;
+    PGRAD_REQUIRE(rows >= 0 && cols >= 0, "Reader::matrix: ", what, ": expected sizes ", rows, "x", cols,
+                  " must be given (>= 0)");
     std::uint8_t code;
     if constexpr (std::is_same_v<S, bool>)
       code = 1;
@@ -226,23 +280,9 @@ class Reader {
                    int(code));
     }
     const std::int64_t r = i64(), c = i64();
-    PGRAD_REQUIRE(r >= 0 && c >= 0, source_, ": corrupt sizes ", r, "x", c, " for ", what);
-    PGRAD_REQUIRE((rows < 0 || r == rows) && (cols < 0 || c == cols), source_, ": ", what,
-                  " sizes differ: file has ", r, "x", c, ", program has ", rows < 0 ? r : rows, "x",
-                  cols < 0 ? c : cols);
-    const std::size_t element = std::is_same_v<S, bool> ? 1 : sizeof(S);
-    PGRAD_REQUIRE(static_cast<std::uint64_t>(r) * static_cast<std::uint64_t>(c) <= remaining() / element,
-                  source_, ": truncated while reading ", what, " (", r, "x", c, ")");
-    m.resize(static_cast<Index>(r), static_cast<Index>(c));
-    for (Index j = 0; j < m.cols(); ++j)
-      for (Index i = 0; i < m.rows(); ++i) {
-        if constexpr (std::is_same_v<S, bool>)
-          m(i, j) = boolean();
-        else if constexpr (std::is_integral_v<S>)
-          m(i, j) = static_cast<S>(get(sizeof(S), what.c_str()));
-        else
-          m(i, j) = scalar<S>();
-      }
+    PGRAD_REQUIRE(r == rows && c == cols, source_, ": ", what, " sizes differ: file has ", r, "x", c,
+                  ", program has ", rows, "x", cols);
+    read_values(m, what, rows, cols);
   }
   /// Reads a matrix into a fixed-size object (sizes must match exactly).
   template <class M>
@@ -251,10 +291,26 @@ class Reader {
     matrix(tmp, what, m.rows(), m.cols());
     m = tmp;
   }
+  /// Reads a column vector of floating-point values whose length the program cannot know in
+  /// advance (it must be 1 column of at most max_rows finite values): for state saved by a
+  /// component that was not told the sizes to expect (see nn::detail::BlockState).
+  template <class S>
+  void bounded_vector(Vector<S>& v, const std::string& what, Index max_rows) {
+    const std::uint8_t found = u8();
+    PGRAD_REQUIRE(found == detail::scalar_code<S>(), source_, ": ", what, ": element type code ", int(found),
+                  " in the file, program expects ", int(detail::scalar_code<S>()));
+    const std::int64_t r = i64(), c = i64();
+    PGRAD_REQUIRE(r >= 0 && r <= max_rows && c == 1, source_, ": ", what, " sizes differ: file has ", r, "x", c,
+                  ", program expects at most ", max_rows, "x1");
+    read_values(v, what, static_cast<Index>(r), 1);
+  }
 
-  void rng(Rng& rng) {
+  /// Reads a generator's state; an all-zero state (which xoshiro never leaves) throws naming `what`.
+  void rng(Rng& rng, const char* what = "random generator") {
     Rng::State state;
     for (auto& word : state) word = u64();
+    PGRAD_REQUIRE(state[0] | state[1] | state[2] | state[3], source_, ": corrupt ", what,
+                  " state (all zero, which no generator reaches)");
     rng.set_state(state);
   }
 
@@ -267,6 +323,30 @@ class Reader {
   const std::string& source() const { return source_; }
 
  private:
+  // The rows x cols values of a matrix whose sizes were checked: the bytes must be there
+  // (overflow-safe) before m is resized; floating-point values must be finite.
+  template <class M>
+  void read_values(M& m, const std::string& what, Index rows, Index cols) {
+    using S = typename M::Scalar;
+    const std::uint64_t element = std::is_same_v<S, bool> ? 1 : sizeof(S);
+    const std::uint64_t r = static_cast<std::uint64_t>(rows), c = static_cast<std::uint64_t>(cols);
+    PGRAD_REQUIRE(c == 0 || r <= remaining() / element / c, source_, ": truncated while reading ", what, " (", rows,
+                  "x", cols, ")");
+    m.resize(rows, cols);
+    for (Index j = 0; j < cols; ++j)
+      for (Index i = 0; i < rows; ++i) {
+        if constexpr (std::is_same_v<S, bool>) {
+          m(i, j) = boolean();
+        } else if constexpr (std::is_integral_v<S>) {
+          m(i, j) = static_cast<S>(get(sizeof(S), what.c_str()));
+        } else {
+          const S v = scalar<S>();
+          PGRAD_REQUIRE(std::isfinite(v), source_, ": corrupt ", what, ": non-finite value ", v, " at row ", i,
+                        ", column ", j);
+          m(i, j) = v;
+        }
+      }
+  }
   void need(std::uint64_t n, const char* what) const {
     PGRAD_REQUIRE(n <= remaining(), source_, ": truncated while reading ", what, " at byte ", pos_);
   }

@@ -126,8 +126,12 @@ class CartPole {
   Index max_episode_steps() const { return max_episode_steps_; }
   /// Steps taken in the current episode.
   Index elapsed_steps() const { return elapsed_; }
+  /// Whether an episode is under way (reset, and neither terminated nor truncated since).
+  bool episode_running() const { return active_; }
 
-  /// Checkpoints: the state, the step count and whether an episode is running.
+  /// Checkpoints: the state, the step count and whether an episode is running. load_state
+  /// requires a finite state and a step count in [0, max_episode_steps] (or [0, 2^62] without
+  /// a limit).
   void save_state(Writer& w) const {
     w.section("CartPole");
     w.i64(max_episode_steps_);
@@ -138,10 +142,11 @@ class CartPole {
   void load_state(Reader& r) {
     r.section("CartPole");
     const auto limit = r.i64();
-    PGRAD_REQUIRE(limit == max_episode_steps_, "CartPole::load_state: max_episode_steps differs: file has ", limit,
+    PGRAD_REQUIRE(limit == max_episode_steps_, r.source(), ": CartPole max_episode_steps differs: file has ", limit,
                   ", environment has ", max_episode_steps_);
     r.fixed_matrix(state_, "CartPole state");
-    elapsed_ = static_cast<Index>(r.i64());
+    elapsed_ = static_cast<Index>(
+        r.i64_in("CartPole elapsed steps", 0, max_episode_steps_ > 0 ? max_episode_steps_ : max_saved_counter));
     active_ = r.boolean();
   }
 

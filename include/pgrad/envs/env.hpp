@@ -104,6 +104,9 @@ namespace detail {
 template <class, class = void> struct has_inner : std::false_type {};
 template <class E>
 struct has_inner<E, std::void_t<decltype(std::declval<const E&>().inner())>> : std::true_type {};
+template <class, class = void> struct has_episode_running : std::false_type {};
+template <class E>
+struct has_episode_running<E, std::void_t<decltype(std::declval<const E&>().episode_running())>> : std::true_type {};
 template <class, class = void> struct has_max_episode_steps : std::false_type {};
 template <class E>
 struct has_max_episode_steps<E, std::void_t<decltype(std::declval<const E&>().max_episode_steps())>>
@@ -125,6 +128,19 @@ Index max_episode_steps_of(const E& env) {
     return max_episode_steps_of(env.inner());
   else
     return 0;
+}
+
+/// Whether an environment's episode is under way (reset, and not ended since), through the
+/// optional member `bool episode_running() const`, looked up through wrappers' `inner()`; true
+/// when nothing in the chain declares one. VectorEnv checks on load that every copy's is.
+template <class E>
+bool episode_running_of(const E& env) {
+  if constexpr (detail::has_episode_running<E>::value)
+    return env.episode_running();
+  else if constexpr (detail::has_inner<E>::value)
+    return episode_running_of(env.inner());
+  else
+    return true;
 }
 
 }  // namespace pgrad::envs

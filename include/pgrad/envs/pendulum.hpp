@@ -128,8 +128,12 @@ class Pendulum {
   Index max_episode_steps() const { return max_episode_steps_; }
   /// Steps taken in the current episode.
   Index elapsed_steps() const { return elapsed_; }
+  /// Whether an episode is under way (reset, and neither terminated nor truncated since).
+  bool episode_running() const { return active_; }
 
-  /// Checkpoints: the state, the step count and whether an episode is running.
+  /// Checkpoints: the state, the step count and whether an episode is running. load_state
+  /// requires a finite state with |theta_dot| <= 8 and a step count in [0, max_episode_steps]
+  /// (or [0, 2^62] without a limit).
   void save_state(Writer& w) const {
     w.section("Pendulum");
     w.i64(max_episode_steps_);
@@ -141,11 +145,14 @@ class Pendulum {
   void load_state(Reader& r) {
     r.section("Pendulum");
     const auto limit = r.i64();
-    PGRAD_REQUIRE(limit == max_episode_steps_, "Pendulum::load_state: max_episode_steps differs: file has ", limit,
+    PGRAD_REQUIRE(limit == max_episode_steps_, r.source(), ": Pendulum max_episode_steps differs: file has ", limit,
                   ", environment has ", max_episode_steps_);
-    theta_ = r.scalar<S>();
-    theta_dot_ = r.scalar<S>();
-    elapsed_ = static_cast<Index>(r.i64());
+    theta_ = r.finite<S>("Pendulum theta");
+    theta_dot_ = r.finite<S>("Pendulum theta_dot");
+    PGRAD_REQUIRE(std::abs(theta_dot_) <= max_speed, r.source(), ": corrupt Pendulum theta_dot ", theta_dot_,
+                  " (beyond the maximum speed ", max_speed, ")");
+    elapsed_ = static_cast<Index>(
+        r.i64_in("Pendulum elapsed steps", 0, max_episode_steps_ > 0 ? max_episode_steps_ : max_saved_counter));
     active_ = r.boolean();
   }
 

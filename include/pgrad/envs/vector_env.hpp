@@ -101,6 +101,8 @@ class VectorEnv {
     timed_steps_ = 0;
     fastest_step_ = 1e30;
   }
+  /// Whether step() may be called: after reset() and after every step() that threw nothing.
+  bool ready() const { return ready_; }
   /// Whether the next step() spreads the copies over the workers.
   bool steps_in_parallel() const { return parallel_; }
   /// Below this time for one step of all copies, `automatic` keeps stepping on the calling thread
@@ -192,15 +194,20 @@ class VectorEnv {
   void load_state(Reader& r) {
     r.section("VectorEnv");
     const auto n = r.i64();
-    PGRAD_REQUIRE(n == num_envs(), "VectorEnv::load_state: number of environments differs: file has ", n,
+    PGRAD_REQUIRE(n == num_envs(), r.source(), ": VectorEnv number of environments differs: file has ", n,
                   ", vector environment has ", num_envs());
     seed_ = r.u64();
     for (std::size_t i = 0; i < envs_.size(); ++i) {
-      r.rng(rngs_[i]);
+      r.rng(rngs_[i], "VectorEnv copy");
       load_state_of(r, envs_[i]);
-      returns_[i] = r.f64();
-      lengths_[i] = static_cast<Index>(r.i64());
+      returns_[i] = r.finite<double>("VectorEnv episode return");
+      lengths_[i] = static_cast<Index>(r.i64_in("VectorEnv episode length", 0, max_saved_counter));
       recorder_counts_[i] = r.u64();
+      // The episodes the copy's recorder had finished when the copy last reset: never more than now.
+      std::uint64_t recorded = 0;
+      if constexpr (has_episode_recorder<Env>()) recorded = episode_recorder(envs_[i]).episode_count();
+      PGRAD_REQUIRE(recorder_counts_[i] <= recorded, r.source(), ": corrupt VectorEnv episode count of copy ", i,
+                    ": ", recorder_counts_[i], ", its recorder has only ", recorded);
     }
     r.matrix(obs_, "VectorEnv observations", obs_dim_, num_envs());
     r.matrix(final_obs_, "VectorEnv final observations", obs_dim_, num_envs());
@@ -208,6 +215,10 @@ class VectorEnv {
     r.matrix(terminated_, "VectorEnv terminated", 1, num_envs());
     r.matrix(truncated_, "VectorEnv truncated", 1, num_envs());
     ready_ = r.boolean();
+    // Between steps every copy's episode is under way: one that ended was reset in its step.
+    for (Index i = 0; ready_ && i < num_envs(); ++i)
+      PGRAD_REQUIRE(episode_running_of(envs_[static_cast<std::size_t>(i)]), r.source(),
+                    ": corrupt VectorEnv: the episode of copy ", i, " has ended but the copy was not reset");
     finished_.clear();
     std::fill(ended_.begin(), ended_.end(), 0);
   }

@@ -224,6 +224,8 @@ class Walker2d {
   Walker2dVersion version() const { return version_; }
   Index max_episode_steps() const { return max_episode_steps_; }
   Index elapsed_steps() const { return elapsed_steps_; }
+  /// Whether an episode is under way (reset, and neither terminated nor truncated since).
+  bool episode_running() const { return data_ != nullptr && !needs_reset_; }
   /// The compiled model and the simulation state, read-only (positions: data().qpos[0..8]).
   const mjModel& model() const { return *model_; }
   const mjData& data() const { return *data_; }
@@ -254,7 +256,7 @@ class Walker2d {
     PGRAD_REQUIRE(limit == max_episode_steps_, "Walker2d::load_state: max_episode_steps differs: file has ", limit,
                   ", environment has ", max_episode_steps_);
     mj_resetData(model_.get(), data_.get());
-    data_->time = r.f64();
+    data_->time = r.finite<double>("Walker2d time");
     read_array(r, data_->qpos, model_->nq, "Walker2d qpos");
     read_array(r, data_->qvel, model_->nv, "Walker2d qvel");
     read_array(r, data_->act, model_->na, "Walker2d act");
@@ -263,7 +265,8 @@ class Walker2d {
     r.matrix(warmstart, "Walker2d qacc_warmstart", model_->nv, 1);
     mj_forward(model_.get(), data_.get());
     for (int i = 0; i < model_->nv; ++i) data_->qacc_warmstart[i] = warmstart[i];
-    elapsed_steps_ = static_cast<Index>(r.i64());
+    elapsed_steps_ = static_cast<Index>(
+        r.i64_in("Walker2d elapsed steps", 0, max_episode_steps_ > 0 ? max_episode_steps_ : max_saved_counter));
     needs_reset_ = r.boolean();
   }
 

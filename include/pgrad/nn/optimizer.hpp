@@ -3,6 +3,9 @@
 // one or more flat Parameters blocks (e.g. actor, critic and log-std) as if they were one vector.
 #include <cmath>
 #include <initializer_list>
+#include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <pgrad/core/check.hpp>
@@ -37,23 +40,59 @@ class BlockState {
   std::vector<Vector<S>>& vectors() { return state_; }
   const std::vector<Vector<S>>& vectors() const { return state_; }
 
+  /// Declares the sizes of the parameter blocks this state will serve (in step order), so that
+  /// load_state knows what to expect; an optimiser built for a policy is told them by the
+  /// algorithm (Optimizer::expect_blocks).
+  void expect_blocks(std::vector<Index> sizes) {
+    for (Index size : sizes) PGRAD_REQUIRE(size >= 0, "optimiser: block size ", size, " must be >= 0");
+    block_sizes_ = std::move(sizes);
+  }
+
   /// Checkpoints: every state vector with its size.
   void save_state(Writer& w) const {
     w.u64(state_.size());
     for (const auto& v : state_) w.matrix(v);
   }
-  void load_state(Reader& r, const char* who) {
-    const auto count = r.u64();
-    PGRAD_REQUIRE(count % static_cast<std::uint64_t>(per_block_) == 0 && count <= r.remaining(), who,
-                  ": corrupt optimiser state (", count, " vectors)");
+  /// Reads what save_state wrote. With declared block sizes (expect_blocks) the state must be
+  /// empty (no step taken yet) or hold exactly per-block vectors of those sizes; without, at
+  /// most 64 blocks of column vectors that fit in the payload, each block's vectors of one size
+  /// (a later step checks them against its parameters). Every value must be finite, and those
+  /// of vector `nonnegative` of each block (a mean of squares; -1: none) >= 0. Throws
+  /// pgrad::Error naming `who` and the vector otherwise; the state is replaced only on success.
+  void load_state(Reader& r, const char* who, int nonnegative = -1) {
+    const std::uint64_t per_block = static_cast<std::uint64_t>(per_block_);
+    const std::uint64_t count = r.u64();
+    if (!block_sizes_.empty())
+      PGRAD_REQUIRE(count == 0 || count == block_sizes_.size() * per_block, r.source(), ": corrupt ", who,
+                    " state: ", count, " vectors, the optimiser expects 0 or ", block_sizes_.size() * per_block, " (",
+                    per_block, " for each of ", block_sizes_.size(), " parameter blocks)");
+    else
+      PGRAD_REQUIRE(count % per_block == 0 && count <= 64 * per_block, r.source(), ": corrupt ", who, " state: ",
+                    count, " vectors (a multiple of ", per_block, ", at most ", 64 * per_block, ")");
     std::vector<Vector<S>> loaded(static_cast<std::size_t>(count));
-    for (auto& v : loaded) r.matrix(v, std::string(who) + " state vector");
+    for (std::size_t k = 0; k < loaded.size(); ++k) {
+      const std::size_t block = k / per_block_;
+      const int index = static_cast<int>(k % per_block_);
+      const std::string what = std::string(who) + " state vector " + std::to_string(index) + " of block " +
+                                std::to_string(block);
+      if (!block_sizes_.empty()) {
+        r.matrix(loaded[k], what, block_sizes_[block], 1);
+      } else {
+        r.bounded_vector(loaded[k], what, static_cast<Index>(r.remaining() / sizeof(S)));
+        PGRAD_REQUIRE(index == 0 || loaded[k].size() == loaded[k - 1].size(), r.source(), ": corrupt ", what,
+                      ": ", loaded[k].size(), " entries, vector 0 of the block has ", loaded[k - index].size());
+      }
+      if (index == nonnegative)
+        PGRAD_REQUIRE((loaded[k].array() >= S(0)).all(), r.source(), ": corrupt ", what,
+                      ": negative entries in a mean of squares");
+    }
     state_ = std::move(loaded);
   }
 
  private:
   int per_block_;
   std::vector<Vector<S>> state_;
+  std::vector<Index> block_sizes_;  // declared by expect_blocks (empty: unknown)
 };
 
 template <class S>
@@ -76,10 +115,11 @@ class Adam {
   };
   Adam() : Adam(Config{}) {}
   explicit Adam(Config config) : config_(config), state_(2) {
-    detail::check_hyper(config.learning_rate >= 0, "Adam", "learning_rate", config.learning_rate);
+    detail::check_hyper(config.learning_rate >= 0 && std::isfinite(config.learning_rate), "Adam", "learning_rate",
+                        config.learning_rate);
     detail::check_hyper(config.beta1 >= 0 && config.beta1 < 1, "Adam", "beta1", config.beta1);
     detail::check_hyper(config.beta2 >= 0 && config.beta2 < 1, "Adam", "beta2", config.beta2);
-    detail::check_hyper(config.eps >= 0, "Adam", "eps", config.eps);
+    detail::check_hyper(config.eps >= 0 && std::isfinite(config.eps), "Adam", "eps", config.eps);
   }
 
   void set_learning_rate(S lr) {
@@ -121,10 +161,16 @@ class Adam {
     }
   }
 
+  /// Declares the sizes of the parameter blocks step() will be given (checkpoints check them).
+  void expect_blocks(std::vector<Index> sizes) { state_.expect_blocks(std::move(sizes)); }
+
   /// Moment vectors (m, v per block) and step count, for checkpoints.
   detail::BlockState<S>& state() { return state_; }
   const detail::BlockState<S>& state() const { return state_; }
-  void set_steps(long long steps) { steps_ = steps; }
+  void set_steps(long long steps) {
+    PGRAD_REQUIRE(steps >= 0 && steps <= max_saved_counter, "Adam::set_steps: ", steps, " is outside [0, 2^62]");
+    steps_ = steps;
+  }
 
   /// Checkpoints: hyperparameters (betas and eps checked on load), current learning rate, step
   /// count and the moment vectors.
@@ -142,12 +188,39 @@ class Adam {
     r.expect_same("Adam", "beta1", static_cast<double>(config_.beta1));
     r.expect_same("Adam", "beta2", static_cast<double>(config_.beta2));
     r.expect_same("Adam", "eps", static_cast<double>(config_.eps));
-    set_learning_rate(r.scalar<S>());
-    steps_ = r.i64();
-    state_.load_state(r, "Adam");
+    const S learning_rate = r.finite<S>("Adam learning rate");
+    PGRAD_REQUIRE(learning_rate >= 0, r.source(), ": corrupt Adam learning rate ", learning_rate, " (must be >= 0)");
+    set_learning_rate(learning_rate);
+    const auto steps = r.i64_in("Adam step count", 0, max_saved_counter);
+    detail::BlockState<S> loaded = state_;
+    loaded.load_state(r, "Adam", 1);
+    const double bound = moment_bound(steps);
+    for (std::size_t k = 0; k + 1 < loaded.vectors().size(); k += 2) {
+      const Vector<S>& m = loaded.vectors()[k];
+      const Vector<S>& v = loaded.vectors()[k + 1];
+      for (Index i = 0; i < m.size(); ++i)
+        PGRAD_REQUIRE(std::abs(static_cast<double>(m[i])) <= bound * (std::sqrt(static_cast<double>(v[i])) + tiny_),
+                      r.source(), ": corrupt Adam state of block ", k / 2, ": first moment ", m[i],
+                      " cannot go with second moment ", v[i], " after ", steps, " steps");
+    }
+    state_ = std::move(loaded);
+    steps_ = steps;
   }
 
  private:
+  // The largest |m| / √v Adam's updates can produce after `steps` steps, whatever the gradients
+  // (Cauchy-Schwarz on m = (1-β₁) Σ β₁ʲ g and v = (1-β₂) Σ β₂ʲ g², j < steps), with 1 % for
+  // rounding: (1-β₁) / √(1-β₂) · √(Σ_{j<steps} (β₁²/β₂)ʲ). A loaded state beyond it would make
+  // steps of any size (m huge, v tiny), so load_state refuses it; tiny_ covers gradients whose
+  // square underflows (v = 0 with m ≠ 0).
+  double moment_bound(long long steps) const {
+    const double beta1 = static_cast<double>(config_.beta1), beta2 = static_cast<double>(config_.beta2);
+    const double ratio = beta1 * beta1 / beta2, t = static_cast<double>(steps);
+    const double sum = ratio == 1.0 ? t : (std::pow(ratio, t) - 1.0) / (ratio - 1.0);  // inf: no bound
+    return 1.01 * (1.0 - beta1) / std::sqrt(1.0 - beta2) * std::sqrt(sum);
+  }
+  static constexpr double tiny_ = 1e-15 * (std::is_same_v<S, float> ? 1e-4 : 1e-140);
+
   Config config_;
   detail::BlockState<S> state_;
   long long steps_ = 0;
@@ -166,9 +239,10 @@ class RMSprop {
   };
   RMSprop() : RMSprop(Config{}) {}
   explicit RMSprop(Config config) : config_(config), state_(1) {
-    detail::check_hyper(config.learning_rate >= 0, "RMSprop", "learning_rate", config.learning_rate);
+    detail::check_hyper(config.learning_rate >= 0 && std::isfinite(config.learning_rate), "RMSprop", "learning_rate",
+                        config.learning_rate);
     detail::check_hyper(config.alpha >= 0 && config.alpha <= 1, "RMSprop", "alpha", config.alpha);
-    detail::check_hyper(config.eps >= 0, "RMSprop", "eps", config.eps);
+    detail::check_hyper(config.eps >= 0 && std::isfinite(config.eps), "RMSprop", "eps", config.eps);
   }
   void set_learning_rate(S lr) {
     detail::check_hyper(lr >= 0 && std::isfinite(lr), "RMSprop", "learning_rate", lr);
@@ -194,6 +268,8 @@ class RMSprop {
       theta[i] -= lr * g[i] / (std::sqrt(v[i]) + eps);
     }
   }
+  /// Declares the sizes of the parameter blocks step() will be given (checkpoints check them).
+  void expect_blocks(std::vector<Index> sizes) { state_.expect_blocks(std::move(sizes)); }
   detail::BlockState<S>& state() { return state_; }
   const detail::BlockState<S>& state() const { return state_; }
 
@@ -209,8 +285,10 @@ class RMSprop {
     r.section("RMSprop");
     r.expect_same("RMSprop", "alpha", static_cast<double>(config_.alpha));
     r.expect_same("RMSprop", "eps", static_cast<double>(config_.eps));
-    set_learning_rate(r.scalar<S>());
-    state_.load_state(r, "RMSprop");
+    const S learning_rate = r.finite<S>("RMSprop learning rate");
+    PGRAD_REQUIRE(learning_rate >= 0, r.source(), ": corrupt RMSprop learning rate ", learning_rate, " (must be >= 0)");
+    set_learning_rate(learning_rate);
+    state_.load_state(r, "RMSprop", 0);
   }
 
  private:
@@ -229,8 +307,9 @@ class Sgd {
   };
   Sgd() : Sgd(Config{}) {}
   explicit Sgd(Config config) : config_(config), state_(1) {
-    detail::check_hyper(config.learning_rate >= 0, "Sgd", "learning_rate", config.learning_rate);
-    detail::check_hyper(config.momentum >= 0, "Sgd", "momentum", config.momentum);
+    detail::check_hyper(config.learning_rate >= 0 && std::isfinite(config.learning_rate), "Sgd", "learning_rate",
+                        config.learning_rate);
+    detail::check_hyper(config.momentum >= 0 && std::isfinite(config.momentum), "Sgd", "momentum", config.momentum);
   }
   void set_learning_rate(S lr) {
     detail::check_hyper(lr >= 0 && std::isfinite(lr), "Sgd", "learning_rate", lr);

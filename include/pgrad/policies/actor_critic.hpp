@@ -40,6 +40,62 @@ struct PolicyConfig {
   double critic_output_gain = 1.0;
   bool with_critic = true;         ///< false: no value network at all (REINFORCE without baseline)
   double initial_log_std = 0.0;    ///< DiagGaussian only
+
+  /// The widest hidden layer and the most hidden layers of one network (a checkpoint declares
+  /// at most 64 sizes per network: input, hidden, output).
+  static constexpr Index max_hidden_size = Index(1) << 20;
+  static constexpr std::size_t max_hidden_layers = 62;
+  /// The range of a Gaussian policy's log-std, initial or loaded: [-20, 20] (its exp stays well
+  /// inside float's range, and so do the log-probabilities computed with it).
+  static constexpr double max_abs_log_std = 20.0;
+
+  /// Throws pgrad::Error naming `who` and the first invalid field: hidden sizes in
+  /// [1, max_hidden_size] and at most max_hidden_layers of them per network, activation and
+  /// init one of their enumerators, gains finite and >= 0, initial_log_std in [-20, 20].
+  void validate(const char* who) const {
+    const std::pair<const char*, const std::vector<Index>*> lists[] = {
+        {"shared_hidden", &shared_hidden}, {"actor_hidden", &actor_hidden}, {"critic_hidden", &critic_hidden}};
+    for (const auto& [name, sizes] : lists) {
+      PGRAD_REQUIRE(sizes->size() <= max_hidden_layers, who, ": policy.", name, " has ", sizes->size(),
+                    " hidden layers, at most ", max_hidden_layers, " are allowed");
+      for (std::size_t k = 0; k < sizes->size(); ++k)
+        PGRAD_REQUIRE((*sizes)[k] >= 1 && (*sizes)[k] <= max_hidden_size, who, ": policy.", name, "[", k, "] = ",
+                      (*sizes)[k], " must be in [1, ", max_hidden_size, "]");
+    }
+    PGRAD_REQUIRE(activation == nn::Activation::identity || activation == nn::Activation::tanh ||
+                      activation == nn::Activation::relu,
+                  who, ": policy.activation has the invalid value ", static_cast<int>(activation));
+    PGRAD_REQUIRE(
+        init == PolicyInit::orthogonal || init == PolicyInit::xavier_uniform || init == PolicyInit::he_uniform, who,
+        ": policy.init has the invalid value ", static_cast<int>(init));
+    const std::pair<const char*, double> gains[] = {{"hidden_gain", hidden_gain},
+                                                     {"actor_output_gain", actor_output_gain},
+                                                     {"critic_output_gain", critic_output_gain}};
+    for (const auto& [name, gain] : gains)
+      PGRAD_REQUIRE(std::isfinite(gain) && gain >= 0, who, ": policy.", name, " must be finite and >= 0, got ", gain);
+    PGRAD_REQUIRE(std::isfinite(initial_log_std) && std::abs(initial_log_std) <= max_abs_log_std, who,
+                  ": policy.initial_log_std must be finite and in [-20, 20], got ", initial_log_std);
+  }
+
+  /// The parameters of a network observation_size -> hidden -> output_size (weights and biases;
+  /// in double, so that no size overflows).
+  static double network_parameters(double input_size, const std::vector<Index>& hidden, double output_size) {
+    double count = 0, in = input_size;
+    for (Index size : hidden) {
+      count += (in + 1) * static_cast<double>(size);
+      in = static_cast<double>(size);
+    }
+    return count + (in + 1) * output_size;
+  }
+  /// The parameters of each network of an ActorCritic with this config for these sizes (trunk,
+  /// actor with its log-std, critic; 0 for an absent one), in double.
+  std::array<double, 3> parameter_counts(Index observation_size, Index action_size) const {
+    const double obs = static_cast<double>(observation_size), actions = static_cast<double>(action_size);
+    const double features = shared_hidden.empty() ? obs : static_cast<double>(shared_hidden.back());
+    const double trunk = shared_hidden.empty() ? 0.0 : network_parameters(obs, shared_hidden, 0.0);
+    return {trunk, network_parameters(features, actor_hidden, actions) + actions,
+            with_critic ? network_parameters(features, critic_hidden, 1.0) : 0.0};
+  }
 };
 
 /// Which parameter blocks of an ActorCritic an operation covers: all of them, the policy's (trunk,
@@ -107,7 +163,7 @@ class ActorCritic {
   /// observation_size inputs; action_size = number of actions (Categorical) or action dimension.
   /// Draws the initial parameters from `rng`: trunk, actor, then critic.
   ActorCritic(Index observation_size, Index action_size, const PolicyConfig& config, Rng& rng)
-      : config_((check_sizes(observation_size, action_size), config)),
+      : config_((check_sizes(observation_size, action_size, config), config)),
         trunk_(make_trunk(observation_size, config)),
         actor_(layer_sizes(feature_size(observation_size, config), config.actor_hidden, action_size),
                config.activation, nn::Activation::identity) {
@@ -306,6 +362,15 @@ class ActorCritic {
     for (const nn::Parameters<S>* block : blocks(group)) count += block->size();
     return count;
   }
+  /// The sizes of the parameter blocks in block order (what apply() hands an optimiser).
+  std::vector<Index> block_sizes(ParameterGroup group = ParameterGroup::all) const {
+    std::vector<Index> sizes;
+    for (const nn::Parameters<S>* block : blocks(group)) sizes.push_back(block->size());
+    return sizes;
+  }
+  /// The most parameters one network of a policy may have (2^30: 4 GiB of float values, several
+  /// times that with gradients, optimiser moments and scratch); the constructor refuses more.
+  static constexpr Index max_parameters = Index(1) << 30;
 
   /// A training pass of the critic alone (TRPO's value steps): V(s) for the observations, the
   /// value part of a loss (as in train_pass), and the critic's backward. A shared trunk only
@@ -357,7 +422,8 @@ class ActorCritic {
   }
 
   /// Checkpoints: the Scalar, the distribution, the layer sizes of trunk, actor and critic (empty
-  /// when absent) and every parameter. load_state throws naming any difference in type or size.
+  /// when absent) and every parameter. load_state throws naming any difference in type or size,
+  /// a non-finite parameter or a log-std outside [-20, 20].
   void save_state(Writer& w) const {
     w.section("ActorCritic");
     write_scalar_type<S>(w);
@@ -389,8 +455,10 @@ class ActorCritic {
       ++k;
     }
     Vector<S> flat;
-    r.matrix(flat, "policy parameters", parameter_count(), 1);
-    if constexpr (checks_enabled()) check_finite(flat, "ActorCritic::load_state: policy parameters");
+    r.matrix(flat, "ActorCritic policy parameters", parameter_count(), 1);  // finite, or it throws
+    if constexpr (!discrete)
+      PGRAD_REQUIRE((flat.tail(log_std_.size()).array().abs() <= S(PolicyConfig::max_abs_log_std)).all(), r.source(),
+                    ": corrupt ActorCritic log-std (", flat.tail(log_std_.size()).transpose(), "): outside [-20, 20]");
     set_flat_parameters(flat);
   }
 
@@ -459,9 +527,21 @@ class ActorCritic {
     }
   }
 
-  static int check_sizes(Index observation_size, Index action_size) {
+  // The config (PolicyConfig::validate) and the sizes, before anything is allocated.
+  static int check_sizes(Index observation_size, Index action_size, const PolicyConfig& config) {
     PGRAD_REQUIRE(observation_size > 0 && action_size > 0, "ActorCritic: observation size ", observation_size,
                   " and action size ", action_size, " must be positive");
+    PGRAD_REQUIRE(observation_size <= PolicyConfig::max_hidden_size && action_size <= PolicyConfig::max_hidden_size,
+                  "ActorCritic: observation size ", observation_size, " and action size ", action_size,
+                  " must be at most ", PolicyConfig::max_hidden_size);
+    config.validate("ActorCritic");
+    const auto counts = config.parameter_counts(observation_size, action_size);
+    const char* names[3] = {"shared_hidden", "actor_hidden", "critic_hidden"};
+    for (int k = 0; k < 3; ++k)
+      PGRAD_REQUIRE(counts[k] <= static_cast<double>(max_parameters), "ActorCritic: policy.", names[k], " gives ",
+                    k == 0 ? "the shared trunk " : k == 1 ? "the actor " : "the critic ", counts[k],
+                    " parameters, above the limit of ", max_parameters, " per network (",
+                    counts[k] * sizeof(S) / 1073741824.0, " GiB for the values alone)");
     return 0;
   }
   static std::optional<nn::Mlp<S>> make_trunk(Index observation_size, const PolicyConfig& config) {

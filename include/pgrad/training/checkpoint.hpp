@@ -114,19 +114,52 @@ void save_checkpoint(const Algorithm& algorithm, const std::string& path) {
   write_checkpoint_file(path, writer);
 }
 
+/// The largest checkpoint file that `algorithm` can have been saved to: twice the size its
+/// checkpoint has now with room for a full optimiser state (32 bytes per parameter), plus
+/// 64 KiB, and never more than checkpoint_max_file_size. For pgrad's own environments and
+/// wrappers a checkpoint's size depends only on the configuration; the factor 2 leaves room for
+/// a custom environment whose state varies in size. Cost: one save_state into memory.
+template <class Algorithm>
+std::uint64_t checkpoint_size_limit(const Algorithm& algorithm) {
+  Writer writer;
+  writer.section("pgrad checkpoint");
+  algorithm.save_state(writer);
+  const double now = static_cast<double>(writer.bytes().size() + detail::checkpoint_header_size +
+                                         detail::checkpoint_trailer_size);
+  const double optimiser = 32.0 * static_cast<double>(algorithm.policy().parameter_count());
+  const double limit = 2.0 * (now + optimiser) + 65536.0;
+  return limit >= static_cast<double>(checkpoint_max_file_size) ? checkpoint_max_file_size
+                                                                : static_cast<std::uint64_t>(limit);
+}
+
+/// Restores the checkpoint held in `file` (the bytes of a file save_checkpoint wrote) into
+/// `algorithm`, as load_checkpoint does; errors name `source`. For checkpoints that arrive by
+/// other means than a file (and for the fuzzers).
+template <class Algorithm>
+void load_checkpoint_bytes(Algorithm& algorithm, const std::string& file, const std::string& source = "checkpoint") {
+  Reader reader = checkpoint_payload(file, source);
+  reader.section("pgrad checkpoint");
+  algorithm.load_state(reader);
+  reader.finish();
+}
+
 /// Restores a checkpoint written by save_checkpoint into `algorithm`, which must have been
 /// built with the same environment type, configuration and Scalar. Throws pgrad::Error naming
 /// what differs (not a pgrad checkpoint, truncated, corrupt: checksum mismatch, other format
 /// version, Scalar, layer sizes, hyperparameter values, number of environments) or why the file
-/// cannot be read (missing, not a regular file, above checkpoint_max_file_size). The file is
-/// fully validated (magic, length, checksum) before anything is read into the object; after a
-/// size or configuration mismatch the object may be partly overwritten: build a new one.
+/// cannot be read (missing, not a regular file, larger than checkpoint_size_limit(algorithm)).
+///
+/// A file from anywhere is safe to load: it is read only if it is a regular file no larger
+/// than a checkpoint of this configuration can be, and fully validated (magic, length,
+/// checksum) before anything is read into the object; then every array must have the size the
+/// object expects, every count, index and flag must be in range and consistent with the rest,
+/// and every floating-point value must be finite (variances >= 0, random generator states not
+/// all zero). Anything else throws pgrad::Error naming the section and the field; no input
+/// makes the loader allocate more than the file's size or read out of bounds. After an error
+/// the object may be partly overwritten (with valid values): build a new one.
 template <class Algorithm>
 void load_checkpoint(Algorithm& algorithm, const std::string& path) {
-  Reader reader = read_checkpoint_file(path);
-  reader.section("pgrad checkpoint");
-  algorithm.load_state(reader);
-  reader.finish();
+  load_checkpoint_bytes(algorithm, read_file(path, checkpoint_size_limit(algorithm), "checkpoint"), path);
 }
 
 }  // namespace pgrad

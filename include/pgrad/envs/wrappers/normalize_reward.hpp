@@ -91,7 +91,7 @@ class NormalizeReward : public Wrapper<NormalizeReward<Env>, Env> {
     r.expect_same(state_section, "epsilon", epsilon_);
     r.expect_same(state_section, "clip", clip_);
     stats_.load_state(r);
-    discounted_return_ = r.f64();
+    discounted_return_ = r.finite<double>("NormalizeReward discounted return");
     training_ = r.boolean();
   }
 

@@ -80,12 +80,13 @@ class RecordEpisodeStatistics : public Wrapper<RecordEpisodeStatistics<Env>, Env
     w.i64(last_.length);
     w.u64(episode_count_);
   }
+  // On load: returns finite, lengths in [0, 2^62], the copy index 0 (what step() records).
   void load_own_state(Reader& r) {
-    return_ = r.f64();
-    length_ = static_cast<Index>(r.i64());
-    last_.env_index = static_cast<Index>(r.i64());
-    last_.episode_return = r.scalar<Scalar>();
-    last_.length = static_cast<Index>(r.i64());
+    return_ = r.finite<double>("RecordEpisodeStatistics current return");
+    length_ = static_cast<Index>(r.i64_in("RecordEpisodeStatistics current length", 0, max_saved_counter));
+    last_.env_index = static_cast<Index>(r.i64_in("RecordEpisodeStatistics last episode's copy index", 0, 0));
+    last_.episode_return = r.finite<Scalar>("RecordEpisodeStatistics last episode's return");
+    last_.length = static_cast<Index>(r.i64_in("RecordEpisodeStatistics last episode's length", 0, max_saved_counter));
     episode_count_ = r.u64();
   }
 

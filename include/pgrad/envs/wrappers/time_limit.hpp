@@ -52,16 +52,16 @@ class TimeLimit : public Wrapper<TimeLimit<Env>, Env> {
   Index elapsed_steps() const { return elapsed_; }
 
  private:
-  // Checkpoints: the limit (checked) and the step count.
+  // Checkpoints: the limit (checked) and the step count (in [0, limit] on load).
   void save_own_state(Writer& w) const {
     w.i64(limit_);
     w.i64(elapsed_);
   }
   void load_own_state(Reader& r) {
     const auto limit = r.i64();
-    PGRAD_REQUIRE(limit == limit_, "TimeLimit::load_state: max_episode_steps differs: file has ", limit,
+    PGRAD_REQUIRE(limit == limit_, r.source(), ": TimeLimit max_episode_steps differs: file has ", limit,
                   ", wrapper has ", limit_);
-    elapsed_ = static_cast<Index>(r.i64());
+    elapsed_ = static_cast<Index>(r.i64_in("TimeLimit elapsed steps", 0, limit_));
   }
 
   Index limit_;
