@@ -3,6 +3,7 @@
 // files of issue 17 and the fuzzers' findings end in pgrad::Error naming the field.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -10,6 +11,8 @@
 #include <map>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "checkpoint_targets.hpp"
 #if defined(__GLIBC__)
@@ -61,6 +64,158 @@ bool sampled(const pgrad::WrittenField& field) {
 }
 
 }  // namespace
+
+namespace {
+
+/// A PPO checkpoint's payload and its fields.
+struct Recorded {
+  std::string payload;
+  std::vector<pgrad::WrittenField> fields;
+  /// The k-th field written after the first occurrence of `name` in the payload (a section's
+  /// name is followed by the fields its owner writes).
+  const pgrad::WrittenField& after(const std::string& name, std::size_t k) const {
+    const std::size_t at = payload.find(name);
+    REQUIRE(at != std::string::npos);
+    std::size_t first = 0;
+    while (fields[first].offset < at) ++first;
+    return fields.at(first + k);
+  }
+  /// The checkpoint file with that field set to `bits`.
+  std::string file_with(const std::string& name, std::size_t k, std::uint64_t bits) const {
+    const pgrad::WrittenField& field = after(name, k);
+    return pgrad::checkpoint_file_bytes(with_bytes(payload, field.offset, field.width, bits));
+  }
+};
+
+Recorded recorded_ppo() {
+  Recorded r;
+  r.payload = checkpoint_targets::all()[0].payload(&r.fields);
+  return r;
+}
+
+std::uint64_t double_bits(double v) {
+  std::uint64_t b;
+  std::memcpy(&b, &v, 8);
+  return b;
+}
+
+std::string load_error(const std::string& file) {
+  const Outcome outcome = checkpoint_targets::all()[0].load_and_update(file);
+  CHECK(outcome.kind == Outcome::load_refused);
+  return outcome.message;
+}
+
+}  // namespace
+
+TEST_CASE("The crafted checkpoints of issue 17 end in pgrad::Error naming the field", "[checkpoint][corruption]") {
+  const Recorded ppo = recorded_ppo();
+  // Fields after the "Adam" section name: 0-5 beta1, beta2 and eps (name length, value), 6 the
+  // learning rate, 7 the step count, 8 the number of state vectors, 9-11 the first vector's
+  // type code, rows and cols.
+  SECTION("an Adam state vector with rows > 0 and cols = 0, 2 or 2^62 (the crash)") {
+    for (std::uint64_t cols : {std::uint64_t(0), std::uint64_t(2), std::uint64_t(1) << 62})
+      CHECK_THAT(load_error(ppo.file_with("Adam", 11, cols)),
+                 Contains("Adam state vector 0 of block 0 sizes differ: file has") && Contains("program has"));
+    CHECK_THAT(load_error(ppo.file_with("Adam", 10, 4)), Contains("file has 4x1"));
+  }
+  SECTION("the number of Adam state vectors") {
+    CHECK_THAT(load_error(ppo.file_with("Adam", 8, 3)), Contains("corrupt Adam state: 3 vectors, the optimiser "
+                                                                 "expects 0 or 4"));
+  }
+  SECTION("Adam's step count INT64_MAX or -1") {
+    CHECK_THAT(load_error(ppo.file_with("Adam", 7, INT64_MAX)),
+               Contains("corrupt Adam step count 9223372036854775807 (must be in [0, 4611686018427387904])"));
+    CHECK_THAT(load_error(ppo.file_with("Adam", 7, ~std::uint64_t(0))), Contains("corrupt Adam step count -1"));
+  }
+  SECTION("an Adam moment that Adam cannot produce") {
+    const pgrad::WrittenField& code = ppo.after("Adam", 9);
+    const pgrad::WrittenField& first_value = ppo.fields[&code - ppo.fields.data() + 3];
+    REQUIRE(first_value.element == 0);
+    float huge = 1e30f;
+    std::uint32_t bits;
+    std::memcpy(&bits, &huge, 4);
+    CHECK_THAT(load_error(pgrad::checkpoint_file_bytes(with_bytes(ppo.payload, first_value.offset, 4, bits))),
+               Contains("corrupt Adam state of block 0: first moment 1e+30 cannot go with second moment"));
+  }
+  SECTION("the algorithm's counters: iteration INT64_MIN, run steps inconsistent with it") {
+    // After "RolloutCollector"'s section come the sampling Rng (4 words); the two counters are the
+    // last fields before that section's tag and name length.
+    const std::size_t at = ppo.payload.find("RolloutCollector");
+    std::size_t k = 0;
+    while (ppo.fields[k + 1].offset < at) ++k;
+    const pgrad::WrittenField& run_steps = ppo.fields[k - 2];
+    const pgrad::WrittenField& iteration = ppo.fields[k - 3];
+    CHECK_THAT(load_error(pgrad::checkpoint_file_bytes(with_bytes(ppo.payload, iteration.offset, 8, std::uint64_t(1) << 63))),
+               Contains("corrupt OnPolicy iteration -9223372036854775808"));
+    CHECK_THAT(load_error(pgrad::checkpoint_file_bytes(with_bytes(ppo.payload, run_steps.offset, 8, 33))),
+               Contains("corrupt OnPolicy counters: 3 updates cannot have taken 33 steps"));
+  }
+  SECTION("the collector's step count, episode log, and every copy's counters") {
+    // After "RolloutCollector": 4 Rng words, observations (code, rows, cols, 8 values), steps.
+    CHECK_THAT(load_error(ppo.file_with("RolloutCollector", 15, INT64_MAX)),
+               Contains("corrupt RolloutCollector step count 9223372036854775807"));
+    // After "EpisodeLog": capacity, then (return, length) pairs.
+    CHECK_THAT(load_error(ppo.file_with("EpisodeLog", 1, double_bits(std::nan("")))),
+               Contains("corrupt EpisodeLog episode return nan (must be finite)"));
+    CHECK_THAT(load_error(ppo.file_with("EpisodeLog", 1, double_bits(-HUGE_VAL))),
+               Contains("corrupt EpisodeLog episode return -inf"));
+    CHECK_THAT(load_error(ppo.file_with("EpisodeLog", 2, ~std::uint64_t(0))),
+               Contains("corrupt EpisodeLog episode length -1"));
+    // After "CartPole": the limit, the state (code, rows, cols, 4 values), the elapsed steps.
+    CHECK_THAT(load_error(ppo.file_with("CartPole", 8, ~std::uint64_t(0))),
+               Contains("corrupt CartPole elapsed steps -1 (must be in [0, 500])"));
+    CHECK_THAT(load_error(ppo.file_with("CartPole", 8, INT64_MAX)), Contains("corrupt CartPole elapsed steps"));
+    // Right after the CartPole's fields: the VectorEnv's return and length of copy 0.
+    CHECK_THAT(load_error(ppo.file_with("CartPole", 10, double_bits(std::nan("")))),
+               Contains("corrupt VectorEnv episode return nan"));
+    CHECK_THAT(load_error(ppo.file_with("CartPole", 11, INT64_MAX)),
+               Contains("corrupt VectorEnv episode length 9223372036854775807"));
+  }
+}
+
+TEST_CASE("Reader::matrix accepts only the expected shape and never overflows", "[checkpoint][corruption]") {
+  pgrad::Writer w;
+  w.u8(4);  // float
+  w.i64(4);
+  w.i64(std::int64_t(1) << 62);
+  pgrad::Matrix<float> m;
+  pgrad::Reader shape(w.bytes(), "crafted");
+  CHECK_THROWS_WITH(shape.matrix(m, "weights", 4, 1),
+                    Contains("crafted: weights sizes differ: file has 4x4611686018427387904, program has 4x1"));
+  // A program that did expect such sizes: the product overflows 64 bits; still "truncated".
+  pgrad::Reader huge(w.bytes(), "crafted");
+  CHECK_THROWS_WITH(huge.matrix(m, "weights", 4, pgrad::Index(1) << 62), Contains("truncated while reading weights"));
+  CHECK(m.size() == 0);
+  pgrad::Writer all_zero;
+  for (int k = 0; k < 4; ++k) all_zero.u64(0);
+  pgrad::Reader rng(all_zero.bytes(), "crafted");
+  pgrad::Rng generator(1);
+  CHECK_THROWS_WITH(rng.rng(generator, "Ppo minibatch shuffling"),
+                    Contains("crafted: corrupt Ppo minibatch shuffling state (all zero"));
+}
+
+TEST_CASE("load_checkpoint reads only regular files no larger than a checkpoint of the configuration",
+          "[checkpoint][corruption]") {
+  pgrad::algo::Ppo<checkpoint_targets::CartPole> ppo(checkpoint_targets::CartPole(), checkpoint_targets::ppo_config(), 1);
+  CHECK_THROWS_WITH(pgrad::load_checkpoint(ppo, "/tmp"), Contains("'/tmp': is a directory, not a regular file"));
+  CHECK_THROWS_WITH(pgrad::load_checkpoint(ppo, "/dev/zero"), Contains("is a character device"));
+  const std::uint64_t limit = pgrad::checkpoint_size_limit(ppo);
+  const std::uint64_t saved = pgrad::checkpoint_file_bytes(checkpoint_targets::all()[0].payload(nullptr)).size();
+  CHECK(limit >= 2 * saved);
+  CHECK(limit < 4 * saved + 200000);
+  // A (sparse) file of 64 MiB is refused before it is read.
+  const std::string path = "/tmp/pgrad_test_large_checkpoint_" + std::to_string(::getpid());
+  {
+    std::FILE* file = std::fopen(path.c_str(), "wb");
+    REQUIRE(file != nullptr);
+    std::fseek(file, (64 << 20) - 1, SEEK_SET);
+    std::fputc(0, file);
+    std::fclose(file);
+  }
+  CHECK_THROWS_WITH(pgrad::load_checkpoint(ppo, path),
+                    Contains("the file is larger than the limit of " + std::to_string(limit) + " bytes (67108864 bytes)"));
+  std::remove(path.c_str());
+}
 
 TEST_CASE("Every field of a checkpoint set to an extreme value loads into a usable object or throws pgrad::Error",
           "[checkpoint][corruption]") {
