@@ -2,7 +2,9 @@
 #include "example_options.hpp"
 
 #include <CLI/CLI.hpp>
+#include <pgrad/core/thread_pool.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace example {
@@ -10,6 +12,8 @@ namespace example {
 Options parse_options(int argc, char** argv, const std::string& description, Options defaults, unsigned groups,
                       const std::vector<std::string>& algorithms) {
   Options options = std::move(defaults);
+  // Two threads where the process may use two CPUs (taskset, cpusets and cgroup quotas count).
+  if (options.threads == 0) options.threads = std::min(2, pgrad::usable_cpus());
   CLI::App app{description};
   app.option_defaults()->always_capture_default();
   if (!algorithms.empty()) app.add_option("--algo", options.algo, "Algorithm to train")->check(CLI::IsMember(algorithms));
@@ -24,7 +28,7 @@ Options parse_options(int argc, char** argv, const std::string& description, Opt
       ->check(CLI::Range(0LL, 1000000000000LL));
   app.add_option("--threads", options.threads,
                  "The run's thread budget, shared by the environment copies and the actor and critic passes "
-                 "(results are identical for every value)")
+                 "(results are identical for every value; default: 2, or 1 when the process may use one CPU)")
       ->check(CLI::Range(1, 256));
   app.add_option("--csv", options.csv, "Write one CSV row per update (CleanRL's metric names) to this file");
   if (groups & checkpoints) {

@@ -12,7 +12,7 @@ struct Options {
   std::string algo = "ppo";     ///< --algo (among the example's algorithms)
   std::uint64_t seed = 1;       ///< --seed: every random number of the run comes from it
   long long steps = 0;          ///< --steps: environment steps to train for
-  int threads = 2;              ///< --threads: the run's thread budget (results do not depend on it)
+  int threads = 0;              ///< --threads: the run's thread budget (0: min(2, pgrad::usable_cpus()))
   std::string csv;              ///< --csv PATH: one row per update
   std::string preset;           ///< --preset NAME (cartpole only: "fast" = RL-Zoo's tuned PPO)
   std::string save, load;       ///< --save PATH, --load PATH: checkpoints

@@ -217,46 +217,75 @@ TEST_CASE("load_checkpoint reads only regular files no larger than a checkpoint 
   std::remove(path.c_str());
 }
 
-TEST_CASE("Every field of a checkpoint set to an extreme value loads into a usable object or throws pgrad::Error",
-          "[checkpoint][corruption]") {
-  for (const checkpoint_targets::Target& target : checkpoint_targets::all()) {
-    std::vector<pgrad::WrittenField> fields;
-    const std::string payload = target.payload(&fields);
-    REQUIRE(fields.size() > 50);
-    INFO("target " << target.name);
-    REQUIRE(target.load_and_update(pgrad::checkpoint_file_bytes(payload)).kind == Outcome::updated);
+namespace {
 
-    std::map<Outcome::Kind, int> outcomes;
-    std::size_t tried_fields = 0;
+/// Sets every sampled field of target k's checkpoint to every extreme value in turn, with a
+/// valid length and checksum: each load must be refused with a pgrad::Error naming the file, or
+/// succeed and be followed by an update that throws nothing and leaves every parameter finite;
+/// no load may allocate more than a few megabytes.
+void check_every_field(std::size_t k) {
+  const checkpoint_targets::Target target = checkpoint_targets::all().at(k);
+  std::vector<pgrad::WrittenField> fields;
+  const std::string payload = target.payload(&fields);
+  REQUIRE(fields.size() > 50);
+  INFO("target " << target.name);
+  REQUIRE(target.load_and_update(pgrad::checkpoint_file_bytes(payload)).kind == Outcome::updated);
+
+  std::map<Outcome::Kind, int> outcomes;
+  std::size_t tried_fields = 0;
 #if defined(__GLIBC__)
-    largest_allocation = 0;
-    counting = true;
+  largest_allocation = 0;
+  counting = true;
 #endif
-    for (const pgrad::WrittenField& field : fields) {
-      if (!sampled(field)) continue;
-      ++tried_fields;
-      for (std::uint64_t bits : extreme_bits(field)) {
-        const std::string corrupted = with_bytes(payload, field.offset, field.width, bits);
-        if (corrupted == payload) continue;
-        const Outcome outcome = target.load_and_update(pgrad::checkpoint_file_bytes(corrupted));
-        ++outcomes[outcome.kind];
-        INFO("field at payload byte " << field.offset << " (width " << int(field.width)
-                                      << (field.floating ? ", floating" : "") << ", element " << field.element << " of "
-                                      << field.elements << ") set to bits 0x" << std::hex << bits << std::dec << ": "
-                                      << outcome.message);
-        CHECK(outcome.kind != Outcome::non_finite_parameters);
-        CHECK(outcome.kind != Outcome::update_refused);
-        if (outcome.kind == Outcome::load_refused) CHECK_THAT(outcome.message, Contains("pgrad: corrupt checkpoint"));
-      }
+  for (const pgrad::WrittenField& field : fields) {
+    if (!sampled(field)) continue;
+    ++tried_fields;
+    for (std::uint64_t bits : extreme_bits(field)) {
+      const std::string corrupted = with_bytes(payload, field.offset, field.width, bits);
+      if (corrupted == payload) continue;
+      const Outcome outcome = target.load_and_update(pgrad::checkpoint_file_bytes(corrupted));
+      ++outcomes[outcome.kind];
+      INFO("field at payload byte " << field.offset << " (width " << int(field.width)
+                                    << (field.floating ? ", floating" : "") << ", element " << field.element << " of "
+                                    << field.elements << ") set to bits 0x" << std::hex << bits << std::dec << ": "
+                                    << outcome.message);
+      CHECK(outcome.kind != Outcome::non_finite_parameters);
+      CHECK(outcome.kind != Outcome::update_refused);
+      if (outcome.kind == Outcome::load_refused) CHECK_THAT(outcome.message, Contains("pgrad: corrupt checkpoint"));
     }
-#if defined(__GLIBC__)
-    counting = false;
-    // A checkpoint of a few kilobytes: no load allocates more than a few times that.
-    CHECK(largest_allocation.load() < (std::size_t(16) << 20));
-#endif
-    std::printf("%s: %zu of %zu fields, %d corrupted files refused, %d loaded and updated\n", target.name.c_str(),
-                tried_fields, fields.size(), outcomes[Outcome::load_refused], outcomes[Outcome::updated]);
-    CHECK(outcomes[Outcome::load_refused] > 0);
-    CHECK(outcomes[Outcome::updated] > 0);
   }
+#if defined(__GLIBC__)
+  counting = false;
+  // A checkpoint of a few kilobytes: no load allocates more than a few times that.
+  CHECK(largest_allocation.load() < (std::size_t(16) << 20));
+#endif
+  std::printf("%s: %zu of %zu fields, %d corrupted files refused, %d loaded and updated\n", target.name.c_str(),
+              tried_fields, fields.size(), outcomes[Outcome::load_refused], outcomes[Outcome::updated]);
+  CHECK(outcomes[Outcome::load_refused] > 0);
+  CHECK(outcomes[Outcome::updated] > 0);
+}
+
+}  // namespace
+
+// One test case per target of checkpoint_targets::all(), so that ctest runs them in parallel.
+TEST_CASE("Every field of a PPO CartPole checkpoint set to extreme values: pgrad::Error or a usable object",
+          "[checkpoint][corruption]") {
+  check_every_field(0);
+}
+TEST_CASE("Every field of an A2C (RMSprop) CartPole checkpoint set to extreme values: pgrad::Error or a usable object",
+          "[checkpoint][corruption]") {
+  check_every_field(1);
+}
+TEST_CASE("Every field of a REINFORCE CartPole checkpoint set to extreme values: pgrad::Error or a usable object",
+          "[checkpoint][corruption]") {
+  check_every_field(2);
+}
+TEST_CASE("Every field of a PPO wrapped-Pendulum checkpoint set to extreme values: pgrad::Error or a usable object",
+          "[checkpoint][corruption]") {
+  check_every_field(3);
+}
+TEST_CASE("Every field of an A2C (Adam) wrapped-Pendulum checkpoint set to extreme values: pgrad::Error or a usable "
+          "object",
+          "[checkpoint][corruption]") {
+  check_every_field(4);
 }

@@ -3,14 +3,18 @@
 // and reports its exception at join, and misuse is refused.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <pgrad/core/thread_pool.hpp>
+
+#include <unistd.h>
 
 TEST_CASE("run calls the task once per thread and rethrows the lowest share's exception", "[threads]") {
   for (int threads : {1, 2, 3}) {
@@ -97,4 +101,33 @@ TEST_CASE("a background task runs beside the caller until join, or at join", "[t
 TEST_CASE("ThreadPool refuses a size out of range", "[threads][errors]") {
   CHECK_THROWS_WITH(pgrad::ThreadPool(0), Catch::Contains("num_threads"));
   CHECK_THROWS_WITH(pgrad::ThreadPool(5000), Catch::Contains("num_threads"));
+}
+
+TEST_CASE("usable_cpus follows the affinity mask and the cgroup CPU quota", "[threads]") {
+  const int all = pgrad::usable_cpus();
+  CHECK(all >= 1);
+  CHECK(all <= static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+#if defined(__linux__)
+  // As under `taskset -c N`: this thread may run on one CPU only.
+  cpu_set_t saved;
+  REQUIRE(::sched_getaffinity(0, sizeof saved, &saved) == 0);
+  int first = 0;
+  while (!CPU_ISSET(first, &saved)) ++first;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  REQUIRE(::sched_setaffinity(0, sizeof one, &one) == 0);
+  const int pinned = pgrad::usable_cpus();
+  REQUIRE(::sched_setaffinity(0, sizeof saved, &saved) == 0);
+  CHECK(pinned == 1);
+#endif
+  const std::string path = "/tmp/pgrad_test_cpu_max_" + std::to_string(::getpid());
+  const std::pair<const char*, int> quotas[] = {{"50000 100000\n", 1}, {"150000 100000\n", 2}, {"400000 100000", 4},
+                                                {"max 100000\n", 0},   {"garbage\n", 0},        {"", 0}};
+  for (const auto& [text, cpus] : quotas) {
+    pgrad::write_file_atomically(path, text);
+    CHECK(pgrad::detail::cgroup_cpu_quota(path) == cpus);
+  }
+  std::remove(path.c_str());
+  CHECK(pgrad::detail::cgroup_cpu_quota(path) == 0);  // no file: no quota
 }

@@ -1,16 +1,25 @@
 #pragma once
 // pgrad::ThreadPool: the threads of one training run, owned in one place and lent out.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdlib>
 #include <exception>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
 #include <pgrad/core/error.hpp>
+#include <pgrad/core/file_io.hpp>
 
 /// PGRAD_NOINLINE keeps one compiled body for a function. VectorEnv steps every copy through
 /// one such body so that all copies, on any thread, run the same machine code: with
@@ -268,5 +277,53 @@ class ThreadPool {
   Background background_;
   bool background_running_ = false;
 };
+
+namespace detail {
+/// The CPU quota of cgroup v2 file cpu.max ("<quota> <period>", or "max <period>": none) in
+/// CPUs, rounded up; 0 when there is none or the file cannot be read.
+inline int cgroup_cpu_quota(const std::string& cpu_max_path) {
+  try {
+    const std::string text = read_file(cpu_max_path, 256, "cgroup");
+    if (text.compare(0, 3, "max") == 0) return 0;
+    char* end = nullptr;
+    const double quota = std::strtod(text.c_str(), &end);
+    const double period = std::strtod(end, nullptr);
+    if (!(quota > 0 && period > 0)) return 0;
+    return static_cast<int>(std::min(1024.0, std::ceil(quota / period)));
+  } catch (const Error&) {
+    return 0;
+  }
+}
+}  // namespace detail
+
+/// How many CPUs this process may use: the CPUs of its affinity mask (sched_getaffinity on
+/// Linux, which taskset, cpusets and container CPU sets restrict), lowered to the CPU quota of
+/// its cgroup v2 and its ancestors (cpu.max, rounded up) when one is set;
+/// std::thread::hardware_concurrency() where the mask cannot be read. At least 1. The examples'
+/// default thread budget is min(2, usable_cpus()). Cost: a system call and a few small file reads.
+inline int usable_cpus() {
+  int cpus = static_cast<int>(std::thread::hardware_concurrency());
+#if defined(__linux__) && defined(CPU_COUNT)
+  cpu_set_t mask;
+  CPU_ZERO(&mask);
+  if (::sched_getaffinity(0, sizeof mask, &mask) == 0) cpus = CPU_COUNT(&mask);
+  try {
+    // "0::/path" names the process's cgroup v2; every ancestor's quota applies too.
+    const std::string groups = read_file("/proc/self/cgroup", 1 << 16, "cgroup");
+    const std::size_t line = groups.rfind("0::/");
+    if (line != std::string::npos && (line == 0 || groups[line - 1] == '\n')) {
+      std::string path = groups.substr(line + 3, groups.find('\n', line) - line - 3);
+      for (;;) {
+        const int quota = detail::cgroup_cpu_quota("/sys/fs/cgroup" + (path == "/" ? "" : path) + "/cpu.max");
+        if (quota > 0) cpus = std::min(cpus, quota);
+        if (path == "/" || path.empty()) break;
+        path = path.substr(0, std::max<std::size_t>(path.rfind('/'), 1));
+      }
+    }
+  } catch (const Error&) {
+  }
+#endif
+  return std::max(cpus, 1);
+}
 
 }  // namespace pgrad
