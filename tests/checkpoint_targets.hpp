@@ -13,6 +13,7 @@
 #include <pgrad/algorithms/a2c.hpp>
 #include <pgrad/algorithms/ppo.hpp>
 #include <pgrad/algorithms/reinforce.hpp>
+#include <pgrad/algorithms/trpo.hpp>
 #include <pgrad/core/error.hpp>
 #include <pgrad/core/serialize.hpp>
 #include <pgrad/envs/cartpole.hpp>
@@ -73,6 +74,19 @@ inline pgrad::algo::ReinforceConfig reinforce_config() {
   return config;
 }
 
+/// TRPO (its critic's Adam state and minibatch order); with `trunk`, a shared trunk.
+inline pgrad::algo::TrpoConfig trpo_config(bool trunk) {
+  pgrad::algo::TrpoConfig config;
+  config.num_envs = 2;
+  config.num_steps = 16;
+  config.critic_minibatch_size = 16;
+  config.critic_epochs = 2;
+  config.policy.actor_hidden = {8};
+  config.policy.critic_hidden = {8};
+  if (trunk) config.policy.shared_hidden = {8};
+  return config;
+}
+
 /// What loading a checkpoint file into a new algorithm led to.
 struct Outcome {
   enum Kind { load_refused, updated, update_refused, non_finite_parameters } kind = load_refused;
@@ -127,12 +141,13 @@ Target make_target(std::string name, std::vector<std::string> markers, Env env, 
 }
 }  // namespace detail
 
-/// PPO, A2C (RMSprop and Adam) and REINFORCE on CartPole; PPO with a shared trunk and A2C with
-/// Adam on the wrapped Pendulum.
+/// PPO, A2C (RMSprop and Adam), REINFORCE and TRPO on CartPole; PPO and TRPO with a shared trunk
+/// and A2C with Adam on the wrapped Pendulum.
 inline std::vector<Target> all() {
   using pgrad::algo::A2c;
   using pgrad::algo::Ppo;
   using pgrad::algo::Reinforce;
+  using pgrad::algo::Trpo;
   using Optimizer = pgrad::algo::A2cConfig::Optimizer;
   std::vector<Target> targets;
   targets.push_back(detail::make_target<Ppo<CartPole>>("ppo_cartpole", {"Ppo", "CartPole"}, CartPole(), ppo_config(), 3));
@@ -144,6 +159,10 @@ inline std::vector<Target> all() {
                                                               wrapped_pendulum(), trunk_ppo_config(), 3));
   targets.push_back(detail::make_target<A2c<WrappedPendulum>>("a2c_adam_wrapped_pendulum", {"A2c", "Adam", "Pendulum"},
                                                               wrapped_pendulum(), a2c_config(Optimizer::adam), 6));
+  targets.push_back(detail::make_target<Trpo<CartPole>>("trpo_cartpole", {"Trpo", "CartPole"}, CartPole(),
+                                                        trpo_config(false), 3));
+  targets.push_back(detail::make_target<Trpo<WrappedPendulum>>("trpo_wrapped_pendulum", {"Trpo", "Pendulum"},
+                                                               wrapped_pendulum(), trpo_config(true), 3));
   return targets;
 }
 

@@ -289,3 +289,12 @@ TEST_CASE("Every field of an A2C (Adam) wrapped-Pendulum checkpoint set to extre
           "[checkpoint][corruption]") {
   check_every_field(4);
 }
+TEST_CASE("Every field of a TRPO CartPole checkpoint set to extreme values: pgrad::Error or a usable object",
+          "[checkpoint][corruption]") {
+  check_every_field(5);
+}
+TEST_CASE("Every field of a TRPO wrapped-Pendulum checkpoint (shared trunk) set to extreme values: pgrad::Error or a "
+          "usable object",
+          "[checkpoint][corruption]") {
+  check_every_field(6);
+}

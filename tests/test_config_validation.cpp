@@ -11,6 +11,7 @@
 #include <pgrad/algorithms/a2c.hpp>
 #include <pgrad/algorithms/ppo.hpp>
 #include <pgrad/algorithms/reinforce.hpp>
+#include <pgrad/algorithms/trpo.hpp>
 #include <pgrad/envs/cartpole.hpp>
 #include <pgrad/envs/pendulum.hpp>
 #if defined(__GLIBC__)
@@ -152,12 +153,15 @@ TEST_CASE("Every algorithm field is checked for range and finiteness, naming it"
       pgrad::algo::PpoConfig ppo;
       pgrad::algo::A2cConfig a2c;
       pgrad::algo::ReinforceConfig reinforce;
+      pgrad::algo::TrpoConfig trpo;
       change(ppo);
       change(a2c);
       change(reinforce);
+      change(trpo);
       CHECK_THROWS_WITH(ppo.validate(), Contains("Ppo: " + message));
       CHECK_THROWS_WITH(a2c.validate(), Contains("A2c: " + message));
       CHECK_THROWS_WITH(reinforce.validate(), Contains("Reinforce: " + message));
+      CHECK_THROWS_WITH(trpo.validate(), Contains("Trpo: " + message));
     }
   }
   SECTION("each algorithm's own fields") {

@@ -6,6 +6,8 @@
 // nothing to gain leaves the policy as it was, and any thread count gives the same bits.
 #include <catch2/catch.hpp>
 
+#include <limits>
+#include <string>
 #include <utility>
 
 #include <pgrad/algorithms/trpo.hpp>
@@ -305,4 +307,17 @@ TEST_CASE("TRPO's configuration is validated naming the field", "[trpo][errors]"
   config = {};
   config.policy.with_critic = false;
   CHECK_THROWS_WITH(config.validate(), Catch::Contains("with_critic"));
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  const std::pair<double pgrad::algo::TrpoConfig::*, const char*> fields[] = {
+      {&pgrad::algo::TrpoConfig::target_kl, "target_kl"},
+      {&pgrad::algo::TrpoConfig::cg_damping, "cg_damping"},
+      {&pgrad::algo::TrpoConfig::line_search_shrink, "line_search_shrink"},
+      {&pgrad::algo::TrpoConfig::adam_eps, "adam_eps"}};
+  for (const auto& [field, name] : fields)
+    for (double bad : {nan, inf, -inf}) {
+      config = {};
+      config.*field = bad;
+      INFO(name << " = " << bad);
+      CHECK_THROWS_WITH(config.validate(), Catch::Contains(std::string("Trpo: ") + name));
+    }
 }
