@@ -17,6 +17,7 @@
 #include <pgrad/nn/activation.hpp>
 #include <pgrad/nn/clip_grad.hpp>
 #include <pgrad/nn/dense.hpp>
+#include <pgrad/nn/gru.hpp>
 #include <pgrad/nn/init.hpp>
 #include <pgrad/nn/mlp.hpp>
 #include <pgrad/nn/optimizer.hpp>
@@ -41,6 +42,7 @@
 #include <pgrad/envs/wrappers/normalize_reward.hpp>
 #include <pgrad/envs/wrappers/record_episode_statistics.hpp>
 #include <pgrad/envs/wrappers/rescale_action.hpp>
+#include <pgrad/envs/wrappers/select_observation.hpp>
 #include <pgrad/envs/wrappers/time_limit.hpp>
 
 #include <pgrad/policies/actor_critic.hpp>
