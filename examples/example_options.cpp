@@ -20,6 +20,12 @@ Options parse_options(int argc, char** argv, const std::string& description, Opt
   if (groups & presets)
     app.add_option("--preset", options.preset, "Tuned PPO settings: fast = RL-Zoo's CartPole PPO (150k steps)")
         ->check(CLI::IsMember({"", "fast"}));
+  if (groups & recurrent) {
+    app.add_option("--policy", options.policy, "Policy network: mlp (feed-forward) or gru (recurrent: an MLP cannot "
+                   "remember what it saw)")->check(CLI::IsMember({"mlp", "gru"}));
+    app.add_flag("--hide-velocity", options.hide_velocity,
+                 "Partially observed CartPole: the agent sees the cart position and pole angle, not their velocities");
+  }
   app.add_option("--seed", options.seed, "Seed of every random number of the run")
       ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 62));
   app.add_option("--steps", options.steps,

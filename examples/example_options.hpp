@@ -18,10 +18,12 @@ struct Options {
   std::string save, load;       ///< --save PATH, --load PATH: checkpoints
   long long save_every = 0;     ///< --save-every K: also every K updates
   long long eval = 0;           ///< --eval N: with --load, only evaluate N episodes
+  std::string policy = "mlp";   ///< --policy mlp|gru (cartpole only): feed-forward or recurrent
+  bool hide_velocity = false;   ///< --hide-velocity (cartpole only): observe x and theta alone
 };
 
 /// Which option groups an example takes beyond --seed, --steps, --threads and --csv.
-enum OptionGroups : unsigned { basic = 0, presets = 1, checkpoints = 2 };
+enum OptionGroups : unsigned { basic = 0, presets = 1, checkpoints = 2, recurrent = 4 };
 
 /// Parses argv into `defaults` for an example described by `description`; `algorithms` lists
 /// what --algo may name (no --algo when empty). --help prints every option with its default and

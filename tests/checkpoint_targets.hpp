@@ -22,6 +22,7 @@
 #include <pgrad/envs/wrappers/normalize_observation.hpp>
 #include <pgrad/envs/wrappers/normalize_reward.hpp>
 #include <pgrad/envs/wrappers/record_episode_statistics.hpp>
+#include <pgrad/envs/wrappers/select_observation.hpp>
 #include <pgrad/envs/wrappers/time_limit.hpp>
 #include <pgrad/training/checkpoint.hpp>
 
@@ -87,6 +88,16 @@ inline pgrad::algo::TrpoConfig trpo_config(bool trunk) {
   return config;
 }
 
+/// Recurrent PPO (an encoder and separate GRUs for actor and critic) on CartPole without velocities.
+inline pgrad::algo::PpoConfig recurrent_ppo_config() {
+  pgrad::algo::PpoConfig config = ppo_config();
+  config.policy.shared_hidden = {4};
+  config.policy.recurrent_size = 4;
+  config.policy.recurrent_shared = false;
+  return config;
+}
+using HiddenVelocityCartPole = pgrad::envs::SelectObservation<CartPole, 2>;
+
 /// What loading a checkpoint file into a new algorithm led to.
 struct Outcome {
   enum Kind { load_refused, updated, update_refused, non_finite_parameters } kind = load_refused;
@@ -142,7 +153,7 @@ Target make_target(std::string name, std::vector<std::string> markers, Env env, 
 }  // namespace detail
 
 /// PPO, A2C (RMSprop and Adam), REINFORCE and TRPO on CartPole; PPO and TRPO with a shared trunk
-/// and A2C with Adam on the wrapped Pendulum.
+/// and A2C with Adam on the wrapped Pendulum; recurrent PPO on CartPole without velocities.
 inline std::vector<Target> all() {
   using pgrad::algo::A2c;
   using pgrad::algo::Ppo;
@@ -163,6 +174,9 @@ inline std::vector<Target> all() {
                                                         trpo_config(false), 3));
   targets.push_back(detail::make_target<Trpo<WrappedPendulum>>("trpo_wrapped_pendulum", {"Trpo", "Pendulum"},
                                                                wrapped_pendulum(), trpo_config(true), 3));
+  targets.push_back(detail::make_target<Ppo<HiddenVelocityCartPole, pgrad::RecurrentPolicyFor<HiddenVelocityCartPole>>>(
+      "recurrent_ppo_cartpole", {"Ppo", "RecurrentActorCritic", "SelectObservation"},
+      pgrad::envs::hide_cartpole_velocity(CartPole()), recurrent_ppo_config(), 3));
   return targets;
 }
 

@@ -298,3 +298,8 @@ TEST_CASE("Every field of a TRPO wrapped-Pendulum checkpoint (shared trunk) set 
           "[checkpoint][corruption]") {
   check_every_field(6);
 }
+TEST_CASE("Every field of a recurrent PPO checkpoint (CartPole without velocities) set to extreme values: "
+          "pgrad::Error or a usable object",
+          "[checkpoint][corruption]") {
+  check_every_field(7);
+}

@@ -46,6 +46,7 @@
 #include <pgrad/envs/wrappers/time_limit.hpp>
 
 #include <pgrad/policies/actor_critic.hpp>
+#include <pgrad/policies/recurrent_actor_critic.hpp>
 
 #include <pgrad/algorithms/a2c.hpp>
 #include <pgrad/algorithms/collector.hpp>
@@ -57,6 +58,7 @@
 #include <pgrad/algorithms/reinforce.hpp>
 #include <pgrad/algorithms/report.hpp>
 #include <pgrad/algorithms/rollout_buffer.hpp>
+#include <pgrad/algorithms/sequence_minibatch.hpp>
 
 #include <pgrad/training/callbacks.hpp>
 #include <pgrad/training/checkpoint.hpp>

@@ -13,6 +13,7 @@
 #include <pgrad/core/thread_pool.hpp>
 #include <pgrad/envs/transforms.hpp>
 #include <pgrad/envs/vector_env.hpp>
+#include <pgrad/policies/recurrent_actor_critic.hpp>
 
 namespace pgrad::algo {
 
@@ -93,6 +94,10 @@ class EpisodeLog {
 /// blocks of about 32 samples: on worker 1 of the lent ThreadPool while this thread goes on
 /// stepping, or on this thread when the environment copies use the workers (or there are none);
 /// the same bits either way.
+///
+/// A recurrent policy (RecurrentActorCritic) gives V with each step instead, from the state the
+/// collector carries for every copy: stored in the rollout before its first step
+/// (initial_hidden), advanced by each act, zeroed for a copy whose episode ended, checkpointed.
 template <class Env, class Policy>
 class RolloutCollector {
  public:
@@ -100,9 +105,15 @@ class RolloutCollector {
   using Actions = typename Policy::Actions;
   using Buffer = RolloutBuffer<S, Actions>;
 
-  /// Collects from `vector_env`, sampling actions from `sampling_rng`.
-  RolloutCollector(envs::VectorEnv<Env> vector_env, Rng sampling_rng)
+  static constexpr bool recurrent = is_recurrent_v<Policy>;
+
+  /// Collects from `vector_env`, sampling actions from `sampling_rng`; a recurrent policy's
+  /// states (hidden_rows each, Policy::hidden_size()) start at zero.
+  RolloutCollector(envs::VectorEnv<Env> vector_env, Rng sampling_rng, Index hidden_rows = 0)
       : env_(std::move(vector_env)), rng_(sampling_rng) {
+    PGRAD_REQUIRE(recurrent == (hidden_rows > 0), "RolloutCollector: ", hidden_rows,
+                  " state rows for a ", recurrent ? "recurrent" : "feed-forward", " policy");
+    hidden_.setZero(hidden_rows, env_.num_envs());
     if constexpr (!Policy::discrete) {
       const auto space = env_.action_space();
       action_low_ = space.low.template cast<S>();
@@ -121,6 +132,8 @@ class RolloutCollector {
   Index num_envs() const { return env_.num_envs(); }
   /// The generator actions are sampled from.
   Rng& rng() { return rng_; }
+  /// A recurrent policy's state per copy (state rows x N; empty for a feed-forward policy).
+  const Matrix<S>& hidden() const { return hidden_; }
 
   /// Fills the collection side of a report: steps, episodes, recent returns and timings.
   void fill_report(UpdateReport& report, const Stopwatch& clock) const {
@@ -133,8 +146,9 @@ class RolloutCollector {
     report.steps_per_second = static_cast<double>(steps_) / report.seconds;
   }
 
-  /// Checkpoints: the sampling Rng, the current observations, step count, episode log and the
-  /// vector environment's state (every copy's Rng and environment state).
+  /// Checkpoints: the sampling Rng, the current observations, step count, episode log, the
+  /// vector environment's state (every copy's Rng and environment state) and a recurrent
+  /// policy's states.
   void save_state(Writer& w) const {
     w.section("RolloutCollector");
     w.rng(rng_);
@@ -143,10 +157,11 @@ class RolloutCollector {
     w.f64(env_seconds_);
     episodes_.save_state(w);
     env_.save_state(w);
+    if constexpr (recurrent) w.matrix(hidden_);
   }
   /// Restores what save_state wrote: the step count must be in [0, 2^62] and a multiple of the
-  /// number of copies, the environment time finite and >= 0, and the current observations those
-  /// of the vector environment.
+  /// number of copies, the environment time finite and >= 0, the current observations those
+  /// of the vector environment, and a recurrent policy's states in [-1, 1].
   void load_state(Reader& r) {
     r.section("RolloutCollector");
     r.rng(rng_, "RolloutCollector action sampling");
@@ -162,6 +177,12 @@ class RolloutCollector {
                   "unable to step (before a reset or after an exception)");
     PGRAD_REQUIRE((observations_.array() == env_.observations().array()).all(), r.source(),
                   ": corrupt RolloutCollector observations: they differ from the vector environment's");
+    if constexpr (recurrent) {
+      r.matrix(hidden_, "RolloutCollector recurrent states", hidden_.rows(), hidden_.cols());  // finite
+      // A GRU's state is a running convex combination of tanh values, starting at 0.
+      PGRAD_REQUIRE((hidden_.array().abs() <= S(1)).all(), r.source(),
+                    ": corrupt RolloutCollector recurrent states: outside [-1, 1], where a GRU's state stays");
+    }
   }
 
   /// Steps every environment `buffer.num_steps` times, continuing from where the last call
@@ -176,20 +197,33 @@ class RolloutCollector {
     Index values_from = 0;  // steps [values_from, t) have no values yet
     const auto compute_values_until = [&](Index end) {
       join_values(workers);
-      if (end == values_from) return;
-      values_ = ValueJob{&policy, buffer.observations.data() + values_from * n * buffer.observations.rows(),
-                         buffer.observations.rows(), (end - values_from) * n,
-                         Buffer::flat(buffer.values).data() + values_from * n};
-      if (workers != nullptr && workers->size() > 1 && !env_.steps_in_parallel())
-        workers->start(values_);
-      else
-        values_();
-      values_from = end;
+      if constexpr (!recurrent) {  // a recurrent policy's act gives the values
+        if (end == values_from) return;
+        values_ = ValueJob{&policy, buffer.observations.data() + values_from * n * buffer.observations.rows(),
+                           buffer.observations.rows(), (end - values_from) * n,
+                           Buffer::flat(buffer.values).data() + values_from * n};
+        if (workers != nullptr && workers->size() > 1 && !env_.steps_in_parallel())
+          workers->start(values_);
+        else
+          values_();
+        values_from = end;
+      }
     };
     const JoinOnExit join_on_exit{*this, workers};
+    if constexpr (recurrent) {
+      PGRAD_REQUIRE(buffer.initial_hidden.rows() == hidden_.rows() && buffer.initial_hidden.cols() == n,
+                    "RolloutCollector: buffer holds ", buffer.initial_hidden.rows(), "x", buffer.initial_hidden.cols(),
+                    " states, the collector ", hidden_.rows(), "x", n);
+      buffer.initial_hidden = hidden_;
+    }
     Index t = 0;
     for (; t < buffer.num_steps; ++t) {
-      policy.act(observations_, rng_, step_actions_, step_log_probs_);
+      if constexpr (recurrent) {
+        policy.act(observations_, hidden_, rng_, step_actions_, step_log_probs_, step_values_);
+        buffer.values.col(t) = step_values_.transpose();
+      } else {
+        policy.act(observations_, rng_, step_actions_, step_log_probs_);
+      }
       buffer.observations.middleCols(t * n, n) = observations_;
       buffer.actions.middleCols(t * n, n) = step_actions_;
       buffer.log_probs.segment(t * n, n) = step_log_probs_;
@@ -204,11 +238,12 @@ class RolloutCollector {
       buffer.truncated.col(t) = env_.truncated().transpose();
       const bool any_cut = (env_.truncated() && !env_.terminated()).any();
       if (any_cut && policy.has_critic()) {
-        policy.predict_values(env_.final_observations(), final_values_);
+        predict_values(policy, env_.final_observations(), final_values_);
         buffer.final_values.col(t) = final_values_.transpose();
       } else {
         buffer.final_values.col(t).setZero();
       }
+      if constexpr (recurrent) policy.reset_state(hidden_, env_.terminated() || env_.truncated());
       for (const auto& episode : env_.finished_episodes())
         episodes_.add(static_cast<double>(episode.episode_return), episode.length);
       observations_ = env_.observations();
@@ -219,7 +254,7 @@ class RolloutCollector {
     }
     compute_values_until(t);
     join_values(workers);
-    policy.predict_values(observations_, step_values_);
+    predict_values(policy, observations_, step_values_);
     buffer.last_values = step_values_.transpose();
     buffer.length = t;
     return t;
@@ -254,6 +289,14 @@ class RolloutCollector {
     if (workers != nullptr) workers->join();
   }
 
+  // V(s) of the copies' next observations (from their current states, for a recurrent policy).
+  void predict_values(const Policy& policy, const Matrix<S>& observations, RowVector<S>& values) const {
+    if constexpr (recurrent)
+      policy.predict_values(observations, hidden_, values);
+    else
+      policy.predict_values(observations, values);
+  }
+
   const Actions& to_env_actions(const Actions& actions) {
     if constexpr (Policy::discrete) {
       return actions;
@@ -274,7 +317,7 @@ class RolloutCollector {
 
   envs::VectorEnv<Env> env_;
   Rng rng_;
-  Matrix<S> observations_;
+  Matrix<S> observations_, hidden_;
   Actions step_actions_, env_actions_;
   RowVector<S> step_log_probs_, step_values_, final_values_;
   Vector<S> action_low_, action_high_;

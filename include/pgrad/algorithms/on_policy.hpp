@@ -7,6 +7,7 @@
 #include <pgrad/algorithms/config.hpp>
 #include <pgrad/algorithms/report.hpp>
 #include <pgrad/algorithms/rollout_buffer.hpp>
+#include <pgrad/algorithms/sequence_minibatch.hpp>
 #include <pgrad/core/serialize.hpp>
 #include <pgrad/core/streams.hpp>
 #include <pgrad/core/thread_pool.hpp>
@@ -18,7 +19,9 @@
 namespace pgrad::algo {
 
 /// An on-policy algorithm on environment Env: everything every one of them has, plus one Update
-/// (its config, loss and update step) that makes it PPO, A2C or REINFORCE.
+/// (its config, loss and update step) that makes it PPO, A2C or REINFORCE. The policy is an
+/// ActorCritic or, for PPO and A2C, a RecurrentActorCritic (PolicyConfig::recurrent_size > 0),
+/// whose states the collector carries and whose updates replay whole sequences.
 ///
 /// OnPolicy owns the run's random streams (weight initialisation, action sampling, each
 /// environment copy, and the update's own: see RandomStreams), its threads (a ThreadPool of
@@ -59,10 +62,10 @@ class OnPolicy {
         workers_(config_.num_threads),
         policy_(initial_policy(prototype)),
         collector_(envs::VectorEnv<Env>(config_.num_envs, prototype, streams_, workers_),
-                   streams_.take(Stream::action_sampling)),
+                   streams_.take(Stream::action_sampling), hidden_rows_of(policy_)),
         update_(config_, policy_, streams_) {
     rollout_.resize(config_.num_steps, config_.num_envs, policy_.observation_size(),
-                    Policy::discrete ? 1 : policy_.action_size());
+                    Policy::discrete ? 1 : policy_.action_size(), hidden_rows_of(policy_));
   }
 
   Policy& policy() { return policy_; }
@@ -212,9 +215,12 @@ struct MinibatchAdam {
   nn::Adam<S> adam;
   MinibatchOrder order;
 
-  MinibatchAdam(const OnPolicyConfig& config, double eps, RandomStreams& streams, std::vector<Index> block_sizes)
+  /// `units`: what the minibatches are made of (0: the rollout's samples; a recurrent policy's
+  /// updates shuffle environment copies).
+  MinibatchAdam(const OnPolicyConfig& config, double eps, RandomStreams& streams, std::vector<Index> block_sizes,
+                Index units = 0)
       : adam({static_cast<S>(config.learning_rate(0.0)), S(0.9), S(0.999), static_cast<S>(eps)}),
-        order(config.batch_size(), streams) {
+        order(units > 0 ? units : config.batch_size(), streams) {
     adam.expect_blocks(std::move(block_sizes));
   }
 

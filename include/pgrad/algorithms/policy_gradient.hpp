@@ -22,7 +22,7 @@ template <class Policy>
 class PolicyGradientLoss {
  public:
   using S = typename Policy::Scalar;
-  using Batch = Minibatch<S, typename Policy::Actions>;
+  using Batch = MinibatchFor<Policy>;
 
   explicit PolicyGradientLoss(Reduction reduction = Reduction::mean) : reduction_(reduction) {}
 
@@ -31,8 +31,8 @@ class PolicyGradientLoss {
     const S inv_b = S(1) / static_cast<S>(size);
     const S policy_scale = reduction_ == Reduction::mean ? inv_b : S(1);
     LossStats stats;
-    policy.train_pass(
-        batch.observations, batch.actions,
+    batch.train_pass(
+        policy,
         [&](const PolicyTerms<S>& p) {
           double policy_loss = 0;
           p.log_prob_weight.resize(size);
@@ -89,7 +89,7 @@ class PolicyGradientStep {
   }
 
  private:
-  Minibatch<S, typename Policy::Actions> batch_;
+  MinibatchFor<Policy> batch_;
   PolicyGradientLoss<Policy> loss_;
 };
 

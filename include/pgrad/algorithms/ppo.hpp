@@ -91,15 +91,15 @@ template <class Policy>
 class PpoLoss {
  public:
   using S = typename Policy::Scalar;
-  using Batch = Minibatch<S, typename Policy::Actions>;
+  using Batch = MinibatchFor<Policy>;
 
   LossStats compute(Policy& policy, const Batch& batch, const PpoConfig::At& c, ThreadPool* workers = nullptr) {
     const Index size = batch.size();
     const S inv_b = S(1) / static_cast<S>(size);
     const S clip = static_cast<S>(c.clip_coef);
     LossStats stats;
-    policy.train_pass(
-        batch.observations, batch.actions,
+    batch.train_pass(
+        policy,
         [&](const PolicyTerms<S>& p) {
           double policy_loss = 0, approx_kl = 0, clipped = 0;
           p.log_prob_weight.resize(size);
@@ -150,7 +150,7 @@ class PpoLoss {
 };
 
 /// The PPO update: update_epochs passes over the rollout in shuffled minibatches of the
-/// clipped surrogate, each a gradient step with Adam, stopping the epochs early when approx_kl
+/// clipped surrogate (of whole environment sequences for a recurrent policy, SequenceMinibatch), each a gradient step with Adam, stopping the epochs early when approx_kl
 /// exceeds target_kl.
 template <class PolicyType>
 class PpoUpdate {
@@ -161,8 +161,14 @@ class PpoUpdate {
   static constexpr const char* name = "Ppo";
   static constexpr bool one_episode = false;
 
+  /// A recurrent policy trains on whole environment sequences: num_envs must divide into
+  /// num_minibatches (pgrad::Error otherwise).
   PpoUpdate(const PpoConfig& config, const Policy& policy, RandomStreams& streams)
-      : optimizer_(config, config.adam_eps, streams, policy.block_sizes()) {}
+      : optimizer_(config, config.adam_eps, streams, policy.block_sizes(), units(config)) {
+    PGRAD_REQUIRE(units(config) % config.num_minibatches == 0, "Ppo: num_envs = ", config.num_envs,
+                  " is not divisible into num_minibatches = ", config.num_minibatches,
+                  " (a recurrent policy's minibatches are whole environment sequences)");
+  }
 
   UpdateReport update(const PpoConfig& config, Policy& policy, const RolloutBuffer<S, typename Policy::Actions>& rollout,
                       double progress, ThreadPool& workers) {
@@ -175,8 +181,9 @@ class PpoUpdate {
     optimizer_.order.restart();
     for (Index epoch = 0; epoch < config.update_epochs; ++epoch) {
       optimizer_.order.shuffle();
-      for (Index start = 0; start < config.batch_size(); start += config.minibatch_size()) {
-        batch_.gather(rollout, optimizer_.order.indices(), start, config.minibatch_size());
+      const Index per_minibatch = units(config) / config.num_minibatches;
+      for (Index start = 0; start < units(config); start += per_minibatch) {
+        batch_.gather(rollout, optimizer_.order.indices(), start, per_minibatch);
         if (config.normalize_advantages) normalize_in_place(batch_.advantages);
         stats = gradient_step(policy, loss_, batch_, c, config.max_grad_norm, optimizer_.adam, workers, report.grad_norm);
         clip_fraction_sum += stats.clip_fraction;
@@ -195,8 +202,12 @@ class PpoUpdate {
   void load_state(Reader& r) { optimizer_.load_state(r); }
 
  private:
+  static Index units(const PpoConfig& config) {
+    return minibatch_units<Policy>(config.num_envs, config.batch_size());
+  }
+
   MinibatchAdam<S> optimizer_;
-  Minibatch<S, typename Policy::Actions> batch_;
+  MinibatchFor<Policy> batch_;
   PpoLoss<Policy> loss_;
 };
 

@@ -24,6 +24,19 @@ inline PpoConfig cartpole_ppo_fast() {
   return config;
 }
 
+/// Recurrent PPO for CartPole-v1, also with its velocities hidden (hide_cartpole_velocity):
+/// cartpole_ppo_fast's settings (sb3-contrib's RL-Zoo RecurrentPPO for CartPoleNoVel uses the
+/// same) with a RecurrentActorCritic: no encoder, a GRU of `recurrent_size` feeding 64-unit
+/// actor and critic heads; minibatches are whole environment sequences of 32 steps.
+inline PpoConfig cartpole_ppo_gru(Index recurrent_size = 32) {
+  PpoConfig config = cartpole_ppo_fast();
+  config.policy.shared_hidden = {};
+  config.policy.recurrent_size = recurrent_size;
+  config.policy.actor_hidden = {64};
+  config.policy.critic_hidden = {64};
+  return config;
+}
+
 /// The tutorial's REINFORCE with lr 0.005 instead of 0.01, which collapses to a one-action
 /// policy on some seeds (2 of seeds 1-6 measured here).
 inline ReinforceConfig cartpole_reinforce() {

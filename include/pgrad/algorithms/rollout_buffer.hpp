@@ -7,6 +7,7 @@
 #include <pgrad/core/random.hpp>
 #include <pgrad/core/serialize.hpp>
 #include <pgrad/core/streams.hpp>
+#include <pgrad/core/thread_pool.hpp>
 #include <pgrad/core/types.hpp>
 
 namespace pgrad::algo {
@@ -18,7 +19,9 @@ namespace pgrad::algo {
 /// (obs_size x T·N), actions (1 or action_dim x T·N) and log_probs (1 x T·N). Per-step arrays are
 /// N x T matrices whose element (i, t) has the same flat index: values V(s_t), rewards r_t,
 /// terminated / truncated flags, final_values (V of the final observation of an episode cut by
-/// a time limit at (i, t)), and the advantages and returns computed from them.
+/// a time limit at (i, t)), and the advantages and returns computed from them. For a recurrent
+/// policy, initial_hidden holds each copy's state before the rollout's first step (state rows x
+/// N; empty otherwise), from which the update replays the rollout's sequences.
 template <class S, class Actions>
 struct RolloutBuffer {
   Index num_steps = 0, num_envs = 0;
@@ -29,8 +32,9 @@ struct RolloutBuffer {
   Matrix<S> values, rewards, final_values, advantages, returns;
   BoolMatrix terminated, truncated;
   Vector<S> last_values;  ///< V(s_T) after the last step, per environment
+  Matrix<S> initial_hidden;  ///< recurrent policies: the state before step 0, per environment
 
-  void resize(Index steps, Index envs, Index observation_size, Index action_rows) {
+  void resize(Index steps, Index envs, Index observation_size, Index action_rows, Index hidden_rows = 0) {
     PGRAD_REQUIRE(steps > 0 && envs > 0, "RolloutBuffer: steps (", steps, ") and environments (", envs,
                   ") must be positive");
     num_steps = steps;
@@ -43,6 +47,7 @@ struct RolloutBuffer {
     terminated.setConstant(envs, steps, false);
     truncated.setConstant(envs, steps, false);
     last_values.setZero(envs);
+    initial_hidden.setZero(hidden_rows, envs);
   }
 
   /// Samples stored by the last collect.
@@ -66,18 +71,7 @@ struct Minibatch {
   template <class IndexVector>
   void gather(const RolloutBuffer<S, Actions>& rollout, const IndexVector& indices, Index start, Index count) {
     resize_like(rollout, count);
-    const auto values = RolloutBuffer<S, Actions>::flat(rollout.values);
-    const auto advantages_all = RolloutBuffer<S, Actions>::flat(rollout.advantages);
-    const auto returns_all = RolloutBuffer<S, Actions>::flat(rollout.returns);
-    for (Index k = 0; k < count; ++k) {
-      const Index j = indices[static_cast<std::size_t>(start + k)];
-      observations.col(k) = rollout.observations.col(j);
-      actions.col(k) = rollout.actions.col(j);
-      old_log_probs[k] = rollout.log_probs[j];
-      old_values[k] = values[j];
-      advantages[k] = advantages_all[j];
-      returns[k] = returns_all[j];
-    }
+    for (Index k = 0; k < count; ++k) copy_sample(rollout, indices[static_cast<std::size_t>(start + k)], k);
   }
 
   /// Copies every sample the rollout holds, in order.
@@ -92,11 +86,26 @@ struct Minibatch {
     returns = RolloutBuffer<S, Actions>::flat(rollout.returns).head(count);
   }
 
- private:
+  /// The training pass of a loss on this batch (ActorCritic::train_pass).
+  template <class Policy, class PolicyPart, class ValuePart>
+  void train_pass(Policy& policy, PolicyPart&& policy_part, ValuePart&& value_part, ThreadPool* workers) const {
+    policy.train_pass(observations, actions, policy_part, value_part, workers);
+  }
+
+ protected:
   void resize_like(const RolloutBuffer<S, Actions>& rollout, Index count) {
     observations.resize(rollout.observations.rows(), count);
     actions.resize(rollout.actions.rows(), count);
     for (RowVector<S>* v : {&old_log_probs, &old_values, &advantages, &returns}) v->resize(count);
+  }
+  // Sample j of the rollout into column k.
+  void copy_sample(const RolloutBuffer<S, Actions>& rollout, Index j, Index k) {
+    observations.col(k) = rollout.observations.col(j);
+    actions.col(k) = rollout.actions.col(j);
+    old_log_probs[k] = rollout.log_probs[j];
+    old_values[k] = RolloutBuffer<S, Actions>::flat(rollout.values)[j];
+    advantages[k] = RolloutBuffer<S, Actions>::flat(rollout.advantages)[j];
+    returns[k] = RolloutBuffer<S, Actions>::flat(rollout.returns)[j];
   }
 };
 

@@ -117,6 +117,8 @@ LineSearchResult backtracking_line_search(const Evaluate& evaluate, const Vector
 ///   4. the critic (only) trained by Adam on mean((V - R)²) in shuffled minibatches.
 template <class PolicyType>
 class TrpoUpdate {
+  static_assert(!is_recurrent_v<PolicyType>, "pgrad: TRPO does not train recurrent policies yet (use Ppo or A2c)");
+
  public:
   using Policy = PolicyType;
   using Config = TrpoConfig;

@@ -40,6 +40,11 @@ struct PolicyConfig {
   double critic_output_gain = 1.0;
   bool with_critic = true;         ///< false: no value network at all (REINFORCE without baseline)
   double initial_log_std = 0.0;    ///< DiagGaussian only
+  /// > 0: a recurrent policy (RecurrentActorCritic, policies/recurrent_actor_critic.hpp) with a
+  /// GRU state of this size between the encoder (shared_hidden) and the heads; 0: feed-forward.
+  Index recurrent_size = 0;
+  /// Recurrent policies: true, actor and critic share the encoder and the GRU; false, each has its own.
+  bool recurrent_shared = true;
 
   /// The widest hidden layer and the most hidden layers of one network (a checkpoint declares
   /// at most 64 sizes per network: input, hidden, output).
@@ -75,6 +80,8 @@ struct PolicyConfig {
       PGRAD_REQUIRE(std::isfinite(gain) && gain >= 0, who, ": policy.", name, " must be finite and >= 0, got ", gain);
     PGRAD_REQUIRE(std::isfinite(initial_log_std) && std::abs(initial_log_std) <= max_abs_log_std, who,
                   ": policy.initial_log_std must be finite and in [-20, 20], got ", initial_log_std);
+    PGRAD_REQUIRE(recurrent_size >= 0 && recurrent_size <= max_hidden_size, who, ": policy.recurrent_size = ",
+                  recurrent_size, " must be in [0, ", max_hidden_size, "] (0: no recurrent state)");
   }
 
   /// The parameters of a network observation_size -> hidden -> output_size (weights and biases;
@@ -88,11 +95,15 @@ struct PolicyConfig {
     return count + (in + 1) * output_size;
   }
   /// The parameters of each network of an ActorCritic with this config for these sizes (trunk,
-  /// actor with its log-std, critic; 0 for an absent one), in double.
+  /// actor with its log-std, critic; 0 for an absent one), in double. For a recurrent policy the
+  /// first is its encoders and GRUs.
   std::array<double, 3> parameter_counts(Index observation_size, Index action_size) const {
     const double obs = static_cast<double>(observation_size), actions = static_cast<double>(action_size);
-    const double features = shared_hidden.empty() ? obs : static_cast<double>(shared_hidden.back());
-    const double trunk = shared_hidden.empty() ? 0.0 : network_parameters(obs, shared_hidden, 0.0);
+    const double encoded = shared_hidden.empty() ? obs : static_cast<double>(shared_hidden.back());
+    const double state = static_cast<double>(recurrent_size);
+    const double features = recurrent_size > 0 ? state : encoded;
+    double trunk = shared_hidden.empty() ? 0.0 : network_parameters(obs, shared_hidden, 0.0);
+    if (recurrent_size > 0) trunk = (trunk + 3 * state * (encoded + state + 2)) * (recurrent_shared ? 1 : 2);
     return {trunk, network_parameters(features, actor_hidden, actions) + actions,
             with_critic ? network_parameters(features, critic_hidden, 1.0) : 0.0};
   }
@@ -535,6 +546,8 @@ class ActorCritic {
                   "ActorCritic: observation size ", observation_size, " and action size ", action_size,
                   " must be at most ", PolicyConfig::max_hidden_size);
     config.validate("ActorCritic");
+    PGRAD_REQUIRE(config.recurrent_size == 0, "ActorCritic: policy.recurrent_size = ", config.recurrent_size,
+                  " asks for a recurrent policy: use RecurrentActorCritic (RecurrentPolicyFor<Env>)");
     const auto counts = config.parameter_counts(observation_size, action_size);
     const char* names[3] = {"shared_hidden", "actor_hidden", "critic_hidden"};
     for (int k = 0; k < 3; ++k)

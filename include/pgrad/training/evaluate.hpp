@@ -10,6 +10,7 @@
 #include <pgrad/core/streams.hpp>
 #include <pgrad/envs/env.hpp>
 #include <pgrad/envs/transforms.hpp>
+#include <pgrad/policies/recurrent_actor_critic.hpp>
 
 namespace pgrad {
 
@@ -27,7 +28,8 @@ struct EvaluationResult {
 /// or the mean); otherwise it is sampled. Box actions are clipped to the action space. Episode k
 /// resets from stream (Stream::evaluation, k) of `seed` and samples its actions from
 /// (Stream::evaluation_actions, k), so an evaluation is reproducible and draws nothing that
-/// training with the same seed draws: pass the run's seed. For an environment wrapped in NormalizeObservation pass a copy
+/// training with the same seed draws: pass the run's seed. A recurrent policy
+/// (RecurrentActorCritic) starts every episode from a zero state. For an environment wrapped in NormalizeObservation pass a copy
 /// whose statistics are frozen (set_training(false)).
 template <class Env, class Policy>
 EvaluationResult evaluate_policy(Policy& policy, Env env, Index episodes, std::uint64_t seed,
@@ -39,6 +41,7 @@ EvaluationResult evaluate_policy(Policy& policy, Env env, Index episodes, std::u
   typename Policy::Actions action;
   typename Env::Action env_action{};
   RowVector<S> log_prob;
+  Matrix<S> hidden;  // a recurrent policy's state, zero at the start of every episode
   double sum = 0, sum_sq = 0, length_sum = 0;
   EvaluationResult result;
   result.episodes = episodes;
@@ -52,11 +55,18 @@ EvaluationResult evaluate_policy(Policy& policy, Env env, Index episodes, std::u
     Rng action_rng = stream_rng(seed, Stream::evaluation_actions, static_cast<std::uint64_t>(k));
     double episode_return = 0;
     Index length = 0;
+    if constexpr (is_recurrent_v<Policy>) hidden.setZero(policy.hidden_size(), 1);  // a new episode
     for (;;) {
-      if (deterministic)
+      if constexpr (is_recurrent_v<Policy>) {
+        if (deterministic)
+          policy.act_deterministic(observation, hidden, action);
+        else
+          policy.act(observation, hidden, action_rng, action, log_prob);
+      } else if (deterministic) {
         policy.act_deterministic(observation, action);
-      else
+      } else {
         policy.act(observation, action_rng, action, log_prob);
+      }
       if constexpr (Policy::discrete) {
         env_action = action[0];
       } else {

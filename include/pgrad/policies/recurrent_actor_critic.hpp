@@ -1,0 +1,490 @@
+#pragma once
+// pgrad::RecurrentActorCritic: a policy with memory, MLP encoder → GRU → actor and critic heads.
+#include <array>
+#include <limits>
+#include <optional>
+#include <type_traits>
+#include <vector>
+
+#include <pgrad/core/check.hpp>
+#include <pgrad/core/random.hpp>
+#include <pgrad/core/serialize.hpp>
+#include <pgrad/core/thread_pool.hpp>
+#include <pgrad/core/types.hpp>
+#include <pgrad/nn/clip_grad.hpp>
+#include <pgrad/nn/gru.hpp>
+#include <pgrad/nn/init.hpp>
+#include <pgrad/nn/mlp.hpp>
+#include <pgrad/policies/actor_critic.hpp>
+
+namespace pgrad {
+
+/// π(a | s_1..s_t) and V(s_1..s_t) through a recurrent state (CleanRL's ppo_atari_lstm agent with
+/// a GRU; sb3-contrib's RecurrentPPO policies):
+///   e_t = encoder(s_t)            MLP obs → PolicyConfig::shared_hidden (activation on every layer;
+///                                 none when empty: the GRU reads the observation)
+///   h_t = GRU(e_t, h_{t-1})       nn::Gru, PolicyConfig::recurrent_size; h_0 = 0 at an episode start
+///   actor head  h_t → logits / mean (with a state-independent log-std for DiagGaussian)
+///   critic head h_t → V           (none with with_critic = false)
+/// With recurrent_shared (the default) actor and critic read one encoder and GRU; otherwise each
+/// has its own, and the state holds both (rows 0..H-1 the actor's, H..2H-1 the critic's).
+///
+/// The policy is a plain value; the state is the caller's: a hidden_size() x N matrix, one column
+/// per environment copy, that act() advances, reset_state() zeroes where an episode ended, and the
+/// algorithms keep in the collector (and its checkpoints). Training replays whole sequences:
+/// train_sequences() takes T·B samples of B sequences (column t·B + b), the state before their
+/// first step and per-step reset flags, runs encoder, GRU (with backpropagation through time)
+/// and heads forward and back, and accumulates ∂L/∂θ for
+///   L = Σⱼ wⱼ log π(aⱼ|·) + Σⱼ eⱼ H[π(·|·)] + Σⱼ vⱼ V(·)
+/// as ActorCritic::train_pass does. Parameter blocks in order: encoder (if any), GRU, actor head,
+/// then the critic's own encoder and GRU (not shared), critic head, log-std (DiagGaussian).
+/// Initialisation: CleanRL's, orthogonal with √2 (encoder), 1 (GRU weights, zero biases), 0.01
+/// (policy head) and 1 (value head).
+template <class S, class Distribution>
+class RecurrentActorCritic {
+ public:
+  using Scalar = S;
+  using Actions = typename detail::DistributionTraits<Distribution>::Actions;
+  static constexpr bool discrete = detail::DistributionTraits<Distribution>::discrete;
+  static constexpr bool recurrent = true;
+
+  RecurrentActorCritic(Index observation_size, Index action_size, const PolicyConfig& config, Rng& rng)
+      : config_((check(observation_size, action_size, config), config)),
+        core_(make_core(observation_size, config)),
+        actor_(head_sizes(config.recurrent_size, config.actor_hidden, action_size), config.activation,
+               nn::Activation::identity) {
+    if (config.with_critic && !config.recurrent_shared) critic_core_.emplace(make_core(observation_size, config));
+    if (config.with_critic)
+      critic_.emplace(head_sizes(config.recurrent_size, config.critic_hidden, 1), config.activation,
+                      nn::Activation::identity);
+    initialise(core_, rng);
+    if (critic_core_) initialise(*critic_core_, rng);
+    initialise(actor_, config.actor_output_gain, rng);
+    if (critic_) initialise(*critic_, config.critic_output_gain, rng);
+    if constexpr (!discrete) {
+      log_std_ = nn::Parameters<S>(action_size);
+      log_std_.value.setConstant(static_cast<S>(config.initial_log_std));
+    }
+  }
+
+  Index observation_size() const { return core_.encoder ? core_.encoder->input_size() : core_.gru.input_size(); }
+  Index action_size() const { return actor_.output_size(); }
+  const PolicyConfig& config() const { return config_; }
+  bool has_critic() const { return critic_.has_value(); }
+  /// Rows of the recurrent state: recurrent_size, twice that with separate actor and critic GRUs.
+  Index hidden_size() const { return core_.gru.hidden_size() * (critic_core_ ? 2 : 1); }
+  const nn::Gru<S>& gru() const { return core_.gru; }
+  nn::Parameters<S>& log_std() { return log_std_; }
+  const nn::Parameters<S>& log_std() const { return log_std_; }
+  /// The action distribution of the last act(), act_deterministic() or evaluate_sequences().
+  const Distribution& distribution() const { return acting_dist_; }
+
+  /// Zeroes the state of every column whose episode ended (done(i); any bool row expression).
+  template <class Flags>
+  static void reset_state(Matrix<S>& hidden, const Flags& done) {
+    PGRAD_REQUIRE(done.size() == hidden.cols(), "RecurrentActorCritic::reset_state: ", done.size(), " flags for ",
+                  hidden.cols(), " states");
+    for (Index i = 0; i < hidden.cols(); ++i)
+      if (done(i)) hidden.col(i).setZero();
+  }
+
+  /// One step of N environments: advances `hidden` (hidden_size() x N) on the observations and
+  /// samples actions with their log π (and V from the new state, zeros without a critic).
+  void act(const MatrixCRef<S>& observations, Matrix<S>& hidden, Rng& rng, Actions& actions,
+           RowVector<S>& log_probs, RowVector<S>& values) {
+    advance(observations, hidden);
+    act_from_state(rng, actions, log_probs);
+    state_values(values);
+  }
+  void act(const MatrixCRef<S>& observations, Matrix<S>& hidden, Rng& rng, Actions& actions,
+           RowVector<S>& log_probs) {
+    advance(observations, hidden);
+    act_from_state(rng, actions, log_probs);
+  }
+  /// The most likely action of each copy, advancing `hidden` (evaluation).
+  void act_deterministic(const MatrixCRef<S>& observations, Matrix<S>& hidden, Actions& actions) {
+    advance(observations, hidden);
+    actor_.predict(state_[0], head_);
+    set_distribution(acting_dist_, head_);
+    acting_dist_.mode(actions);
+  }
+  /// V after one step from `hidden` on the observations, leaving `hidden` as it is (the
+  /// time-limit bootstrap on a final observation, and V of the observation after a rollout).
+  void predict_values(const MatrixCRef<S>& observations, const Matrix<S>& hidden, RowVector<S>& values) const {
+    check_state(observations, hidden, "RecurrentActorCritic::predict_values");
+    if (!critic_) {
+      values.setZero(observations.cols());
+      return;
+    }
+    const Core& core = critic_core_ ? *critic_core_ : core_;
+    peek_state_ = hidden.middleRows(critic_core_ ? core_.gru.hidden_size() : 0, core.gru.hidden_size());
+    if (core.encoder) {
+      core.encoder->predict(observations, peek_features_, peek_scratch_);
+      core.gru.step(peek_features_, peek_state_, peek_step_);
+    } else {
+      core.gru.step(observations, peek_state_, peek_step_);
+    }
+    critic_->predict(peek_state_, peek_values_, peek_scratch_);
+    values = peek_values_.row(0);
+  }
+
+  /// The training pass on B sequences of T steps (observations obs_size x T·B, column t·B + b;
+  /// actions likewise), from `initial_hidden` (hidden_size() x B) with the state zeroed before
+  /// step t of sequence b where resets[t·B + b]: forward through encoder, GRU and heads, the loss
+  /// parts (as ActorCritic::train_pass: policy_part reads log π and H and writes their weights,
+  /// value_part reads V and writes its weight), and the backward through time. Gradients
+  /// accumulate (see zero_grad). `workers` is accepted for the common interface; the pass runs
+  /// on the calling thread.
+  template <class PolicyPart, class ValuePart>
+  void train_sequences(const MatrixCRef<S>& observations, const Actions& actions, const Matrix<S>& initial_hidden,
+                       const BoolRowVector& resets, Index sequences, PolicyPart&& policy_part, ValuePart&& value_part,
+                       ThreadPool* workers = nullptr) {
+    (void)workers;
+    sequence_forward(observations, initial_hidden, resets, sequences);
+    set_distribution(training_dist_, actor_.forward(outputs(0)));
+    training_dist_.log_prob(actions, pass_log_probs_);
+    training_dist_.entropy(pass_entropy_);
+    policy_part(PolicyTerms<S>{pass_log_probs_, pass_entropy_, pass_log_prob_weight_, pass_entropy_weight_});
+    if constexpr (discrete) {
+      training_dist_.loss_gradient(actions, pass_log_prob_weight_, pass_entropy_weight_, grad_head_);
+    } else {
+      training_dist_.loss_gradient(actions, pass_log_prob_weight_, pass_entropy_weight_, grad_head_, grad_log_std_);
+      log_std_.grad += grad_log_std_.rowwise().sum();
+    }
+    actor_.backward(grad_head_, true);
+    if (critic_)
+      pass_values_ = critic_->forward(outputs(critic_core_ ? 1 : 0)).row(0);
+    else
+      pass_values_.setZero(observations.cols());
+    value_part(ValueTerms<S>{pass_values_, pass_value_weight_});
+    grad_state_ = actor_.input_gradient();
+    if (critic_) {
+      critic_->backward(pass_value_weight_, true);
+      if (critic_core_)
+        core_backward(*critic_core_, critic_->input_gradient());
+      else
+        grad_state_ += critic_->input_gradient();
+    }
+    core_backward(core_, grad_state_);
+  }
+
+  /// log π, entropy and V of given actions along B sequences (as train_sequences, without the
+  /// backward); distribution() is then that π. It overwrites the training pass's forward state.
+  void evaluate_sequences(const MatrixCRef<S>& observations, const Actions& actions, const Matrix<S>& initial_hidden,
+                          const BoolRowVector& resets, Index sequences, RowVector<S>& log_probs, RowVector<S>& entropy,
+                          RowVector<S>& values) {
+    sequence_forward(observations, initial_hidden, resets, sequences);
+    actor_.predict(outputs(0), head_);
+    set_distribution(acting_dist_, head_);
+    acting_dist_.log_prob(actions, log_probs);
+    acting_dist_.entropy(entropy);
+    if (critic_) {
+      critic_->predict(outputs(critic_core_ ? 1 : 0), value_out_);
+      values = value_out_.row(0);
+    } else {
+      values.setZero(observations.cols());
+    }
+  }
+
+  void zero_grad(ThreadPool* = nullptr, ParameterGroup group = ParameterGroup::all) {
+    for (nn::Parameters<S>* block : blocks(group)) block->zero_grad();
+  }
+  /// Global-norm clipping over the group's gradients (as ActorCritic::clip_gradients).
+  S clip_gradients(S max_norm, ThreadPool* = nullptr, ParameterGroup group = ParameterGroup::all) {
+    double sum = 0;
+    for (nn::Parameters<S>* block : blocks(group)) sum += static_cast<double>(block->grad.squaredNorm());
+    if (max_norm <= S(0)) return nn::gradient_clip(sum, std::numeric_limits<S>::infinity()).norm;
+    const nn::GradientClip<S> clip = nn::gradient_clip(sum, max_norm);
+    if (clip.scale < S(1))
+      for (nn::Parameters<S>* block : blocks(group)) block->grad *= clip.scale;
+    return clip.norm;
+  }
+  /// One optimiser step over the group's blocks.
+  template <class Optimizer>
+  void apply(Optimizer& optimizer, ThreadPool* = nullptr, ParameterGroup group = ParameterGroup::all) {
+    auto list = blocks(group);
+    optimizer.begin_step(list.size());
+    for (std::size_t b = 0; b < list.size(); ++b) optimizer.update_block(b, *list.items[b]);
+  }
+
+  /// The group's parameters (or gradients) in block order as one vector, and back.
+  Vector<S> flat_parameters(ParameterGroup group = ParameterGroup::all) const {
+    return concat(&nn::Parameters<S>::value, group);
+  }
+  Vector<S> flat_gradients(ParameterGroup group = ParameterGroup::all) const {
+    return concat(&nn::Parameters<S>::grad, group);
+  }
+  void set_flat_parameters(const VectorCRef<S>& flat, ParameterGroup group = ParameterGroup::all) {
+    PGRAD_REQUIRE(flat.size() == parameter_count(group), "RecurrentActorCritic::set_flat_parameters: got ",
+                  flat.size(), " values for ", parameter_count(group), " parameters");
+    Index offset = 0;
+    for (nn::Parameters<S>* block : blocks(group)) {
+      block->value = flat.segment(offset, block->size());
+      offset += block->size();
+    }
+  }
+  Index parameter_count(ParameterGroup group = ParameterGroup::all) const {
+    Index count = 0;
+    for (const nn::Parameters<S>* block : blocks(group)) count += block->size();
+    return count;
+  }
+  std::vector<Index> block_sizes(ParameterGroup group = ParameterGroup::all) const {
+    std::vector<Index> sizes;
+    for (const nn::Parameters<S>* block : blocks(group)) sizes.push_back(block->size());
+    return sizes;
+  }
+
+  /// Checkpoints: the Scalar, the distribution, the architecture (the sizes of every encoder,
+  /// GRU and head, in block order) and every parameter. load_state throws naming any difference,
+  /// a non-finite parameter or a log-std outside [-20, 20].
+  void save_state(Writer& w) const {
+    w.section("RecurrentActorCritic");
+    write_scalar_type<S>(w);
+    w.boolean(discrete);
+    const std::vector<Index> sizes = architecture();
+    w.u64(sizes.size());
+    for (Index size : sizes) w.i64(size);
+    w.matrix(flat_parameters());
+  }
+  void load_state(Reader& r) {
+    r.section("RecurrentActorCritic");
+    check_scalar_type<S>(r);
+    PGRAD_REQUIRE(r.boolean() == discrete, r.source(), ": action distribution differs from the policy's (",
+                  discrete ? "Categorical" : "DiagGaussian", ")");
+    const std::vector<Index> expected = architecture();
+    const auto count = r.u64();
+    PGRAD_REQUIRE(count <= 4 * 64, r.source(), ": corrupt RecurrentActorCritic size count ", count);
+    std::vector<Index> found(static_cast<std::size_t>(count));
+    for (auto& size : found) size = static_cast<Index>(r.i64());
+    PGRAD_REQUIRE(found == expected, r.source(), ": RecurrentActorCritic architecture differs: file has ",
+                  pgrad::detail::join_sizes(found), ", policy has ", pgrad::detail::join_sizes(expected));
+    Vector<S> flat;
+    r.matrix(flat, "RecurrentActorCritic policy parameters", parameter_count(), 1);
+    if constexpr (!discrete)
+      PGRAD_REQUIRE((flat.tail(log_std_.size()).array().abs() <= S(PolicyConfig::max_abs_log_std)).all(), r.source(),
+                    ": corrupt RecurrentActorCritic log-std: outside [-20, 20]");
+    set_flat_parameters(flat);
+  }
+
+ private:
+  // An encoder (optional) and a GRU, with the buffers of its steps.
+  struct Core {
+    std::optional<nn::Mlp<S>> encoder;
+    nn::Gru<S> gru;
+  };
+
+  static constexpr std::size_t max_blocks = 8;
+  template <class P>
+  struct BlockList {
+    std::array<P*, max_blocks> items{};
+    std::size_t count = 0;
+    P** begin() { return items.data(); }
+    P** end() { return items.data() + count; }
+    std::size_t size() const { return count; }
+    template <class Net>
+    void add_core(Net& core) {
+      if (core.encoder) items[count++] = &core.encoder->parameters();
+      items[count++] = &core.gru.parameters();
+    }
+  };
+  template <class P, class Self>
+  static BlockList<P> blocks_of(Self& self, ParameterGroup group) {
+    BlockList<P> list;
+    const bool policy = group != ParameterGroup::critic, critic = group != ParameterGroup::policy;
+    if (policy) {
+      list.add_core(self.core_);
+      list.items[list.count++] = &self.actor_.parameters();
+    }
+    if (critic && self.critic_core_) list.add_core(*self.critic_core_);
+    if (critic && self.critic_) list.items[list.count++] = &self.critic_->parameters();
+    if constexpr (!discrete)
+      if (policy) list.items[list.count++] = &self.log_std_;
+    return list;
+  }
+  BlockList<nn::Parameters<S>> blocks(ParameterGroup group = ParameterGroup::all) {
+    return blocks_of<nn::Parameters<S>>(*this, group);
+  }
+  BlockList<const nn::Parameters<S>> blocks(ParameterGroup group = ParameterGroup::all) const {
+    return blocks_of<const nn::Parameters<S>>(*this, group);
+  }
+  Vector<S> concat(Vector<S> nn::Parameters<S>::*member, ParameterGroup group) const {
+    Vector<S> flat(parameter_count(group));
+    Index offset = 0;
+    for (const nn::Parameters<S>* block : blocks(group)) {
+      flat.segment(offset, block->size()) = block->*member;
+      offset += block->size();
+    }
+    return flat;
+  }
+
+  // Every network's sizes in block order, each list preceded by its length (checkpoints).
+  std::vector<Index> architecture() const {
+    std::vector<Index> sizes;
+    const auto add = [&](const std::vector<Index>& list) {
+      sizes.push_back(static_cast<Index>(list.size()));
+      sizes.insert(sizes.end(), list.begin(), list.end());
+    };
+    const auto add_core = [&](const Core& core) {
+      add(core.encoder ? core.encoder->sizes() : std::vector<Index>{});
+      add({core.gru.input_size(), core.gru.hidden_size()});
+    };
+    sizes.push_back(critic_core_ ? 2 : 1);  // the number of cores
+    add_core(core_);
+    add(actor_.sizes());
+    if (critic_core_) add_core(*critic_core_);
+    add(critic_ ? critic_->sizes() : std::vector<Index>{});
+    return sizes;
+  }
+
+  static int check(Index observation_size, Index action_size, const PolicyConfig& config) {
+    PGRAD_REQUIRE(observation_size > 0 && action_size > 0 && observation_size <= PolicyConfig::max_hidden_size &&
+                      action_size <= PolicyConfig::max_hidden_size,
+                  "RecurrentActorCritic: observation size ", observation_size, " and action size ", action_size,
+                  " must be in [1, ", PolicyConfig::max_hidden_size, "]");
+    config.validate("RecurrentActorCritic");
+    PGRAD_REQUIRE(config.recurrent_size > 0, "RecurrentActorCritic: policy.recurrent_size must be positive (the "
+                  "GRU's state size), got ", config.recurrent_size);
+    const auto counts = config.parameter_counts(observation_size, action_size);
+    for (double count : counts)
+      PGRAD_REQUIRE(count <= static_cast<double>(ActorCritic<S, Distribution>::max_parameters),
+                    "RecurrentActorCritic: a network would have ", count, " parameters, above the limit of ",
+                    ActorCritic<S, Distribution>::max_parameters);
+    return 0;
+  }
+  static Core make_core(Index observation_size, const PolicyConfig& config) {
+    if (config.shared_hidden.empty()) return Core{std::nullopt, nn::Gru<S>(observation_size, config.recurrent_size)};
+    std::vector<Index> sizes{observation_size};
+    sizes.insert(sizes.end(), config.shared_hidden.begin(), config.shared_hidden.end());
+    return Core{nn::Mlp<S>(sizes, config.activation, config.activation),
+                nn::Gru<S>(config.shared_hidden.back(), config.recurrent_size)};
+  }
+  static std::vector<Index> head_sizes(Index in, const std::vector<Index>& hidden, Index out) {
+    std::vector<Index> sizes{in};
+    sizes.insert(sizes.end(), hidden.begin(), hidden.end());
+    sizes.push_back(out);
+    return sizes;
+  }
+  void initialise(nn::Mlp<S>& net, double output_gain, Rng& rng) {
+    switch (config_.init) {
+      case PolicyInit::orthogonal: nn::init_orthogonal(net, rng, config_.hidden_gain, output_gain); break;
+      case PolicyInit::xavier_uniform: nn::init_xavier_uniform(net, rng); break;
+      case PolicyInit::he_uniform: nn::init_he_uniform(net, rng); break;
+    }
+  }
+  void initialise(Core& core, Rng& rng) {
+    if (core.encoder) initialise(*core.encoder, config_.hidden_gain, rng);
+    nn::init_orthogonal(core.gru, rng, 1.0);
+  }
+
+  void check_state(const MatrixCRef<S>& observations, const Matrix<S>& hidden, const char* who) const {
+    PGRAD_REQUIRE(hidden.rows() == hidden_size() && hidden.cols() == observations.cols(), who, ": state is ",
+                  hidden.rows(), "x", hidden.cols(), ", expected ", hidden_size(), "x", observations.cols());
+  }
+
+  // Steps every core's GRU on the observations: state_[c] holds core c's new state, copied back
+  // into its rows of `hidden`.
+  void advance(const MatrixCRef<S>& observations, Matrix<S>& hidden) {
+    check_state(observations, hidden, "RecurrentActorCritic::act");
+    const Index h = core_.gru.hidden_size();
+    for (std::size_t c = 0; c < (critic_core_ ? 2u : 1u); ++c) {
+      const Core& core = c == 0 ? core_ : *critic_core_;
+      state_[c] = hidden.middleRows(static_cast<Index>(c) * h, h);
+      if (core.encoder) {
+        core.encoder->predict(observations, features_, predict_scratch_);
+        core.gru.step(features_, state_[c], step_scratch_);
+      } else {
+        core.gru.step(observations, state_[c], step_scratch_);
+      }
+      hidden.middleRows(static_cast<Index>(c) * h, h) = state_[c];
+    }
+  }
+  void act_from_state(Rng& rng, Actions& actions, RowVector<S>& log_probs) {
+    actor_.predict(state_[0], head_);
+    set_distribution(acting_dist_, head_);
+    acting_dist_.sample(rng, actions);
+    acting_dist_.log_prob(actions, log_probs);
+  }
+  void state_values(RowVector<S>& values) const {
+    if (!critic_) {
+      values.setZero(state_[0].cols());
+      return;
+    }
+    critic_->predict(state_[critic_core_ ? 1 : 0], value_out_);
+    values = value_out_.row(0);
+  }
+
+  // The training forward of every core over the sequences.
+  void sequence_forward(const MatrixCRef<S>& observations, const Matrix<S>& initial_hidden,
+                        const BoolRowVector& resets, Index sequences) {
+    PGRAD_REQUIRE(sequences > 0 && observations.cols() % sequences == 0 && initial_hidden.rows() == hidden_size() &&
+                      initial_hidden.cols() == sequences,
+                  "RecurrentActorCritic: ", observations.cols(), " samples with a ", initial_hidden.rows(), "x",
+                  initial_hidden.cols(), " initial state are not whole steps of ", sequences,
+                  " sequences with a state of ", hidden_size());
+    const Index h = core_.gru.hidden_size();
+    for (std::size_t c = 0; c < (critic_core_ ? 2u : 1u); ++c) {
+      Core& core = c == 0 ? core_ : *critic_core_;
+      initial_[c] = initial_hidden.middleRows(static_cast<Index>(c) * h, h);
+      outputs_[c] = core.encoder ? &core.gru.forward(core.encoder->forward(observations), initial_[c], resets, sequences)
+                                 : &core.gru.forward(observations, initial_[c], resets, sequences);
+    }
+  }
+  const Matrix<S>& outputs(std::size_t c) const { return *outputs_[c]; }
+  void core_backward(Core& core, const Matrix<S>& grad_state) {
+    core.gru.backward(grad_state, core.encoder.has_value());
+    if (core.encoder) core.encoder->backward(core.gru.input_gradient(), false);
+  }
+
+  void set_distribution(Distribution& dist, const MatrixCRef<S>& head) {
+    if constexpr (discrete)
+      dist.set_logits(head);
+    else
+      dist.set_state_independent(head, log_std_.value);
+  }
+
+  PolicyConfig config_;
+  Core core_;
+  nn::Mlp<S> actor_;
+  std::optional<Core> critic_core_;
+  std::optional<nn::Mlp<S>> critic_;
+  nn::Parameters<S> log_std_;
+  Distribution acting_dist_, training_dist_;
+  // Acting buffers (state_[c]: core c's state after the step).
+  std::array<Matrix<S>, 2> state_, initial_;
+  std::array<const Matrix<S>*, 2> outputs_{};
+  Matrix<S> features_, head_, grad_head_, grad_log_std_, grad_state_;
+  mutable Matrix<S> value_out_;
+  typename nn::Mlp<S>::PredictScratch predict_scratch_;
+  typename nn::Gru<S>::StepScratch step_scratch_;
+  // predict_values' own buffers.
+  mutable Matrix<S> peek_state_, peek_features_, peek_values_;
+  mutable typename nn::Mlp<S>::PredictScratch peek_scratch_;
+  mutable typename nn::Gru<S>::StepScratch peek_step_;
+  RowVector<S> pass_log_probs_, pass_entropy_, pass_values_;
+  RowVector<S> pass_log_prob_weight_, pass_entropy_weight_, pass_value_weight_;
+};
+
+/// The recurrent policy type that fits environment Env (Categorical or DiagGaussian head).
+template <class Env, class S = typename Env::Scalar>
+using RecurrentPolicyFor =
+    RecurrentActorCritic<S, std::conditional_t<envs::has_discrete_actions_v<Env>, dist::Categorical<S>,
+                                               dist::DiagGaussian<S>>>;
+
+/// True for policies with a recurrent state (RecurrentActorCritic), false for ActorCritic.
+template <class Policy, class = void>
+struct is_recurrent : std::false_type {};
+template <class Policy>
+struct is_recurrent<Policy, std::enable_if_t<Policy::recurrent>> : std::true_type {};
+template <class Policy>
+constexpr bool is_recurrent_v = is_recurrent<Policy>::value;
+
+/// Rows of a policy's recurrent state (0 for a feed-forward policy).
+template <class Policy>
+Index hidden_rows_of(const Policy& policy) {
+  if constexpr (is_recurrent_v<Policy>)
+    return policy.hidden_size();
+  else
+    return 0;
+}
+
+}  // namespace pgrad

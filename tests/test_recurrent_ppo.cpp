@@ -1,0 +1,167 @@
+// Recurrent policies in the on-policy loop: the collector's states (stored before each rollout,
+// carried across rollouts, zeroed where an episode ends), bit-identical runs whatever the thread
+// count (PPO and A2C), exact resume from a checkpoint, no allocation after the first updates, and
+// the configuration PPO needs for whole-sequence minibatches.
+#include <catch2/catch.hpp>
+
+#if defined(__GLIBC__)
+#include <pgrad/algorithms/a2c.hpp>
+#include <pgrad/algorithms/ppo.hpp>
+#include <pgrad/algorithms/presets.hpp>
+#include <pgrad/core/error.hpp>
+#include <pgrad/core/serialize.hpp>
+#include <pgrad/envs/cartpole.hpp>
+#include <pgrad/envs/wrappers/select_observation.hpp>
+
+#include "allocation_hooks.hpp"
+
+namespace {
+
+using Env = pgrad::envs::SelectObservation<pgrad::envs::CartPole<float>, 2>;
+using Policy = pgrad::RecurrentPolicyFor<Env>;
+using Ppo = pgrad::algo::Ppo<Env, Policy>;
+using A2c = pgrad::algo::A2c<Env, Policy>;
+
+Env env() { return pgrad::envs::hide_cartpole_velocity(pgrad::envs::CartPole<float>{}); }
+
+pgrad::algo::PpoConfig small_ppo(bool shared = true) {
+  pgrad::algo::PpoConfig config = pgrad::algo::presets::cartpole_ppo_gru(8);
+  config.num_envs = 4;
+  config.num_steps = 16;
+  config.num_minibatches = 2;
+  config.update_epochs = 2;
+  config.policy.shared_hidden = {8};
+  config.policy.actor_hidden = {8};
+  config.policy.critic_hidden = {8};
+  config.policy.recurrent_shared = shared;
+  return config;
+}
+
+pgrad::algo::UpdateCallback stop_after(long long n) {
+  return [n](const pgrad::algo::UpdateReport& report) { return report.iteration < n; };
+}
+
+}  // namespace
+
+TEST_CASE("The collector stores each rollout's initial states and carries them across rollouts", "[recurrent]") {
+  Ppo ppo(env(), small_ppo(), 3);
+  ppo.learn(1000000, stop_after(1));
+  CHECK(ppo.rollout().initial_hidden.rows() == ppo.policy().hidden_size());
+  CHECK(ppo.rollout().initial_hidden.isZero(0));  // the run starts from zero states
+  const pgrad::Matrix<float> carried = ppo.collector().hidden();
+  CHECK(carried.cwiseAbs().maxCoeff() > 0);
+  CHECK(carried.cwiseAbs().maxCoeff() <= 1);
+  // Where the last step ended an episode the state was reset.
+  const auto& rollout = ppo.rollout();
+  for (pgrad::Index i = 0; i < rollout.num_envs; ++i)
+    if (rollout.terminated(i, rollout.length - 1) || rollout.truncated(i, rollout.length - 1))
+      CHECK(carried.col(i).isZero(0));
+  ppo.learn(1000000, stop_after(2));
+  CHECK((ppo.rollout().initial_hidden.array() == carried.array()).all());
+}
+
+TEST_CASE("Recurrent PPO and A2C are bit-identical whatever the thread count", "[recurrent][determinism]") {
+  for (bool shared : {true, false}) {
+    pgrad::Vector<float> reference, reference_a2c;
+    pgrad::Matrix<float> reference_hidden;
+    for (int threads : {1, 2, 3}) {
+      INFO("threads " << threads << ", shared " << shared);
+      pgrad::algo::PpoConfig config = small_ppo(shared);
+      config.num_threads = threads;
+      Ppo ppo(env(), config, 11);
+      ppo.learn(4 * config.batch_size());
+      pgrad::algo::A2cConfig a2c_config;
+      a2c_config.num_envs = 4;
+      a2c_config.num_threads = threads;
+      a2c_config.policy = config.policy;
+      A2c a2c(env(), a2c_config, 11);
+      a2c.learn(6 * a2c_config.batch_size());
+      if (threads == 1) {
+        reference = ppo.policy().flat_parameters();
+        reference_hidden = ppo.collector().hidden();
+        reference_a2c = a2c.policy().flat_parameters();
+        continue;
+      }
+      CHECK((ppo.policy().flat_parameters().array() == reference.array()).all());
+      CHECK((ppo.collector().hidden().array() == reference_hidden.array()).all());
+      CHECK((a2c.policy().flat_parameters().array() == reference_a2c.array()).all());
+    }
+  }
+}
+
+TEST_CASE("Recurrent PPO resumes exactly from a checkpoint", "[recurrent][checkpoint]") {
+  const pgrad::algo::PpoConfig config = small_ppo(false);
+  const long long total = 6 * config.batch_size();
+  Ppo straight(env(), config, 7);
+  straight.learn(total);
+
+  pgrad::Writer writer;
+  pgrad::Vector<float> halfway;
+  {
+    Ppo first(env(), config, 7);
+    first.learn(total, stop_after(3));
+    halfway = first.policy().flat_parameters();
+    REQUIRE(first.collector().hidden().cwiseAbs().maxCoeff() > 0);  // the states matter
+    first.save_state(writer);
+  }
+  Ppo resumed(env(), config, 12345);
+  pgrad::Reader reader(writer.bytes(), "test");
+  resumed.load_state(reader);
+  CHECK((resumed.policy().flat_parameters().array() == halfway.array()).all());
+  resumed.learn(total);
+  CHECK(resumed.iteration() == 6);
+  CHECK((straight.policy().flat_parameters().array() != halfway.array()).any());
+  CHECK((resumed.policy().flat_parameters().array() == straight.policy().flat_parameters().array()).all());
+  CHECK((resumed.collector().hidden().array() == straight.collector().hidden().array()).all());
+  CHECK(resumed.collector().episodes().mean_return() == straight.collector().episodes().mean_return());
+
+  // A feed-forward run's checkpoint does not load into a recurrent one, nor states outside [-1, 1].
+  pgrad::algo::PpoConfig mlp = config;
+  mlp.policy.recurrent_size = 0;
+  pgrad::algo::Ppo<Env> feed_forward(env(), mlp, 7);
+  feed_forward.learn(config.batch_size());
+  pgrad::Writer other;
+  feed_forward.save_state(other);
+  pgrad::Reader wrong(other.bytes(), "test");
+  CHECK_THROWS_AS(resumed.load_state(wrong), pgrad::Error);
+}
+
+TEST_CASE("Recurrent PPO and A2C updates allocate nothing after the first", "[recurrent][alloc]") {
+  for (int threads : {1, 2}) {
+    pgrad::algo::PpoConfig config = small_ppo(threads == 1);
+    config.num_threads = threads;
+    Ppo ppo(env(), config, 3);
+    pgrad::algo::A2cConfig a2c_config;
+    a2c_config.num_threads = threads;
+    a2c_config.policy = config.policy;
+    A2c a2c(env(), a2c_config, 3);
+    for (int run = 0; run < 2; ++run) {
+      int done = 0;
+      const auto count_after_two = [&](const pgrad::algo::UpdateReport&) {
+        if (++done == 2) counting = true;
+        return true;
+      };
+      allocations = 0;
+      if (run == 0)
+        ppo.learn(8 * config.batch_size(), count_after_two);
+      else
+        a2c.learn(8 * a2c_config.batch_size(), count_after_two);
+      counting = false;
+      INFO("threads " << threads << (run == 0 ? ", PPO" : ", A2C"));
+      CHECK(done == 8);
+      CHECK(allocations.load() == 0);
+    }
+  }
+}
+
+TEST_CASE("Recurrent PPO needs whole environment sequences per minibatch", "[recurrent]") {
+  pgrad::algo::PpoConfig config = small_ppo();
+  config.num_envs = 3;
+  config.num_steps = 4;
+  config.num_minibatches = 2;  // 12 samples divide into 2, 3 sequences do not
+  CHECK_THROWS_WITH(Ppo(env(), config, 1), Catch::Contains("num_envs = 3 is not divisible into num_minibatches = 2"));
+  config.policy.recurrent_size = 0;
+  config.num_envs = 2;
+  CHECK_THROWS_WITH(Ppo(env(), config, 1), Catch::Contains("recurrent_size"));
+}
+#endif
