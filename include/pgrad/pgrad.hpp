@@ -46,6 +46,7 @@
 #include <pgrad/envs/wrappers/time_limit.hpp>
 
 #include <pgrad/policies/actor_critic.hpp>
+#include <pgrad/policies/parameter_blocks.hpp>
 #include <pgrad/policies/recurrent_actor_critic.hpp>
 
 #include <pgrad/algorithms/a2c.hpp>

@@ -19,12 +19,9 @@
 #include <pgrad/nn/clip_grad.hpp>
 #include <pgrad/nn/init.hpp>
 #include <pgrad/nn/mlp.hpp>
+#include <pgrad/policies/parameter_blocks.hpp>
 
 namespace pgrad {
-
-/// How a policy's networks start: CleanRL's orthogonal layer_init (the default), or uniform
-/// Xavier / He as in PyTorch-tutorial code.
-enum class PolicyInit { orthogonal, xavier_uniform, he_uniform };
 
 /// Sizes, activations and initialisation of an ActorCritic. The defaults are CleanRL's PPO agent:
 /// separate 64-64 tanh actor and critic, orthogonal init with gains √2 (hidden), 0.01 (policy
@@ -176,10 +173,10 @@ class ActorCritic {
   ActorCritic(Index observation_size, Index action_size, const PolicyConfig& config, Rng& rng)
       : config_((check_sizes(observation_size, action_size, config), config)),
         trunk_(make_trunk(observation_size, config)),
-        actor_(layer_sizes(feature_size(observation_size, config), config.actor_hidden, action_size),
+        actor_(detail::layer_sizes(feature_size(observation_size, config), config.actor_hidden, action_size),
                config.activation, nn::Activation::identity) {
     if (config.with_critic)
-      critic_.emplace(layer_sizes(feature_size(observation_size, config), config.critic_hidden, 1),
+      critic_.emplace(detail::layer_sizes(feature_size(observation_size, config), config.critic_hidden, 1),
                       config.activation, nn::Activation::identity);
     if (trunk_) initialise(*trunk_, config.hidden_gain, rng);
     initialise(actor_, config.actor_output_gain, rng);
@@ -360,25 +357,11 @@ class ActorCritic {
   }
   void flat_gradients(Vector<S>& out, ParameterGroup group) const { concat(&nn::Parameters<S>::grad, group, out); }
   void set_flat_parameters(const VectorCRef<S>& flat, ParameterGroup group = ParameterGroup::all) {
-    PGRAD_REQUIRE(flat.size() == parameter_count(group), "ActorCritic::set_flat_parameters: got ", flat.size(),
-                  " values for ", parameter_count(group), " parameters");
-    Index offset = 0;
-    for (nn::Parameters<S>* block : blocks(group)) {
-      block->value = flat.segment(offset, block->size());
-      offset += block->size();
-    }
+    blocks(group).set_values(flat, "ActorCritic");
   }
-  Index parameter_count(ParameterGroup group = ParameterGroup::all) const {
-    Index count = 0;
-    for (const nn::Parameters<S>* block : blocks(group)) count += block->size();
-    return count;
-  }
+  Index parameter_count(ParameterGroup group = ParameterGroup::all) const { return blocks(group).parameter_count(); }
   /// The sizes of the parameter blocks in block order (what apply() hands an optimiser).
-  std::vector<Index> block_sizes(ParameterGroup group = ParameterGroup::all) const {
-    std::vector<Index> sizes;
-    for (const nn::Parameters<S>* block : blocks(group)) sizes.push_back(block->size());
-    return sizes;
-  }
+  std::vector<Index> block_sizes(ParameterGroup group = ParameterGroup::all) const { return blocks(group).sizes(); }
   /// The most parameters one network of a policy may have (2^30: 4 GiB of float values, several
   /// times that with gradients, optimiser moments and scratch); the constructor refuses more.
   static constexpr Index max_parameters = Index(1) << 30;
@@ -478,14 +461,7 @@ class ActorCritic {
 
   /// The parameter blocks that exist, in order (a fixed-capacity list: no allocation).
   template <class P>
-  struct BlockList {
-    std::array<P*, max_blocks> items{};
-    std::size_t count = 0;
-    std::size_t critic = max_blocks;  // the critic's position (max_blocks: none)
-    P** begin() { return items.data(); }
-    P** end() { return items.data() + count; }
-    std::size_t size() const { return count; }
-  };
+  using BlockList = detail::BlockList<P, max_blocks>;
   template <class P, class Self>
   static BlockList<P> blocks_of(Self& self, ParameterGroup group) {
     BlockList<P> list;
@@ -566,19 +542,8 @@ class ActorCritic {
   static Index feature_size(Index observation_size, const PolicyConfig& config) {
     return config.shared_hidden.empty() ? observation_size : config.shared_hidden.back();
   }
-  static std::vector<Index> layer_sizes(Index in, const std::vector<Index>& hidden, Index out) {
-    std::vector<Index> sizes{in};
-    sizes.insert(sizes.end(), hidden.begin(), hidden.end());
-    sizes.push_back(out);
-    return sizes;
-  }
-
   void initialise(nn::Mlp<S>& net, double output_gain, Rng& rng) {
-    switch (config_.init) {
-      case PolicyInit::orthogonal: nn::init_orthogonal(net, rng, config_.hidden_gain, output_gain); break;
-      case PolicyInit::xavier_uniform: nn::init_xavier_uniform(net, rng); break;
-      case PolicyInit::he_uniform: nn::init_he_uniform(net, rng); break;
-    }
+    detail::initialise_network(net, config_.init, config_.hidden_gain, output_gain, rng);
   }
 
   /// The heads' input: the trunk's features (inference path), or the observations themselves.
@@ -611,19 +576,11 @@ class ActorCritic {
   }
 
   void set_distribution(Distribution& dist, const MatrixCRef<S>& head) {
-    if constexpr (discrete)
-      dist.set_logits(head);
-    else
-      dist.set_state_independent(head, log_std_.value);
+    detail::set_distribution<discrete>(dist, head, log_std_);
   }
 
   void concat(Vector<S> nn::Parameters<S>::*member, ParameterGroup group, Vector<S>& flat) const {
-    flat.resize(parameter_count(group));
-    Index offset = 0;
-    for (const nn::Parameters<S>* block : blocks(group)) {
-      flat.segment(offset, block->size()) = block->*member;
-      offset += block->size();
-    }
+    blocks(group).concat(member, flat);
   }
 
   PolicyConfig config_;

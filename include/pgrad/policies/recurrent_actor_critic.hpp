@@ -16,6 +16,7 @@
 #include <pgrad/nn/init.hpp>
 #include <pgrad/nn/mlp.hpp>
 #include <pgrad/policies/actor_critic.hpp>
+#include <pgrad/policies/parameter_blocks.hpp>
 
 namespace pgrad {
 
@@ -51,11 +52,11 @@ class RecurrentActorCritic {
   RecurrentActorCritic(Index observation_size, Index action_size, const PolicyConfig& config, Rng& rng)
       : config_((check(observation_size, action_size, config), config)),
         core_(make_core(observation_size, config)),
-        actor_(head_sizes(config.recurrent_size, config.actor_hidden, action_size), config.activation,
+        actor_(detail::layer_sizes(config.recurrent_size, config.actor_hidden, action_size), config.activation,
                nn::Activation::identity) {
     if (config.with_critic && !config.recurrent_shared) critic_core_.emplace(make_core(observation_size, config));
     if (config.with_critic)
-      critic_.emplace(head_sizes(config.recurrent_size, config.critic_hidden, 1), config.activation,
+      critic_.emplace(detail::layer_sizes(config.recurrent_size, config.critic_hidden, 1), config.activation,
                       nn::Activation::identity);
     initialise(core_, rng);
     if (critic_core_) initialise(*critic_core_, rng);
@@ -215,24 +216,10 @@ class RecurrentActorCritic {
     return concat(&nn::Parameters<S>::grad, group);
   }
   void set_flat_parameters(const VectorCRef<S>& flat, ParameterGroup group = ParameterGroup::all) {
-    PGRAD_REQUIRE(flat.size() == parameter_count(group), "RecurrentActorCritic::set_flat_parameters: got ",
-                  flat.size(), " values for ", parameter_count(group), " parameters");
-    Index offset = 0;
-    for (nn::Parameters<S>* block : blocks(group)) {
-      block->value = flat.segment(offset, block->size());
-      offset += block->size();
-    }
+    blocks(group).set_values(flat, "RecurrentActorCritic");
   }
-  Index parameter_count(ParameterGroup group = ParameterGroup::all) const {
-    Index count = 0;
-    for (const nn::Parameters<S>* block : blocks(group)) count += block->size();
-    return count;
-  }
-  std::vector<Index> block_sizes(ParameterGroup group = ParameterGroup::all) const {
-    std::vector<Index> sizes;
-    for (const nn::Parameters<S>* block : blocks(group)) sizes.push_back(block->size());
-    return sizes;
-  }
+  Index parameter_count(ParameterGroup group = ParameterGroup::all) const { return blocks(group).parameter_count(); }
+  std::vector<Index> block_sizes(ParameterGroup group = ParameterGroup::all) const { return blocks(group).sizes(); }
 
   /// Checkpoints: the Scalar, the distribution, the architecture (the sizes of every encoder,
   /// GRU and head, in block order) and every parameter. load_state throws naming any difference,
@@ -275,30 +262,23 @@ class RecurrentActorCritic {
 
   static constexpr std::size_t max_blocks = 8;
   template <class P>
-  struct BlockList {
-    std::array<P*, max_blocks> items{};
-    std::size_t count = 0;
-    P** begin() { return items.data(); }
-    P** end() { return items.data() + count; }
-    std::size_t size() const { return count; }
-    template <class Net>
-    void add_core(Net& core) {
-      if (core.encoder) items[count++] = &core.encoder->parameters();
-      items[count++] = &core.gru.parameters();
-    }
-  };
+  using BlockList = detail::BlockList<P, max_blocks>;
   template <class P, class Self>
   static BlockList<P> blocks_of(Self& self, ParameterGroup group) {
     BlockList<P> list;
     const bool policy = group != ParameterGroup::critic, critic = group != ParameterGroup::policy;
+    const auto add_core = [&list](auto& core) {
+      if (core.encoder) list.add(core.encoder->parameters());
+      list.add(core.gru.parameters());
+    };
     if (policy) {
-      list.add_core(self.core_);
-      list.items[list.count++] = &self.actor_.parameters();
+      add_core(self.core_);
+      list.add(self.actor_.parameters());
     }
-    if (critic && self.critic_core_) list.add_core(*self.critic_core_);
-    if (critic && self.critic_) list.items[list.count++] = &self.critic_->parameters();
+    if (critic && self.critic_core_) add_core(*self.critic_core_);
+    if (critic && self.critic_) list.add(self.critic_->parameters());
     if constexpr (!discrete)
-      if (policy) list.items[list.count++] = &self.log_std_;
+      if (policy) list.add(self.log_std_);
     return list;
   }
   BlockList<nn::Parameters<S>> blocks(ParameterGroup group = ParameterGroup::all) {
@@ -308,12 +288,8 @@ class RecurrentActorCritic {
     return blocks_of<const nn::Parameters<S>>(*this, group);
   }
   Vector<S> concat(Vector<S> nn::Parameters<S>::*member, ParameterGroup group) const {
-    Vector<S> flat(parameter_count(group));
-    Index offset = 0;
-    for (const nn::Parameters<S>* block : blocks(group)) {
-      flat.segment(offset, block->size()) = block->*member;
-      offset += block->size();
-    }
+    Vector<S> flat;
+    blocks(group).concat(member, flat);
     return flat;
   }
 
@@ -358,18 +334,8 @@ class RecurrentActorCritic {
     return Core{nn::Mlp<S>(sizes, config.activation, config.activation),
                 nn::Gru<S>(config.shared_hidden.back(), config.recurrent_size)};
   }
-  static std::vector<Index> head_sizes(Index in, const std::vector<Index>& hidden, Index out) {
-    std::vector<Index> sizes{in};
-    sizes.insert(sizes.end(), hidden.begin(), hidden.end());
-    sizes.push_back(out);
-    return sizes;
-  }
   void initialise(nn::Mlp<S>& net, double output_gain, Rng& rng) {
-    switch (config_.init) {
-      case PolicyInit::orthogonal: nn::init_orthogonal(net, rng, config_.hidden_gain, output_gain); break;
-      case PolicyInit::xavier_uniform: nn::init_xavier_uniform(net, rng); break;
-      case PolicyInit::he_uniform: nn::init_he_uniform(net, rng); break;
-    }
+    detail::initialise_network(net, config_.init, config_.hidden_gain, output_gain, rng);
   }
   void initialise(Core& core, Rng& rng) {
     if (core.encoder) initialise(*core.encoder, config_.hidden_gain, rng);
@@ -436,10 +402,7 @@ class RecurrentActorCritic {
   }
 
   void set_distribution(Distribution& dist, const MatrixCRef<S>& head) {
-    if constexpr (discrete)
-      dist.set_logits(head);
-    else
-      dist.set_state_independent(head, log_std_.value);
+    detail::set_distribution<discrete>(dist, head, log_std_);
   }
 
   PolicyConfig config_;
