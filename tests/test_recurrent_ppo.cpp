@@ -11,6 +11,7 @@
 #include <pgrad/core/error.hpp>
 #include <pgrad/core/serialize.hpp>
 #include <pgrad/envs/cartpole.hpp>
+#include <pgrad/envs/vector_env.hpp>
 #include <pgrad/envs/wrappers/select_observation.hpp>
 
 #include "allocation_hooks.hpp"
@@ -58,6 +59,37 @@ TEST_CASE("The collector stores each rollout's initial states and carries them a
       CHECK(carried.col(i).isZero(0));
   ppo.learn(1000000, stop_after(2));
   CHECK((ppo.rollout().initial_hidden.array() == carried.array()).all());
+}
+
+// The bookkeeping of states and resets end to end: replaying a collected rollout's sequences from
+// its stored initial states, with SequenceMinibatch's reset flags, gives back the log-probabilities
+// and values computed while acting (episodes end in the middle of these rollouts, and the second
+// rollout starts from carried, non-zero states). An off-by-one in the flags fails it.
+TEST_CASE("Replaying a rollout's sequences reproduces what acting computed", "[recurrent]") {
+  for (bool shared : {true, false}) {
+    pgrad::algo::PpoConfig config = small_ppo(shared);
+    pgrad::Rng init(4);
+    Policy policy = pgrad::make_policy<Policy>(env(), config.policy, init);
+    pgrad::algo::RolloutCollector<Env, Policy> collector(
+        pgrad::envs::VectorEnv<Env>(config.num_envs, env(), 9), pgrad::Rng(10), policy.hidden_size());
+    pgrad::algo::RolloutBuffer<float, Policy::Actions> rollout;
+    rollout.resize(64, config.num_envs, 2, 1, policy.hidden_size());
+    for (int round = 0; round < 2; ++round) {
+      collector.collect(policy, rollout);
+      INFO("shared " << shared << ", rollout " << round);
+      REQUIRE(rollout.terminated.any());
+      if (round == 1) CHECK(rollout.initial_hidden.cwiseAbs().maxCoeff() > 0);
+      pgrad::algo::SequenceMinibatch<float, Policy::Actions> batch;
+      // Copies in another order than the rollout's: the batch must follow them.
+      const std::vector<pgrad::Index> order{2, 0, 3, 1};
+      batch.gather(rollout, order, 0, 4);
+      pgrad::RowVector<float> log_probs, entropy, values;
+      policy.evaluate_sequences(batch.observations, batch.actions, batch.initial_hidden, batch.resets, 4, log_probs,
+                                entropy, values);
+      CHECK((log_probs - batch.old_log_probs).cwiseAbs().maxCoeff() < 1e-5f);
+      CHECK((values - batch.old_values).cwiseAbs().maxCoeff() < 1e-5f);
+    }
+  }
 }
 
 TEST_CASE("Recurrent PPO and A2C are bit-identical whatever the thread count", "[recurrent][determinism]") {
