@@ -18,8 +18,10 @@ Options parse_options(int argc, char** argv, const std::string& description, Opt
   app.option_defaults()->always_capture_default();
   if (!algorithms.empty()) app.add_option("--algo", options.algo, "Algorithm to train")->check(CLI::IsMember(algorithms));
   if (groups & presets)
-    app.add_option("--preset", options.preset, "Tuned PPO settings: fast = RL-Zoo's CartPole PPO (150k steps)")
-        ->check(CLI::IsMember({"", "fast"}));
+    app.add_option("--preset", options.preset,
+                   "PPO: fast = RL-Zoo's tuned CartPole PPO (150k steps); REINFORCE: datacamp or article = the "
+                   "two PyTorch tutorials as published, with their stopping rules")
+        ->check(CLI::IsMember({"", "fast", "datacamp", "article"}));
   app.add_option("--seed", options.seed, "Seed of every random number of the run")
       ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 62));
   app.add_option("--steps", options.steps,

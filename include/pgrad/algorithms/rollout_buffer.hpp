@@ -29,8 +29,10 @@ struct RolloutBuffer {
   Matrix<S> values, rewards, final_values, advantages, returns;
   BoolMatrix terminated, truncated;
   Vector<S> last_values;  ///< V(s_T) after the last step, per environment
+  /// The actor's dropout masks while acting (mask rows x T·N; empty for a policy without dropout).
+  Matrix<S> dropout_masks;
 
-  void resize(Index steps, Index envs, Index observation_size, Index action_rows) {
+  void resize(Index steps, Index envs, Index observation_size, Index action_rows, Index dropout_rows = 0) {
     PGRAD_REQUIRE(steps > 0 && envs > 0, "RolloutBuffer: steps (", steps, ") and environments (", envs,
                   ") must be positive");
     num_steps = steps;
@@ -43,6 +45,7 @@ struct RolloutBuffer {
     terminated.setConstant(envs, steps, false);
     truncated.setConstant(envs, steps, false);
     last_values.setZero(envs);
+    dropout_masks.resize(dropout_rows, dropout_rows > 0 ? steps * envs : 0);
   }
 
   /// Samples stored by the last collect.
@@ -59,6 +62,7 @@ struct Minibatch {
   Matrix<S> observations;
   Actions actions;
   RowVector<S> old_log_probs, old_values, advantages, returns;
+  Matrix<S> dropout_masks;  ///< the acting pass's dropout masks (empty when the rollout has none)
 
   Index size() const { return observations.cols(); }
 
@@ -77,6 +81,7 @@ struct Minibatch {
       old_values[k] = values[j];
       advantages[k] = advantages_all[j];
       returns[k] = returns_all[j];
+      if (rollout.dropout_masks.size() > 0) dropout_masks.col(k) = rollout.dropout_masks.col(j);
     }
   }
 
@@ -90,6 +95,7 @@ struct Minibatch {
     old_values = RolloutBuffer<S, Actions>::flat(rollout.values).head(count);
     advantages = RolloutBuffer<S, Actions>::flat(rollout.advantages).head(count);
     returns = RolloutBuffer<S, Actions>::flat(rollout.returns).head(count);
+    dropout_masks = rollout.dropout_masks.leftCols(rollout.dropout_masks.size() > 0 ? count : 0);
   }
 
  private:
@@ -97,6 +103,7 @@ struct Minibatch {
     observations.resize(rollout.observations.rows(), count);
     actions.resize(rollout.actions.rows(), count);
     for (RowVector<S>* v : {&old_log_probs, &old_values, &advantages, &returns}) v->resize(count);
+    dropout_masks.resize(rollout.dropout_masks.rows(), rollout.dropout_masks.size() > 0 ? count : 0);
   }
 };
 
