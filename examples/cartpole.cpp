@@ -1,6 +1,6 @@
 // Trains CartPole-v1 with PPO (default), A2C, REINFORCE or TRPO, then evaluates the deterministic
 // policy over 100 episodes. "Solved" = evaluation mean >= 475. `--help` lists the options.
-//   ./build/examples/cartpole [--algo ppo|a2c|reinforce|trpo] [--preset fast] [--seed 1] [--steps N]
+//   ./build/examples/cartpole [--algo ppo|a2c|reinforce|trpo] [--preset fast|datacamp|article] [--seed 1] [--steps N]
 //                             [--threads 2] [--csv PATH] [--save PATH [--save-every K]] [--load PATH [--eval N]]
 //                             [--policy mlp|gru] [--hide-velocity]
 // --hide-velocity shows the agent only x and theta (a partially observed task); --policy gru
@@ -12,7 +12,6 @@
 #include "example_common.hpp"
 
 using CartPole = pgrad::envs::CartPole<float>;
-using HiddenVelocity = pgrad::envs::SelectObservation<CartPole, 2>;
 
 template <class Algorithm, class Env, class Config>
 int run(const Env& env, Config config, example::Options options, long long default_steps, long long print_every,
@@ -29,6 +28,40 @@ int run(const Env& env, Config config, example::Options options, long long defau
   return example::print_result(options.algo, evaluation, 475.0, algorithm.collector().steps(), seconds);
 }
 
+// REINFORCE: the two PyTorch tutorials as published (--preset datacamp|article), each with its
+// stopping rule, or pgrad's tuned preset (stops once the last 100 episodes average 475: it
+// drifts afterwards). All print when the mean of the last 25 episodes first reaches 475.
+template <class Env>
+int run_reinforce(const Env& env, example::Options options) {
+  namespace presets = pgrad::algo::presets;
+  using Reinforce = pgrad::algo::Reinforce<Env>;
+  long long reached = 0;
+  const auto watch = [&reached](const pgrad::algo::UpdateReport& report) {
+    if (reached == 0 && report.episode_log->mean_return(25) >= 475.0) {
+      reached = report.episodes;
+      std::printf("Reached reward threshold in %lld episodes\n", reached);
+    }
+    return true;
+  };
+  int code = 0;
+  long long max_episodes = 0;
+  if (options.preset == "datacamp") {  // the last 25 episodes average 475, at most 500 episodes
+    max_episodes = 500;
+    code = run<Reinforce>(
+        env, presets::cartpole_reinforce_datacamp(), options, max_episodes * 500, 100,
+        pgrad::all_of(watch, pgrad::stop_at_return(475.0, 1, 25), pgrad::stop_after_episodes(max_episodes)));
+  } else if (options.preset == "article") {  // 1000 episodes
+    max_episodes = 1000;
+    code = run<Reinforce>(env, presets::cartpole_reinforce_article(), options, max_episodes * 500, 100,
+                          pgrad::all_of(watch, pgrad::stop_after_episodes(max_episodes)));
+  } else {
+    code = run<Reinforce>(env, presets::cartpole_reinforce(), options, 300000, 100,
+                          pgrad::all_of(watch, pgrad::stop_at_return(475.0)));
+  }
+  if (reached == 0) std::printf("Did not reach the reward threshold (mean of the last 25 episodes >= 475)\n");
+  return code;
+}
+
 template <class Env>
 int run_on(const Env& env, const example::Options& options) {
   namespace algo = pgrad::algo;
@@ -40,14 +73,11 @@ int run_on(const Env& env, const example::Options& options) {
       config.policy = presets::cartpole_ppo_gru().policy;
       return run<algo::A2c<Env, Policy>>(env, config, options, 500000, 2000);
     }
-    if (options.algo != "ppo") throw pgrad::Error("--policy gru trains with --algo ppo or a2c");
     return run<algo::Ppo<Env, Policy>>(env, presets::cartpole_ppo_gru(), options, 150000, 50);
   }
   if (options.algo == "a2c")  // SB3's A2C with RL-Zoo's 8 environments
     return run<algo::A2c<Env>>(env, algo::A2cConfig{}, options, 500000, 2000);
-  if (options.algo == "reinforce")  // stops at the reward threshold, as the tutorial: it drifts afterwards
-    return run<algo::Reinforce<Env>>(env, presets::cartpole_reinforce(), options, 300000, 100,
-                                     pgrad::stop_at_return(475.0));
+  if (options.algo == "reinforce") return run_reinforce(env, options);
   if (options.algo == "trpo")  // RL-Zoo's tuned TRPO
     return run<algo::Trpo<Env>>(env, presets::cartpole_trpo(), options, 200000, 10);
   if (options.preset == "fast" || options.hide_velocity)  // RL-Zoo's tuned PPO
@@ -60,6 +90,15 @@ int main(int argc, char** argv) try {
                                               example::Options{},
                                               example::presets | example::checkpoints | example::recurrent,
                                               {"ppo", "a2c", "reinforce", "trpo"});
+  const bool tutorial = options.preset == "datacamp" || options.preset == "article";
+  if ((options.preset == "fast" && options.algo != "ppo") || (tutorial && options.algo != "reinforce")) {
+    std::fprintf(stderr, "error: --preset %s is for --algo %s\n", options.preset.c_str(), tutorial ? "reinforce" : "ppo");
+    return 2;
+  }
+  if (options.policy == "gru" && (options.algo == "reinforce" || options.algo == "trpo" || !options.preset.empty())) {
+    std::fprintf(stderr, "error: --policy gru trains with --algo ppo or a2c, without --preset\n");
+    return 2;
+  }
   if (options.hide_velocity) return run_on(pgrad::envs::hide_cartpole_velocity(CartPole{}), options);
   return run_on(CartPole{}, options);
 } catch (const std::exception& error) {

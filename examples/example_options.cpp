@@ -18,8 +18,10 @@ Options parse_options(int argc, char** argv, const std::string& description, Opt
   app.option_defaults()->always_capture_default();
   if (!algorithms.empty()) app.add_option("--algo", options.algo, "Algorithm to train")->check(CLI::IsMember(algorithms));
   if (groups & presets)
-    app.add_option("--preset", options.preset, "Tuned PPO settings: fast = RL-Zoo's CartPole PPO (150k steps)")
-        ->check(CLI::IsMember({"", "fast"}));
+    app.add_option("--preset", options.preset,
+                   "PPO: fast = RL-Zoo's tuned CartPole PPO (150k steps); REINFORCE: datacamp or article = the "
+                   "two PyTorch tutorials as published, with their stopping rules")
+        ->check(CLI::IsMember({"", "fast", "datacamp", "article"}));
   if (groups & recurrent) {
     app.add_option("--policy", options.policy, "Policy network: mlp (feed-forward) or gru (recurrent: an MLP cannot "
                    "remember what it saw)")->check(CLI::IsMember({"mlp", "gru"}));

@@ -14,7 +14,7 @@ struct Options {
   long long steps = 0;          ///< --steps: environment steps to train for
   int threads = 0;              ///< --threads: the run's thread budget (0: min(2, pgrad::usable_cpus()))
   std::string csv;              ///< --csv PATH: one row per update
-  std::string preset;           ///< --preset NAME (cartpole only: "fast" = RL-Zoo's tuned PPO)
+  std::string preset;           ///< --preset NAME (cartpole only: fast for PPO; datacamp, article for REINFORCE)
   std::string save, load;       ///< --save PATH, --load PATH: checkpoints
   long long save_every = 0;     ///< --save-every K: also every K updates
   long long eval = 0;           ///< --eval N: with --load, only evaluate N episodes

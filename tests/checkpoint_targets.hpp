@@ -12,6 +12,7 @@
 
 #include <pgrad/algorithms/a2c.hpp>
 #include <pgrad/algorithms/ppo.hpp>
+#include <pgrad/algorithms/presets.hpp>
 #include <pgrad/algorithms/reinforce.hpp>
 #include <pgrad/algorithms/trpo.hpp>
 #include <pgrad/core/error.hpp>
@@ -88,6 +89,13 @@ inline pgrad::algo::TrpoConfig trpo_config(bool trunk) {
   return config;
 }
 
+/// DataCamp's REINFORCE (dropout: its stream is in the checkpoint), smaller.
+inline pgrad::algo::ReinforceConfig reinforce_dropout_config() {
+  pgrad::algo::ReinforceConfig config = pgrad::algo::presets::cartpole_reinforce_datacamp();
+  config.num_steps = 64;
+  config.policy.actor_hidden = {8};
+  return config;
+}
 /// Recurrent PPO (an encoder and separate GRUs for actor and critic) on CartPole without velocities.
 inline pgrad::algo::PpoConfig recurrent_ppo_config() {
   pgrad::algo::PpoConfig config = ppo_config();
@@ -152,7 +160,7 @@ Target make_target(std::string name, std::vector<std::string> markers, Env env, 
 }
 }  // namespace detail
 
-/// PPO, A2C (RMSprop and Adam), REINFORCE and TRPO on CartPole; PPO and TRPO with a shared trunk
+/// PPO, A2C (RMSprop and Adam), REINFORCE (without and with dropout) and TRPO on CartPole; PPO and TRPO with a shared trunk
 /// and A2C with Adam on the wrapped Pendulum; recurrent PPO on CartPole without velocities.
 inline std::vector<Target> all() {
   using pgrad::algo::A2c;
@@ -170,6 +178,8 @@ inline std::vector<Target> all() {
                                                               wrapped_pendulum(), trunk_ppo_config(), 3));
   targets.push_back(detail::make_target<A2c<WrappedPendulum>>("a2c_adam_wrapped_pendulum", {"A2c", "Adam", "Pendulum"},
                                                               wrapped_pendulum(), a2c_config(Optimizer::adam), 6));
+  targets.push_back(detail::make_target<Reinforce<CartPole>>("reinforce_dropout_cartpole", {"Reinforce", "CartPole"},
+                                                             CartPole(), reinforce_dropout_config(), 3));
   targets.push_back(detail::make_target<Trpo<CartPole>>("trpo_cartpole", {"Trpo", "CartPole"}, CartPole(),
                                                         trpo_config(false), 3));
   targets.push_back(detail::make_target<Trpo<WrappedPendulum>>("trpo_wrapped_pendulum", {"Trpo", "Pendulum"},

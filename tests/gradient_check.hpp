@@ -5,7 +5,17 @@
 #include <algorithm>
 #include <functional>
 
+#include <pgrad/core/random.hpp>
+#include <pgrad/core/types.hpp>
+
 namespace pgrad_test {
+
+/// A rows x cols matrix of standard normal draws from rng.
+inline pgrad::Matrix<double> random_matrix(pgrad::Index rows, pgrad::Index cols, pgrad::Rng& rng) {
+  pgrad::Matrix<double> m(rows, cols);
+  for (pgrad::Index i = 0; i < m.size(); ++i) m.data()[i] = rng.normal<double>();
+  return m;
+}
 
 /// Numerical gradient of f at x by central differences: (f(x + h·e_i) - f(x - h·e_i)) / 2h.
 inline Eigen::VectorXd numerical_gradient(const std::function<double(const Eigen::VectorXd&)>& f,

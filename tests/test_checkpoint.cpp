@@ -4,6 +4,7 @@
 
 #include <pgrad/algorithms/a2c.hpp>
 #include <pgrad/algorithms/ppo.hpp>
+#include <pgrad/algorithms/presets.hpp>
 #include <pgrad/algorithms/reinforce.hpp>
 #include <pgrad/algorithms/trpo.hpp>
 #include <pgrad/core/serialize.hpp>
@@ -258,21 +259,43 @@ TEST_CASE("Exact resume of PPO on Pendulum with normalised observations and rewa
   }
 }
 
-TEST_CASE("Reinforce resumes from its step count") {
-  pgrad::algo::ReinforceConfig config;
-  config.policy.actor_hidden = {16};
+namespace {
+// REINFORCE (whole episodes: the run counts steps, not rollouts) stopped after 3 updates, saved,
+// loaded into an algorithm with another seed and run on matches a straight run bit for bit.
+void check_reinforce_resume(const pgrad::algo::ReinforceConfig& config, long long steps, const std::string& name) {
   const CartPole env;
   pgrad::algo::Reinforce<CartPole> straight(env, config, 4);
-  straight.learn(300);
+  straight.learn(steps);
   pgrad::algo::Reinforce<CartPole> first(env, config, 4);
-  first.learn(300, stop_after(3));
-  TempPath file("reinforce");
+  first.learn(steps, stop_after(3));
+  TempPath file(name);
   pgrad::save_checkpoint(first, file.path);
   pgrad::algo::Reinforce<CartPole> resumed(env, config, 8);
   pgrad::load_checkpoint(resumed, file.path);
-  resumed.learn(300);
+  resumed.learn(steps);
   CHECK(resumed.iteration() == straight.iteration());
+  CHECK(straight.iteration() > 6);
   CHECK(resumed.policy().flat_parameters() == straight.policy().flat_parameters());
+}
+}  // namespace
+
+TEST_CASE("Reinforce resumes from its step count") {
+  pgrad::algo::ReinforceConfig config;
+  config.policy.actor_hidden = {16};
+  check_reinforce_resume(config, 300, "reinforce");
+}
+
+TEST_CASE("Reinforce with dropout (DataCamp's preset) resumes exactly: the dropout stream is in the checkpoint") {
+  pgrad::algo::ReinforceConfig config = pgrad::algo::presets::cartpole_reinforce_datacamp();
+  config.policy.actor_hidden = {16};
+  check_reinforce_resume(config, 600, "reinforce_dropout");
+  // A policy without dropout cannot take its checkpoint (the recorded hyperparameters differ).
+  pgrad::algo::Reinforce<CartPole> with_dropout(CartPole(), config, 4);
+  TempPath file("reinforce_dropout_mismatch");
+  pgrad::save_checkpoint(with_dropout, file.path);
+  config.policy.dropout = 0;
+  pgrad::algo::Reinforce<CartPole> other(CartPole(), config, 8);
+  CHECK_THROWS_WITH(pgrad::load_checkpoint(other, file.path), Contains("policy.dropout"));
 }
 
 TEST_CASE("Corrupt and mismatched checkpoints throw errors naming the problem") {

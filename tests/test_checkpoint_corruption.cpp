@@ -289,17 +289,22 @@ TEST_CASE("Every field of an A2C (Adam) wrapped-Pendulum checkpoint set to extre
           "[checkpoint][corruption]") {
   check_every_field(4);
 }
-TEST_CASE("Every field of a TRPO CartPole checkpoint set to extreme values: pgrad::Error or a usable object",
+TEST_CASE("Every field of a REINFORCE-with-dropout CartPole checkpoint set to extreme values: pgrad::Error or a "
+          "usable object",
           "[checkpoint][corruption]") {
   check_every_field(5);
+}
+TEST_CASE("Every field of a TRPO CartPole checkpoint set to extreme values: pgrad::Error or a usable object",
+          "[checkpoint][corruption]") {
+  check_every_field(6);
 }
 TEST_CASE("Every field of a TRPO wrapped-Pendulum checkpoint (shared trunk) set to extreme values: pgrad::Error or a "
           "usable object",
           "[checkpoint][corruption]") {
-  check_every_field(6);
+  check_every_field(7);
 }
 TEST_CASE("Every field of a recurrent PPO checkpoint (CartPole without velocities) set to extreme values: "
           "pgrad::Error or a usable object",
           "[checkpoint][corruption]") {
-  check_every_field(7);
+  check_every_field(8);
 }

@@ -11,15 +11,11 @@ using pgrad::Matrix;
 using pgrad::nn::Activation;
 using pgrad::nn::Mlp;
 using pgrad_test::numerical_gradient;
+using pgrad_test::random_matrix;
 using pgrad_test::relative_error;
 
 namespace {
 
-Matrix<double> random_matrix(Index rows, Index cols, pgrad::Rng& rng) {
-  Matrix<double> m(rows, cols);
-  for (Index i = 0; i < m.size(); ++i) m.data()[i] = rng.normal<double>();
-  return m;
-}
 
 // L = Σ C ⊙ net(X): dL/dY = C, so backward(C) must give dL/dθ and dL/dX.
 void check_mlp_gradients(std::vector<Index> sizes, Activation hidden, Activation output, Index batch) {

@@ -171,6 +171,9 @@ TEST_CASE("Recurrent and feed-forward policies refuse each other's configuration
   config.recurrent_size = -1;
   CHECK_THROWS_AS(Discrete<float>(3, 2, config, rng), pgrad::Error);
   config.recurrent_size = 4;
+  config.dropout = 0.5;  // ActorCritic's dropout has no recurrent counterpart
+  CHECK_THROWS_WITH(Discrete<float>(3, 2, config, rng), Catch::Contains("policy.dropout"));
+  config.dropout = 0;
   Discrete<float> policy(3, 2, config, rng);
   Matrix<float> wrong = Matrix<float>::Zero(3, 2);
   typename Discrete<float>::Actions actions;

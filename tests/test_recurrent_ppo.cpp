@@ -73,7 +73,7 @@ TEST_CASE("Replaying a rollout's sequences reproduces what acting computed", "[r
     pgrad::algo::RolloutCollector<Env, Policy> collector(
         pgrad::envs::VectorEnv<Env>(config.num_envs, env(), 9), pgrad::Rng(10), policy.hidden_size());
     pgrad::algo::RolloutBuffer<float, Policy::Actions> rollout;
-    rollout.resize(64, config.num_envs, 2, 1, policy.hidden_size());
+    rollout.resize(64, config.num_envs, 2, 1, 0, policy.hidden_size());
     for (int round = 0; round < 2; ++round) {
       collector.collect(policy, rollout);
       INFO("shared " << shared << ", rollout " << round);

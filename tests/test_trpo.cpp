@@ -24,13 +24,10 @@ using pgrad::Vector;
 using Categorical = pgrad::ActorCritic<double, pgrad::dist::Categorical<double>>;
 using Gaussian = pgrad::ActorCritic<double, pgrad::dist::DiagGaussian<double>>;
 
+using pgrad_test::random_matrix;
+
 namespace {
 
-Matrix<double> random_matrix(Index rows, Index cols, pgrad::Rng& rng) {
-  Matrix<double> m(rows, cols);
-  for (Index i = 0; i < m.size(); ++i) m.data()[i] = rng.normal<double>();
-  return m;
-}
 Vector<double> random_vector(Index size, pgrad::Rng& rng) { return random_matrix(size, 1, rng); }
 
 pgrad::PolicyConfig small_policy(bool shared_trunk) {

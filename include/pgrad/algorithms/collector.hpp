@@ -31,7 +31,18 @@ class EpisodeLog {
     ++count_;
   }
   long long count() const { return count_; }
+  std::size_t capacity() const { return returns_.size(); }
   double mean_return() const { return mean(returns_); }
+  /// The mean return of the last min(window, count()) episodes (0 before any); window in
+  /// [1, capacity()].
+  double mean_return(std::size_t window) const {
+    PGRAD_REQUIRE(window >= 1 && window <= returns_.size(), "EpisodeLog::mean_return: window ", window,
+                  " must be in [1, ", returns_.size(), "]");
+    const std::size_t n = std::min<std::size_t>(window, static_cast<std::size_t>(count_));
+    double sum = 0;
+    for (std::size_t k = 1; k <= n; ++k) sum += returns_[(next_ + returns_.size() - k) % returns_.size()];
+    return n > 0 ? sum / static_cast<double>(n) : 0.0;
+  }
   double mean_length() const { return mean(lengths_); }
 
   /// Checkpoints: the ring, its position and the count.
@@ -140,6 +151,7 @@ class RolloutCollector {
     report.steps = steps_;
     report.episodes = episodes_.count();
     report.mean_return = episodes_.mean_return();
+    report.episode_log = &episodes_;
     report.mean_length = episodes_.mean_length();
     report.seconds = clock.seconds();
     report.env_seconds = env_seconds_;
@@ -227,6 +239,7 @@ class RolloutCollector {
       buffer.observations.middleCols(t * n, n) = observations_;
       buffer.actions.middleCols(t * n, n) = step_actions_;
       buffer.log_probs.segment(t * n, n) = step_log_probs_;
+      if (buffer.dropout_masks.size() > 0) buffer.dropout_masks.middleCols(t * n, n) = policy.acting_dropout_masks();
       if (t + 1 - values_from == steps_per_block) compute_values_until(t + 1);
 
       const Stopwatch env_clock;

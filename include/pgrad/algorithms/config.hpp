@@ -71,6 +71,7 @@ struct OnPolicyConfig {
     f("policy.activation", static_cast<double>(policy.activation));
     f("policy.init", static_cast<double>(policy.init));
     f("policy.with_critic", policy.with_critic ? 1.0 : 0.0);
+    if (policy.dropout > 0) f("policy.dropout", policy.dropout);
   }
 
   /// Throws pgrad::Error naming the algorithm and the first invalid field.

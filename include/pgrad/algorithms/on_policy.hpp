@@ -65,7 +65,8 @@ class OnPolicy {
                    streams_.take(Stream::action_sampling), hidden_rows_of(policy_)),
         update_(config_, policy_, streams_) {
     rollout_.resize(config_.num_steps, config_.num_envs, policy_.observation_size(),
-                    Policy::discrete ? 1 : policy_.action_size(), hidden_rows_of(policy_));
+                    Policy::discrete ? 1 : policy_.action_size(), policy_.dropout_mask_rows(),
+                    hidden_rows_of(policy_));
   }
 
   Policy& policy() { return policy_; }
@@ -163,7 +164,9 @@ class OnPolicy {
 
   Policy initial_policy(const Env& prototype) {
     Rng rng = streams_.take(Stream::weight_init);
-    return make_policy<Policy>(prototype, config_.policy, rng);
+    Policy policy = make_policy<Policy>(prototype, config_.policy, rng);
+    if (config_.policy.dropout > 0) policy.set_dropout_rng(streams_.take(Stream::dropout));
+    return policy;
   }
 
   // Whole rollouts for fixed-size rollouts; exactly total_steps for whole episodes.

@@ -24,7 +24,10 @@ class PolicyGradientLoss {
   using S = typename Policy::Scalar;
   using Batch = MinibatchFor<Policy>;
 
-  explicit PolicyGradientLoss(Reduction reduction = Reduction::mean) : reduction_(reduction) {}
+  /// With replay_dropout_masks the actor's dropout (if any) uses the masks the batch carries
+  /// from the acting pass; otherwise it draws new ones.
+  explicit PolicyGradientLoss(Reduction reduction = Reduction::mean, bool replay_dropout_masks = false)
+      : reduction_(reduction), replay_dropout_masks_(replay_dropout_masks) {}
 
   LossStats compute(Policy& policy, const Batch& batch, const Coefficients& c, ThreadPool* workers = nullptr) {
     const Index size = batch.size();
@@ -56,24 +59,27 @@ class PolicyGradientLoss {
           }
           stats.value_loss = squares / static_cast<double>(size);
         },
-        workers);
+        workers, replay_dropout_masks_ && batch.dropout_masks.size() > 0 ? &batch.dropout_masks : nullptr);
     stats.combine(c.ent_coef, c.vf_coef);
     return stats;
   }
 
  private:
   Reduction reduction_;
+  bool replay_dropout_masks_;
 };
 
 /// One update of the vanilla policy gradient on a whole rollout (A2C's and REINFORCE's): all
-/// samples in one batch, the advantages normalised when the config asks, one gradient step of
-/// PolicyGradientLoss with the caller's optimiser at the update's learning rate.
+/// samples in one batch, the advantages normalised when the config asks (normalize_in_place
+/// with the given eps), one gradient step of PolicyGradientLoss with the caller's optimiser at
+/// the update's learning rate.
 template <class Policy>
 class PolicyGradientStep {
  public:
   using S = typename Policy::Scalar;
 
-  explicit PolicyGradientStep(Reduction reduction) : loss_(reduction) {}
+  explicit PolicyGradientStep(Reduction reduction, bool replay_dropout_masks = false, double normalize_eps = 1e-8)
+      : loss_(reduction, replay_dropout_masks), normalize_eps_(static_cast<S>(normalize_eps)) {}
 
   template <class Optimizer>
   UpdateReport run(const OnPolicyConfig& config, const Coefficients& c, Policy& policy,
@@ -81,7 +87,7 @@ class PolicyGradientStep {
                    ThreadPool& workers) {
     optimizer.set_learning_rate(static_cast<S>(c.learning_rate));
     batch_.gather_all(rollout);
-    if (config.normalize_advantages) normalize_in_place(batch_.advantages);
+    if (config.normalize_advantages) normalize_in_place(batch_.advantages, normalize_eps_);
     UpdateReport report;
     report.set_losses(gradient_step(policy, loss_, batch_, c, config.max_grad_norm, optimizer, workers, report.grad_norm));
     report.learning_rate = c.learning_rate;
@@ -91,6 +97,7 @@ class PolicyGradientStep {
  private:
   MinibatchFor<Policy> batch_;
   PolicyGradientLoss<Policy> loss_;
+  S normalize_eps_;
 };
 
 }  // namespace pgrad::algo

@@ -45,6 +45,32 @@ inline ReinforceConfig cartpole_reinforce() {
   return config;
 }
 
+/// DataCamp's REINFORCE tutorial on CartPole-v1, as published: Linear(4, 128) → Dropout(0.5) →
+/// ReLU → Linear(128, 2) → softmax with PyTorch's default initialisation, the policy in
+/// training mode while acting (the update goes through the masks drawn then), Adam lr 0.01,
+/// γ 0.99, returns normalised by their mean and unbiased std (no ε), the loss summed over the
+/// episode, one update per episode. Its stopping rule (mean of the last 25 episodes ≥ 475, at most
+/// 500 episodes) is the caller's: stop_at_return(475, 1, 25) and stop_after_episodes(500).
+inline ReinforceConfig cartpole_reinforce_datacamp() {
+  ReinforceConfig config;
+  config.policy.init = PolicyInit::pytorch_default;
+  config.policy.dropout = 0.5;
+  config.replay_dropout_masks = true;
+  config.normalize_eps = 0.0;
+  return config;
+}
+
+/// The PyTorch article's REINFORCE on CartPole-v1: Linear(4, 128) → ReLU → Linear(128, 2) →
+/// softmax with PyTorch's default initialisation, Adam lr 0.01, γ 0.99, returns normalised with
+/// std + 1e-9, the loss summed over the episode, one update per episode, 1000 episodes (the
+/// caller's stop_after_episodes(1000)).
+inline ReinforceConfig cartpole_reinforce_article() {
+  ReinforceConfig config;
+  config.policy.init = PolicyInit::pytorch_default;
+  config.normalize_eps = 1e-9;
+  return config;
+}
+
 /// PPO for Pendulum-v1: 4 envs x 1024 steps, minibatches of 256, 2 epochs, 64-64 ReLU actor and
 /// critic, γ 0.9 (the reward is immediate), λ 0.95, lr 1e-3 annealed, no entropy bonus, no value
 /// clipping (values are in the hundreds, far beyond a ±0.2 clip). About -200 after 307k steps.

@@ -15,6 +15,8 @@ struct LossStats {
   void combine(double ent_coef, double vf_coef) { loss = policy_loss - ent_coef * entropy + vf_coef * value_loss; }
 };
 
+class EpisodeLog;
+
 /// What an algorithm reports after each update (CleanRL's metric names in brackets).
 struct UpdateReport {
   long long iteration = 0;           ///< updates done in this run
@@ -22,6 +24,8 @@ struct UpdateReport {
   long long episodes = 0;            ///< episodes finished so far
   double mean_return = 0;            ///< mean return of the last 100 finished episodes [charts/episodic_return]
   double mean_length = 0;            ///< their mean length [charts/episodic_length]
+  /// The run's last finished episodes (EpisodeLog::mean_return(window)); valid during the callback.
+  const EpisodeLog* episode_log = nullptr;
   double steps_per_second = 0;       ///< [charts/SPS]
   double seconds = 0;                ///< wall time since learn() started
   double env_seconds = 0;            ///< of which stepping the environments (VectorEnv::step)

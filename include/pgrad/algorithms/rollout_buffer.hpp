@@ -32,9 +32,12 @@ struct RolloutBuffer {
   Matrix<S> values, rewards, final_values, advantages, returns;
   BoolMatrix terminated, truncated;
   Vector<S> last_values;  ///< V(s_T) after the last step, per environment
+  /// The actor's dropout masks while acting (mask rows x T·N; empty for a policy without dropout).
+  Matrix<S> dropout_masks;
   Matrix<S> initial_hidden;  ///< recurrent policies: the state before step 0, per environment
 
-  void resize(Index steps, Index envs, Index observation_size, Index action_rows, Index hidden_rows = 0) {
+  void resize(Index steps, Index envs, Index observation_size, Index action_rows, Index dropout_rows = 0,
+              Index hidden_rows = 0) {
     PGRAD_REQUIRE(steps > 0 && envs > 0, "RolloutBuffer: steps (", steps, ") and environments (", envs,
                   ") must be positive");
     num_steps = steps;
@@ -47,6 +50,7 @@ struct RolloutBuffer {
     terminated.setConstant(envs, steps, false);
     truncated.setConstant(envs, steps, false);
     last_values.setZero(envs);
+    dropout_masks.resize(dropout_rows, dropout_rows > 0 ? steps * envs : 0);
     initial_hidden.setZero(hidden_rows, envs);
   }
 
@@ -64,6 +68,7 @@ struct Minibatch {
   Matrix<S> observations;
   Actions actions;
   RowVector<S> old_log_probs, old_values, advantages, returns;
+  Matrix<S> dropout_masks;  ///< the acting pass's dropout masks (empty when the rollout has none)
 
   Index size() const { return observations.cols(); }
 
@@ -84,12 +89,15 @@ struct Minibatch {
     old_values = RolloutBuffer<S, Actions>::flat(rollout.values).head(count);
     advantages = RolloutBuffer<S, Actions>::flat(rollout.advantages).head(count);
     returns = RolloutBuffer<S, Actions>::flat(rollout.returns).head(count);
+    dropout_masks = rollout.dropout_masks.leftCols(rollout.dropout_masks.size() > 0 ? count : 0);
   }
 
-  /// The training pass of a loss on this batch (ActorCritic::train_pass).
+  /// The training pass of a loss on this batch (ActorCritic::train_pass, with the actor's dropout
+  /// masks when given).
   template <class Policy, class PolicyPart, class ValuePart>
-  void train_pass(Policy& policy, PolicyPart&& policy_part, ValuePart&& value_part, ThreadPool* workers) const {
-    policy.train_pass(observations, actions, policy_part, value_part, workers);
+  void train_pass(Policy& policy, PolicyPart&& policy_part, ValuePart&& value_part, ThreadPool* workers,
+                  const Matrix<S>* masks = nullptr) const {
+    policy.train_pass(observations, actions, policy_part, value_part, workers, masks);
   }
 
  protected:
@@ -97,6 +105,7 @@ struct Minibatch {
     observations.resize(rollout.observations.rows(), count);
     actions.resize(rollout.actions.rows(), count);
     for (RowVector<S>* v : {&old_log_probs, &old_values, &advantages, &returns}) v->resize(count);
+    dropout_masks.resize(rollout.dropout_masks.rows(), rollout.dropout_masks.size() > 0 ? count : 0);
   }
   // Sample j of the rollout into column k.
   void copy_sample(const RolloutBuffer<S, Actions>& rollout, Index j, Index k) {
@@ -106,6 +115,7 @@ struct Minibatch {
     old_values[k] = RolloutBuffer<S, Actions>::flat(rollout.values)[j];
     advantages[k] = RolloutBuffer<S, Actions>::flat(rollout.advantages)[j];
     returns[k] = RolloutBuffer<S, Actions>::flat(rollout.returns)[j];
+    if (rollout.dropout_masks.size() > 0) dropout_masks.col(k) = rollout.dropout_masks.col(j);
   }
 };
 

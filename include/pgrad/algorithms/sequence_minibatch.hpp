@@ -52,8 +52,11 @@ struct SequenceMinibatch : Minibatch<S, Actions> {
   }
 
   /// The training pass of a loss on these sequences (RecurrentActorCritic::train_sequences).
+  /// Recurrent policies have no dropout: `masks` must be null.
   template <class Policy, class PolicyPart, class ValuePart>
-  void train_pass(Policy& policy, PolicyPart&& policy_part, ValuePart&& value_part, ThreadPool* workers) const {
+  void train_pass(Policy& policy, PolicyPart&& policy_part, ValuePart&& value_part, ThreadPool* workers,
+                  const Matrix<S>* masks = nullptr) const {
+    PGRAD_REQUIRE(masks == nullptr, "SequenceMinibatch: recurrent policies take no dropout masks");
     policy.train_sequences(this->observations, this->actions, initial_hidden, resets, sequences, policy_part,
                            value_part, workers);
   }

@@ -22,6 +22,7 @@ enum class Stream : std::uint64_t {
   evaluation = 5,          ///< the reset of evaluation episode `index`
   evaluation_actions = 6,  ///< actions sampled in evaluation episode `index`
   check_env = 7,           ///< check_env's resets (`index`: the reset) and random actions
+  dropout = 8,             ///< the policy's dropout masks, while acting and in training passes
 };
 
 /// The largest index a stream may have (48 bits: a purpose's indices never reach the next).

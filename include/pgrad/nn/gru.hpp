@@ -273,4 +273,12 @@ void init_orthogonal(Gru<S>& gru, Rng& rng, double gain = 1.0) {
   gru.hidden_bias().setZero();
 }
 
+/// PyTorch's default initialisation of torch.nn.GRU: every weight and bias U(-1/√H, 1/√H).
+template <class S>
+void init_pytorch_default(Gru<S>& gru, Rng& rng) {
+  const double bound = 1.0 / std::sqrt(static_cast<double>(gru.hidden_size()));
+  Vector<S>& values = gru.parameters().value;
+  for (Index i = 0; i < values.size(); ++i) values[i] = static_cast<S>(rng.uniform(-bound, bound));
+}
+
 }  // namespace pgrad::nn

@@ -138,4 +138,17 @@ void init_he_uniform(Mlp<S>& net, Rng& rng) {
   }
 }
 
+/// PyTorch's default nn.Linear initialisation (kaiming_uniform_ with a = √5 on the weights, and
+/// the biases alike): W and b ~ U(-1/√fan_in, 1/√fan_in), layer by layer, weights then biases.
+template <class S>
+void init_pytorch_default(Mlp<S>& net, Rng& rng) {
+  for (Index l = 0; l < net.num_layers(); ++l) {
+    auto w = net.weight(l);
+    auto b = net.bias(l);
+    const double bound = 1.0 / std::sqrt(static_cast<double>(w.cols()));
+    for (Index i = 0; i < w.size(); ++i) w.data()[i] = static_cast<S>(rng.uniform(-bound, bound));
+    for (Index i = 0; i < b.size(); ++i) b[i] = static_cast<S>(rng.uniform(-bound, bound));
+  }
+}
+
 }  // namespace pgrad::nn

@@ -20,6 +20,12 @@ namespace pgrad::nn {
 /// accumulates every dW, db and returns dX. predict(X, Y) is the inference path: it keeps no
 /// backward state and, once the batch size is fixed, allocates nothing. Cost per sample:
 /// 2·Σ in·out flops forward, twice that backward.
+///
+/// Dropout: forward, predict and forward_tangent take optional masks for the hidden layers
+/// (nn::Dropout; hidden_units() rows, one column per sample, layer 0's units first): a hidden
+/// layer's activated output is multiplied by its rows of the mask before the next layer, and
+/// backward multiplies its gradient by the same rows. Without masks the network is the
+/// evaluation-mode one.
 template <class S>
 class Mlp {
  public:
@@ -38,6 +44,7 @@ class Mlp {
     outputs_.resize(layers_.size());
     grad_inputs_.resize(layers_.size());
     tangents_.resize(layers_.size());
+    dropped_.resize(layers_.size());
     transposed_weights_.resize(layers_.size());
   }
 
@@ -49,6 +56,12 @@ class Mlp {
   Activation hidden_activation() const { return hidden_; }
   Activation output_activation() const { return output_; }
   Activation activation_of(Index l) const { return l + 1 == num_layers() ? output_ : hidden_; }
+  /// The units of all hidden layers: the rows of a dropout mask.
+  Index hidden_units() const {
+    Index units = 0;
+    for (std::size_t l = 1; l + 1 < sizes_.size(); ++l) units += sizes_[l];
+    return units;
+  }
 
   Parameters<S>& parameters() { return params_; }
   const Parameters<S>& parameters() const { return params_; }
@@ -64,15 +77,18 @@ class Mlp {
   /// Training forward on a batch (input_size x batch); returns output_size x batch and keeps the
   /// activations for backward. Throws pgrad::Error on a wrong row count, or a NaN/Inf input
   /// while checks are enabled (see pgrad::check_finite).
-  const Matrix<S>& forward(const MatrixCRef<S>& input) {
+  const Matrix<S>& forward(const MatrixCRef<S>& input, const Matrix<S>* dropout_masks = nullptr) {
     check_input(input, "Mlp::forward input");
+    check_masks(dropout_masks, input.cols(), "Mlp::forward");
     input_ = input;
-    const Matrix<S>* x = &input_;
+    has_masks_ = dropout_masks != nullptr;
+    if (has_masks_) masks_ = *dropout_masks;
     for (Index l = 0; l < num_layers(); ++l) {
-      Matrix<S>& y = outputs_[static_cast<std::size_t>(l)];
-      layer(l).forward(params_, *x, y);
+      const auto i = static_cast<std::size_t>(l);
+      Matrix<S>& y = outputs_[i];
+      layer(l).forward(params_, layer_input(l), y);
       apply_activation(activation_of(l), y);
-      x = &y;
+      if (has_masks_ && l + 1 < num_layers()) dropped_[i] = y.cwiseProduct(mask_rows(masks_, l));
     }
     has_forward_state_ = true;
     return outputs_.back();
@@ -90,8 +106,9 @@ class Mlp {
       const auto i = static_cast<std::size_t>(l);
       // dL/dz of layer l, formed in place in the buffer holding dL/dy (the next layer's dX).
       Matrix<S>& delta = (l + 1 == num_layers()) ? output_delta_ : grad_inputs_[i + 1];
+      if (has_masks_ && l + 1 < num_layers()) delta.array() *= mask_rows(masks_, l).array();
       multiply_by_activation_derivative(activation_of(l), outputs_[i], delta);
-      const Matrix<S>& x = l == 0 ? input_ : outputs_[i - 1];
+      const Matrix<S>& x = layer_input(l);
       Matrix<S>* grad_x = (l > 0 || want_input_gradient) ? &grad_inputs_[i] : nullptr;
       layer(l).backward(params_, x, delta, grad_x, transposed_weights_[i]);
     }
@@ -112,9 +129,9 @@ class Mlp {
     const Matrix<S>* x_tangent = input_tangent;
     for (Index l = 0; l < num_layers(); ++l) {
       const auto i = static_cast<std::size_t>(l);
-      const Matrix<S>& x = l == 0 ? input_ : outputs_[i - 1];
-      layer(l).forward_tangent(params_, direction.data(), x, x_tangent, tangents_[i]);
+      layer(l).forward_tangent(params_, direction.data(), layer_input(l), x_tangent, tangents_[i]);
       multiply_by_activation_derivative(activation_of(l), outputs_[i], tangents_[i]);
+      if (has_masks_ && l + 1 < num_layers()) tangents_[i].array() *= mask_rows(masks_, l).array();
       x_tangent = &tangents_[i];
     }
     return tangents_.back();
@@ -135,8 +152,10 @@ class Mlp {
 
   /// predict with the caller's scratch: several threads may predict with one Mlp at once, each
   /// with its own scratch and output (while nothing changes the parameters).
-  void predict(const MatrixCRef<S>& input, Matrix<S>& output, PredictScratch& scratch) const {
+  void predict(const MatrixCRef<S>& input, Matrix<S>& output, PredictScratch& scratch,
+               const Matrix<S>* dropout_masks = nullptr) const {
     check_input(input, "Mlp::predict input");
+    check_masks(dropout_masks, input.cols(), "Mlp::predict");
     for (Index l = 0; l < num_layers(); ++l) {
       Matrix<S>& y = (l + 1 == num_layers()) ? output : scratch[static_cast<std::size_t>(l % 2)];
       if (l == 0)
@@ -144,6 +163,7 @@ class Mlp {
       else
         layer(l).forward(params_, scratch[static_cast<std::size_t>((l - 1) % 2)], y);
       apply_activation(activation_of(l), y);
+      if (dropout_masks && l + 1 < num_layers()) y.array() *= mask_rows(*dropout_masks, l).array();
     }
   }
 
@@ -153,6 +173,25 @@ class Mlp {
                   input.rows(), " (batch of ", input.cols(), ")");
     if constexpr (checks_enabled()) check_finite(input, what);
   }
+  void check_masks(const Matrix<S>* masks, Index batch, const char* what) const {
+    if (masks == nullptr) return;
+    PGRAD_REQUIRE(masks->rows() == hidden_units() && masks->cols() == batch, what, ": dropout masks are ",
+                  masks->rows(), "x", masks->cols(), ", expected ", hidden_units(), "x", batch,
+                  " (hidden units x batch)");
+  }
+  // Hidden layer l's rows of a dropout mask.
+  auto mask_rows(const Matrix<S>& masks, Index l) const {
+    Index first = 0;
+    for (Index k = 1; k <= l; ++k) first += sizes_[static_cast<std::size_t>(k)];
+    return masks.middleRows(first, sizes_[static_cast<std::size_t>(l + 1)]);
+  }
+  // What layer l of the last forward took in: the input, or the previous layer's output after
+  // its dropout mask.
+  const Matrix<S>& layer_input(Index l) const {
+    if (l == 0) return input_;
+    const auto i = static_cast<std::size_t>(l - 1);
+    return has_masks_ ? dropped_[i] : outputs_[i];
+  }
 
   std::vector<Index> sizes_;
   Activation hidden_, output_;
@@ -161,6 +200,9 @@ class Mlp {
   // Training state kept by forward for backward, and backward's own buffers.
   Matrix<S> input_;
   std::vector<Matrix<S>> outputs_, grad_inputs_, tangents_;
+  std::vector<Matrix<S>> dropped_;          // hidden outputs times their dropout masks
+  Matrix<S> masks_;                         // the last forward's dropout masks (a copy)
+  bool has_masks_ = false;
   std::vector<Matrix<S>> transposed_weights_;  // Wᵀ of each layer, for its dX
   Matrix<S> output_delta_;
   bool has_forward_state_ = false, has_input_gradient_ = false;

@@ -17,6 +17,7 @@
 #include <pgrad/distributions/diag_gaussian.hpp>
 #include <pgrad/envs/env.hpp>
 #include <pgrad/nn/clip_grad.hpp>
+#include <pgrad/nn/dropout.hpp>
 #include <pgrad/nn/init.hpp>
 #include <pgrad/nn/mlp.hpp>
 #include <pgrad/policies/parameter_blocks.hpp>
@@ -37,6 +38,9 @@ struct PolicyConfig {
   double critic_output_gain = 1.0;
   bool with_critic = true;         ///< false: no value network at all (REINFORCE without baseline)
   double initial_log_std = 0.0;    ///< DiagGaussian only
+  /// p of inverted dropout after each of the actor's hidden layers (nn::Dropout) in training
+  /// mode; 0: none. DataCamp's REINFORCE tutorial uses 0.5.
+  double dropout = 0.0;
   /// > 0: a recurrent policy (RecurrentActorCritic, policies/recurrent_actor_critic.hpp) with a
   /// GRU state of this size between the encoder (shared_hidden) and the heads; 0: feed-forward.
   Index recurrent_size = 0;
@@ -53,7 +57,8 @@ struct PolicyConfig {
 
   /// Throws pgrad::Error naming `who` and the first invalid field: hidden sizes in
   /// [1, max_hidden_size] and at most max_hidden_layers of them per network, activation and
-  /// init one of their enumerators, gains finite and >= 0, initial_log_std in [-20, 20].
+  /// init one of their enumerators, gains finite and >= 0, initial_log_std in [-20, 20], dropout
+  /// in [0, 1).
   void validate(const char* who) const {
     const std::pair<const char*, const std::vector<Index>*> lists[] = {
         {"shared_hidden", &shared_hidden}, {"actor_hidden", &actor_hidden}, {"critic_hidden", &critic_hidden}};
@@ -68,8 +73,10 @@ struct PolicyConfig {
                       activation == nn::Activation::relu,
                   who, ": policy.activation has the invalid value ", static_cast<int>(activation));
     PGRAD_REQUIRE(
-        init == PolicyInit::orthogonal || init == PolicyInit::xavier_uniform || init == PolicyInit::he_uniform, who,
-        ": policy.init has the invalid value ", static_cast<int>(init));
+        init == PolicyInit::orthogonal || init == PolicyInit::xavier_uniform || init == PolicyInit::he_uniform ||
+            init == PolicyInit::pytorch_default,
+        who, ": policy.init has the invalid value ", static_cast<int>(init));
+    PGRAD_REQUIRE(dropout >= 0 && dropout < 1, who, ": policy.dropout must be in [0, 1), got ", dropout);
     const std::pair<const char*, double> gains[] = {{"hidden_gain", hidden_gain},
                                                      {"actor_output_gain", actor_output_gain},
                                                      {"critic_output_gain", critic_output_gain}};
@@ -175,6 +182,7 @@ class ActorCritic {
         trunk_(make_trunk(observation_size, config)),
         actor_(detail::layer_sizes(feature_size(observation_size, config), config.actor_hidden, action_size),
                config.activation, nn::Activation::identity) {
+    dropout_ = nn::Dropout<S>(config.dropout);
     if (config.with_critic)
       critic_.emplace(detail::layer_sizes(feature_size(observation_size, config), config.critic_hidden, 1),
                       config.activation, nn::Activation::identity);
@@ -209,13 +217,36 @@ class ActorCritic {
   const nn::Parameters<S>& log_std() const { return log_std_; }
   /// The action distribution of the last act() or act_deterministic().
   const Distribution& distribution() const { return acting_dist_; }
+
+  /// Training mode (the default, as a torch.nn.Module): act() and the training passes apply
+  /// the actor's dropout (PolicyConfig::dropout). Evaluation mode: no dropout anywhere.
+  /// act_deterministic(), evaluate_actions() and the value passes never use dropout;
+  /// evaluate_policy() and export see the evaluation-mode policy.
+  void set_training(bool training) { training_ = training; }
+  bool training() const { return training_; }
+  /// Whether act() and the training passes draw dropout masks now.
+  bool uses_dropout() const { return training_ && dropout_.active(); }
+  /// The rows of the actor's dropout masks (its hidden units) when the policy has dropout, else 0.
+  Index dropout_mask_rows() const { return dropout_.active() ? actor_.hidden_units() : 0; }
+  /// The dropout masks the last act() drew (dropout_mask_rows() x batch; empty when it drew none):
+  /// the rollout stores them so that an update can replay them.
+  const Matrix<S>& acting_dropout_masks() const { return acting_masks_; }
+  /// The generator of the dropout masks (a stream of its own: Stream::dropout, set by the
+  /// algorithm); saved in checkpoints of policies with dropout.
+  void set_dropout_rng(const Rng& rng) { dropout_rng_ = rng; }
   /// The action distribution of the last evaluate_actions() (buffers of its own, so that a large
   /// batch evaluated between rollouts does not resize the acting ones).
   const Distribution& evaluated_distribution() const { return evaluated_dist_; }
 
   /// Samples actions for a batch of observations, with their log π(a|s).
   void act(const MatrixCRef<S>& observations, Rng& rng, Actions& actions, RowVector<S>& log_probs) {
-    actor_.predict(features(observations), head_);
+    if (uses_dropout()) {
+      dropout_.draw(dropout_rng_, actor_.hidden_units(), observations.cols(), acting_masks_);
+      actor_.predict(features(observations), head_, acting_scratch_, &acting_masks_);
+    } else {
+      acting_masks_.resize(0, 0);
+      actor_.predict(features(observations), head_);
+    }
     set_distribution(acting_dist_, head_);
     acting_dist_.sample(rng, actions);
     acting_dist_.log_prob(actions, log_probs);
@@ -292,11 +323,13 @@ class ActorCritic {
   /// this thread while critic forward → value_part → critic backward runs on worker 1, so the two
   /// parts must not write to the same variables. A shared trunk goes forward first and backward
   /// last (its gradient is the sum of both heads'). Gradients accumulate (see zero_grad).
+  /// With dropout in training mode the actor uses `dropout_masks` (e.g. the acting pass's, from
+  /// the rollout) or, when null, masks drawn afresh.
   template <class PolicyPart, class ValuePart>
   void train_pass(const MatrixCRef<S>& observations, const Actions& actions, PolicyPart&& policy_part,
-                  ValuePart&& value_part, ThreadPool* workers = nullptr) {
+                  ValuePart&& value_part, ThreadPool* workers = nullptr, const Matrix<S>* dropout_masks = nullptr) {
     const MatrixCRef<S> x = trunk_ ? MatrixCRef<S>(trunk_->forward(observations)) : observations;
-    const auto actor_side = [&] { actor_pass(x, actions, policy_part, training_dist_); };
+    const auto actor_side = [&] { actor_pass(x, actions, policy_part, training_dist_, dropout_masks); };
     const auto critic_side = [&] {
       if (critic_)
         pass_values_ = critic_->forward(x).row(0);
@@ -387,7 +420,7 @@ class ActorCritic {
   template <class PolicyPart>
   void policy_pass(const MatrixCRef<S>& observations, const Actions& actions, PolicyPart&& policy_part) {
     const MatrixCRef<S> x = trunk_ ? MatrixCRef<S>(trunk_->forward(observations)) : observations;
-    actor_pass(x, actions, policy_part, fisher_dist_);
+    actor_pass(x, actions, policy_part, fisher_dist_, nullptr);
     if (trunk_) trunk_->backward(actor_.input_gradient(), false);
   }
 
@@ -429,6 +462,7 @@ class ActorCritic {
       for (Index size : sizes) w.i64(size);
     }
     w.matrix(flat_parameters());
+    if (dropout_.active()) w.rng(dropout_rng_);
   }
   void load_state(Reader& r) {
     r.section("ActorCritic");
@@ -453,6 +487,7 @@ class ActorCritic {
     if constexpr (!discrete)
       PGRAD_REQUIRE((flat.tail(log_std_.size()).array().abs() <= S(PolicyConfig::max_abs_log_std)).all(), r.source(),
                     ": corrupt ActorCritic log-std (", flat.tail(log_std_.size()).transpose(), "): outside [-20, 20]");
+    if (dropout_.active()) r.rng(dropout_rng_, "ActorCritic dropout");
     set_flat_parameters(flat);
   }
 
@@ -561,8 +596,13 @@ class ActorCritic {
   // The actor's side of a training pass on the heads' input x: forward, π into dist, the policy
   // part of the loss, its closed-form gradient, and the backward (dX too when there is a trunk).
   template <class PolicyPart>
-  void actor_pass(const MatrixCRef<S>& x, const Actions& actions, PolicyPart& policy_part, Distribution& dist) {
-    set_distribution(dist, actor_.forward(x));
+  void actor_pass(const MatrixCRef<S>& x, const Actions& actions, PolicyPart& policy_part, Distribution& dist,
+                  const Matrix<S>* dropout_masks) {
+    if (uses_dropout() && dropout_masks == nullptr) {
+      dropout_.draw(dropout_rng_, actor_.hidden_units(), x.cols(), training_masks_);
+      dropout_masks = &training_masks_;
+    }
+    set_distribution(dist, actor_.forward(x, uses_dropout() ? dropout_masks : nullptr));
     dist.log_prob(actions, pass_log_probs_);
     dist.entropy(pass_entropy_);
     policy_part(PolicyTerms<S>{pass_log_probs_, pass_entropy_, pass_log_prob_weight_, pass_entropy_weight_});
@@ -600,6 +640,12 @@ class ActorCritic {
   mutable typename nn::Mlp<S>::PredictScratch background_scratch_;
   Matrix<S> evaluated_head_, evaluated_features_, value_pass_features_;  // evaluate_actions' and value_pass' own
   typename nn::Mlp<S>::PredictScratch evaluated_scratch_, value_pass_scratch_;
+  // Dropout: its masks while acting and while training, and their generator.
+  nn::Dropout<S> dropout_;
+  bool training_ = true;
+  Rng dropout_rng_;
+  Matrix<S> acting_masks_, training_masks_;
+  typename nn::Mlp<S>::PredictScratch acting_scratch_;
 };
 
 /// The policy type that fits environment Env: Categorical for Discrete actions, DiagGaussian for Box.

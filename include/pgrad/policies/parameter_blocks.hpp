@@ -13,9 +13,10 @@
 
 namespace pgrad {
 
-/// How a policy's networks start: CleanRL's orthogonal layer_init (the default), or uniform
-/// Xavier / He as in PyTorch-tutorial code.
-enum class PolicyInit { orthogonal, xavier_uniform, he_uniform };
+/// How a policy's networks start: CleanRL's orthogonal layer_init (the default), uniform Xavier /
+/// He, or PyTorch's default nn.Linear initialisation (weights and biases U(±1/√fan_in)), which
+/// the PyTorch tutorials use by not initialising at all.
+enum class PolicyInit { orthogonal, xavier_uniform, he_uniform, pytorch_default };
 
 namespace detail {
 
@@ -76,13 +77,14 @@ inline std::vector<Index> layer_sizes(Index in, const std::vector<Index>& hidden
 }
 
 /// A policy network's initial parameters: orthogonal with `hidden_gain` and `output_gain`
-/// (CleanRL's layer_init), or Xavier / He uniform; zero biases.
+/// (CleanRL's layer_init) or Xavier / He uniform, with zero biases; or PyTorch's default.
 template <class S>
 void initialise_network(nn::Mlp<S>& net, PolicyInit init, double hidden_gain, double output_gain, Rng& rng) {
   switch (init) {
     case PolicyInit::orthogonal: nn::init_orthogonal(net, rng, hidden_gain, output_gain); break;
     case PolicyInit::xavier_uniform: nn::init_xavier_uniform(net, rng); break;
     case PolicyInit::he_uniform: nn::init_he_uniform(net, rng); break;
+    case PolicyInit::pytorch_default: nn::init_pytorch_default(net, rng); break;
   }
 }
 

@@ -40,7 +40,7 @@ namespace pgrad {
 /// as ActorCritic::train_pass does. Parameter blocks in order: encoder (if any), GRU, actor head,
 /// then the critic's own encoder and GRU (not shared), critic head, log-std (DiagGaussian).
 /// Initialisation: CleanRL's, orthogonal with √2 (encoder), 1 (GRU weights, zero biases), 0.01
-/// (policy head) and 1 (value head).
+/// (policy head) and 1 (value head); with PolicyInit::pytorch_default, PyTorch's defaults.
 template <class S, class Distribution>
 class RecurrentActorCritic {
  public:
@@ -79,6 +79,14 @@ class RecurrentActorCritic {
   const nn::Parameters<S>& log_std() const { return log_std_; }
   /// The action distribution of the last act(), act_deterministic() or evaluate_sequences().
   const Distribution& distribution() const { return acting_dist_; }
+
+  /// The interface of ActorCritic's dropout, which a recurrent policy does not have
+  /// (PolicyConfig::dropout must be 0): training mode changes nothing, there are no masks.
+  void set_training(bool training) { training_ = training; }
+  bool training() const { return training_; }
+  Index dropout_mask_rows() const { return 0; }
+  const Matrix<S>& acting_dropout_masks() const { return no_masks_; }
+  void set_dropout_rng(const Rng&) {}
 
   /// Zeroes the state of every column whose episode ended (done(i); any bool row expression).
   template <class Flags>
@@ -320,6 +328,8 @@ class RecurrentActorCritic {
     config.validate("RecurrentActorCritic");
     PGRAD_REQUIRE(config.recurrent_size > 0, "RecurrentActorCritic: policy.recurrent_size must be positive (the "
                   "GRU's state size), got ", config.recurrent_size);
+    PGRAD_REQUIRE(config.dropout == 0, "RecurrentActorCritic: policy.dropout = ", config.dropout,
+                  " is not supported by recurrent policies (use 0)");
     const auto counts = config.parameter_counts(observation_size, action_size);
     for (double count : counts)
       PGRAD_REQUIRE(count <= static_cast<double>(ActorCritic<S, Distribution>::max_parameters),
@@ -339,7 +349,10 @@ class RecurrentActorCritic {
   }
   void initialise(Core& core, Rng& rng) {
     if (core.encoder) initialise(*core.encoder, config_.hidden_gain, rng);
-    nn::init_orthogonal(core.gru, rng, 1.0);
+    if (config_.init == PolicyInit::pytorch_default)
+      nn::init_pytorch_default(core.gru, rng);
+    else
+      nn::init_orthogonal(core.gru, rng, 1.0);
   }
 
   void check_state(const MatrixCRef<S>& observations, const Matrix<S>& hidden, const char* who) const {
@@ -406,6 +419,8 @@ class RecurrentActorCritic {
   }
 
   PolicyConfig config_;
+  bool training_ = true;
+  Matrix<S> no_masks_;
   Core core_;
   nn::Mlp<S> actor_;
   std::optional<Core> critic_core_;

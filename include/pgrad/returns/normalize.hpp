@@ -15,8 +15,9 @@ namespace pgrad {
 ///
 /// with the unbiased (n - 1) sample standard deviation, as torch.std in CleanRL and
 /// Stable-Baselines3. A single entry has no sample std: it only has its mean subtracted (so it
-/// becomes 0). Throws pgrad::Error on empty input, a negative or non-finite eps, and (unless
-/// PGRAD_DISABLE_CHECKS) non-finite entries. Two passes, no allocation.
+/// becomes 0); so do equal entries with eps = 0. Throws pgrad::Error on empty input, a negative
+/// or non-finite eps, and (unless PGRAD_DISABLE_CHECKS) non-finite entries. Two passes, no
+/// allocation.
 ///
 /// Works on any writable Eigen object: a Matrix, an Array, a Ref, or a block expression such
 /// as `normalize_in_place(adv.middleCols(start, size))`.
@@ -31,7 +32,7 @@ void normalize_in_place(Eigen::DenseBase<Derived>& x, typename Derived::Scalar e
   values -= values.mean();
   if (n == 1) return;
   const S stddev = std::sqrt(values.square().sum() / S(n - 1));
-  values /= stddev + eps;
+  if (stddev + eps > S(0)) values /= stddev + eps;  // eps = 0 and equal entries: they stay 0
 }
 
 /// The same for temporaries such as blocks: normalize_in_place(adv.col(0)).

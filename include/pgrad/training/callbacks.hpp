@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <pgrad/algorithms/collector.hpp>
 #include <pgrad/algorithms/report.hpp>
 #include <pgrad/core/error.hpp>
 #include <pgrad/training/checkpoint.hpp>
@@ -17,15 +18,26 @@
 
 namespace pgrad {
 
-/// Stops training (returns false) once at least `min_episodes` episodes have finished and their
-/// reported mean return (the last 100 episodes) is >= `threshold`. Before any episode has
-/// finished the mean is meaningless and never stops training, whatever the threshold's sign.
-inline algo::UpdateCallback stop_at_return(double threshold, long long min_episodes = 1) {
+/// Stops training (returns false) once at least `min_episodes` episodes have finished and the
+/// mean return of the last `window` of them (fewer while fewer have finished; window in [1, 100],
+/// the log the algorithm keeps) is >= `threshold`. Before any episode has finished the mean is
+/// meaningless and never stops training, whatever the threshold's sign. DataCamp's REINFORCE
+/// tutorial stops at 475 over a window of 25.
+inline algo::UpdateCallback stop_at_return(double threshold, long long min_episodes = 1, std::size_t window = 100) {
   PGRAD_REQUIRE(std::isfinite(threshold), "stop_at_return: threshold must be finite, got ", threshold);
   PGRAD_REQUIRE(min_episodes >= 1, "stop_at_return: min_episodes must be at least 1, got ", min_episodes);
-  return [threshold, min_episodes](const algo::UpdateReport& report) {
-    return report.episodes < min_episodes || report.mean_return < threshold;
+  PGRAD_REQUIRE(window >= 1 && window <= 100, "stop_at_return: window must be in [1, 100], got ", window);
+  return [threshold, min_episodes, window](const algo::UpdateReport& report) {
+    if (report.episodes < min_episodes) return true;
+    const double mean = report.episode_log ? report.episode_log->mean_return(window) : report.mean_return;
+    return mean < threshold;
   };
+}
+
+/// Stops training once `episodes` episodes have finished (the tutorials' episode budgets).
+inline algo::UpdateCallback stop_after_episodes(long long episodes) {
+  PGRAD_REQUIRE(episodes >= 1, "stop_after_episodes: episodes must be at least 1, got ", episodes);
+  return [episodes](const algo::UpdateReport& report) { return report.episodes < episodes; };
 }
 
 /// One update callback made of several: calls every one of them in order (all of them, even

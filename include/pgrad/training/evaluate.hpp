@@ -28,9 +28,10 @@ struct EvaluationResult {
 /// or the mean); otherwise it is sampled. Box actions are clipped to the action space. Episode k
 /// resets from stream (Stream::evaluation, k) of `seed` and samples its actions from
 /// (Stream::evaluation_actions, k), so an evaluation is reproducible and draws nothing that
-/// training with the same seed draws: pass the run's seed. A recurrent policy
-/// (RecurrentActorCritic) starts every episode from a zero state. For an environment wrapped in NormalizeObservation pass a copy
-/// whose statistics are frozen (set_training(false)).
+/// training with the same seed draws: pass the run's seed. For an environment wrapped in NormalizeObservation pass a copy
+/// whose statistics are frozen (set_training(false)). The policy runs in evaluation mode (no
+/// dropout) and is returned to its mode afterwards. A recurrent policy (RecurrentActorCritic)
+/// starts every episode from a zero state.
 template <class Env, class Policy>
 EvaluationResult evaluate_policy(Policy& policy, Env env, Index episodes, std::uint64_t seed,
                                  bool deterministic = true) {
@@ -49,6 +50,12 @@ EvaluationResult evaluate_policy(Policy& policy, Env env, Index episodes, std::u
   result.max_return = -std::numeric_limits<double>::infinity();
   result.min_length = std::numeric_limits<Index>::max();
   const auto space = env.action_space();
+  struct EvaluationMode {  // restores the policy's mode however the function ends
+    Policy& policy;
+    bool was_training;
+    ~EvaluationMode() { policy.set_training(was_training); }
+  } mode{policy, policy.training()};
+  policy.set_training(false);
   for (Index k = 0; k < episodes; ++k) {
     Rng reset_rng = stream_rng(seed, Stream::evaluation, static_cast<std::uint64_t>(k));
     observation = env.reset(reset_rng).template cast<S>();
