@@ -69,7 +69,8 @@ int main(int argc, char** argv) try {
     return run<pgrad::algo::A2c<Env>>(pgrad::algo::A2cConfig{}, options, 500000, 2000);
   if (options.algo == "reinforce") return run_reinforce(options);
   if (options.algo == "trpo")  // RL-Zoo's tuned TRPO
-    return run<pgrad::algo::Trpo<Env>>(presets::cartpole_trpo(), options, 200000, 10);
+    return run<pgrad::algo::Trpo<Env>>(presets::cartpole_trpo(), options, 200000, 10,
+                                       pgrad::stop_at_return(475.0));  // it keeps moving once solved
   if (options.preset == "fast")  // RL-Zoo's tuned PPO
     return run<pgrad::algo::Ppo<Env>>(presets::cartpole_ppo_fast(), options, 150000, 50);
   return run<pgrad::algo::Ppo<Env>>(pgrad::algo::PpoConfig{}, options, 500000, 50);  // CleanRL's ppo.py
