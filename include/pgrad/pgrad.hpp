@@ -27,6 +27,7 @@
 #include <pgrad/distributions/categorical.hpp>
 #include <pgrad/distributions/diag_gaussian.hpp>
 #include <pgrad/distributions/multi_categorical.hpp>
+#include <pgrad/distributions/squashed_gaussian.hpp>
 
 #include <pgrad/returns/gae.hpp>
 #include <pgrad/returns/normalize.hpp>
