@@ -73,13 +73,14 @@ int run_on(const Env& env, const example::Options& options) {
       config.policy = presets::cartpole_ppo_gru().policy;
       return run<algo::A2c<Env, Policy>>(env, config, options, 500000, 2000);
     }
-    return run<algo::Ppo<Env, Policy>>(env, presets::cartpole_ppo_gru(), options, 150000, 50);
+    return run<algo::Ppo<Env, Policy>>(env, presets::cartpole_ppo_gru(), options, 250000, 50);
   }
   if (options.algo == "a2c")  // SB3's A2C with RL-Zoo's 8 environments
     return run<algo::A2c<Env>>(env, algo::A2cConfig{}, options, 500000, 2000);
   if (options.algo == "reinforce") return run_reinforce(env, options);
   if (options.algo == "trpo")  // RL-Zoo's tuned TRPO
-    return run<algo::Trpo<Env>>(env, presets::cartpole_trpo(), options, 200000, 10);
+    return run<algo::Trpo<Env>>(env, presets::cartpole_trpo(), options, 200000, 10,
+                                pgrad::stop_at_return(475.0));  // it keeps moving once solved
   if (options.preset == "fast" || options.hide_velocity)  // RL-Zoo's tuned PPO
     return run<algo::Ppo<Env>>(env, presets::cartpole_ppo_fast(), options, 150000, 50);
   return run<algo::Ppo<Env>>(env, algo::PpoConfig{}, options, 500000, 50);  // CleanRL's ppo.py

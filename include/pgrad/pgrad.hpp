@@ -10,6 +10,7 @@
 #include <pgrad/core/running_mean_std.hpp>
 #include <pgrad/core/schedule.hpp>
 #include <pgrad/core/serialize.hpp>
+#include <pgrad/core/special_functions.hpp>
 #include <pgrad/core/streams.hpp>
 #include <pgrad/core/thread_pool.hpp>
 #include <pgrad/core/types.hpp>
@@ -23,8 +24,11 @@
 #include <pgrad/nn/optimizer.hpp>
 #include <pgrad/nn/parameters.hpp>
 
+#include <pgrad/distributions/beta.hpp>
 #include <pgrad/distributions/categorical.hpp>
 #include <pgrad/distributions/diag_gaussian.hpp>
+#include <pgrad/distributions/multi_categorical.hpp>
+#include <pgrad/distributions/squashed_gaussian.hpp>
 
 #include <pgrad/returns/gae.hpp>
 #include <pgrad/returns/normalize.hpp>

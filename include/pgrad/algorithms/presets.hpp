@@ -27,7 +27,8 @@ inline PpoConfig cartpole_ppo_fast() {
 /// Recurrent PPO for CartPole-v1, also with its velocities hidden (hide_cartpole_velocity):
 /// cartpole_ppo_fast's settings (sb3-contrib's RL-Zoo RecurrentPPO for CartPoleNoVel uses the
 /// same) with a RecurrentActorCritic: no encoder, a GRU of `recurrent_size` feeding 64-unit
-/// actor and critic heads; minibatches are whole environment sequences of 32 steps.
+/// actor and critic heads; minibatches are whole environment sequences of 32 steps. Solves
+/// CartPole without velocities within 250k steps (seeds 1-6).
 inline PpoConfig cartpole_ppo_gru(Index recurrent_size = 32) {
   PpoConfig config = cartpole_ppo_fast();
   config.policy.shared_hidden = {};

@@ -31,27 +31,29 @@ namespace pgrad::envs {
 /// TimeLimit, 500 steps) is built in and reported as `truncated`; 0 disables it.
 ///
 /// Stepping after the episode ended (or before the first reset) throws pgrad::Error: reset
-/// first. Physics run in Scalar; the observation is the state. Cost: a few flops per step, no
-/// allocation.
+/// first. As in Gymnasium, the state and the physics are double precision whatever Scalar is;
+/// the observation is the state rounded to Scalar (float32 in Gymnasium), so CartPole<float>
+/// follows Gymnasium's trajectories as exactly as CartPole<double>. Cost: a few flops per step,
+/// no allocation.
 template <class S = float>
 class CartPole {
  public:
   using Scalar = S;
   using Observation = Eigen::Matrix<S, 4, 1>;
-  using State = Observation;
+  using State = Eigen::Matrix<double, 4, 1>;
   using Action = Index;
 
   static constexpr Index default_max_episode_steps = 500;
 
   // Gymnasium's constants.
-  static constexpr S gravity = S(9.8);
-  static constexpr S mass_cart = S(1.0);
-  static constexpr S mass_pole = S(0.1);
-  static constexpr S total_mass = mass_cart + mass_pole;
-  static constexpr S half_length = S(0.5);
-  static constexpr S pole_mass_length = mass_pole * half_length;
-  static constexpr S force_mag = S(10.0);
-  static constexpr S tau = S(0.02);
+  static constexpr double gravity = 9.8;
+  static constexpr double mass_cart = 1.0;
+  static constexpr double mass_pole = 0.1;
+  static constexpr double total_mass = mass_cart + mass_pole;
+  static constexpr double half_length = 0.5;
+  static constexpr double pole_mass_length = mass_pole * half_length;
+  static constexpr double force_mag = 10.0;
+  static constexpr double tau = 0.02;
   static constexpr double theta_threshold = 12.0 * 2.0 * 3.14159265358979323846 / 360.0;
   static constexpr double x_threshold = 2.4;
 
@@ -73,10 +75,10 @@ class CartPole {
 
   /// Starts an episode: every state entry drawn from U(-0.05, 0.05) with `rng`.
   Observation reset(Rng& rng) {
-    for (Index i = 0; i < 4; ++i) state_[i] = rng.uniform<S>(S(-0.05), S(0.05));
+    for (Index i = 0; i < 4; ++i) state_[i] = rng.uniform<double>(-0.05, 0.05);
     elapsed_ = 0;
     active_ = true;
-    return state_;
+    return observation();
   }
   /// reset(Rng(seed)).
   Observation reset(std::uint64_t seed) {
@@ -91,7 +93,7 @@ class CartPole {
     state_ = state;
     elapsed_ = 0;
     active_ = true;
-    return state_;
+    return observation();
   }
 
   StepResult<Observation> step(const Action& action) {
@@ -99,13 +101,13 @@ class CartPole {
                   " is outside the action space Discrete(2)");
     PGRAD_REQUIRE(active_, "CartPole::step: the episode has ended (or never started); call reset() "
                            "before stepping again");
-    const S x = state_[0], x_dot = state_[1], theta = state_[2], theta_dot = state_[3];
-    const S force = action == 1 ? force_mag : -force_mag;
-    const S cos_theta = std::cos(theta), sin_theta = std::sin(theta);
-    const S temp = (force + pole_mass_length * theta_dot * theta_dot * sin_theta) / total_mass;
-    const S theta_acc = (gravity * sin_theta - cos_theta * temp) /
-                        (half_length * (S(4.0) / S(3.0) - mass_pole * cos_theta * cos_theta / total_mass));
-    const S x_acc = temp - pole_mass_length * theta_acc * cos_theta / total_mass;
+    const double x = state_[0], x_dot = state_[1], theta = state_[2], theta_dot = state_[3];
+    const double force = action == 1 ? force_mag : -force_mag;
+    const double cos_theta = std::cos(theta), sin_theta = std::sin(theta);
+    const double temp = (force + pole_mass_length * theta_dot * theta_dot * sin_theta) / total_mass;
+    const double theta_acc = (gravity * sin_theta - cos_theta * temp) /
+                             (half_length * (4.0 / 3.0 - mass_pole * cos_theta * cos_theta / total_mass));
+    const double x_acc = temp - pole_mass_length * theta_acc * cos_theta / total_mass;
     state_[0] = x + tau * x_dot;
     state_[1] = x_dot + tau * x_acc;
     state_[2] = theta + tau * theta_dot;
@@ -113,15 +115,16 @@ class CartPole {
     ++elapsed_;
 
     StepResult<Observation> result;
-    result.observation = state_;
+    result.observation = observation();
     result.reward = S(1);
-    result.terminated = state_[0] < S(-x_threshold) || state_[0] > S(x_threshold) ||
-                        state_[2] < S(-theta_threshold) || state_[2] > S(theta_threshold);
+    result.terminated = state_[0] < -x_threshold || state_[0] > x_threshold || state_[2] < -theta_threshold ||
+                        state_[2] > theta_threshold;
     result.truncated = max_episode_steps_ > 0 && elapsed_ >= max_episode_steps_;
     active_ = !result.done();
     return result;
   }
 
+  /// The double-precision state (the observation is its rounding to Scalar).
   const State& state() const { return state_; }
   Index max_episode_steps() const { return max_episode_steps_; }
   /// Steps taken in the current episode.
@@ -151,6 +154,8 @@ class CartPole {
   }
 
  private:
+  Observation observation() const { return state_.template cast<S>(); }
+
   State state_ = State::Zero();
   Index max_episode_steps_;
   Index elapsed_ = 0;

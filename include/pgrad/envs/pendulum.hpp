@@ -28,8 +28,10 @@ namespace pgrad::envs {
 /// theta ~ U(-pi, pi), then theta_dot ~ U(-1, 1).
 ///
 /// Out-of-range torques are clipped (as Gymnasium does); a NaN or infinite torque throws
-/// pgrad::Error, and so does stepping after the episode ended without a reset. Cost: two
-/// trigonometric calls per step, no allocation.
+/// pgrad::Error, and so does stepping after the episode ended without a reset. As in Gymnasium,
+/// the state and the physics are double precision whatever Scalar is (the torque is clipped in
+/// Scalar, float32 in Gymnasium, then widened); observations and rewards are rounded to Scalar.
+/// Cost: two trigonometric calls per step, no allocation.
 template <class S = float>
 class Pendulum {
  public:
@@ -40,12 +42,12 @@ class Pendulum {
   static constexpr Index default_max_episode_steps = 200;
 
   // Gymnasium's constants.
-  static constexpr S max_speed = S(8);
-  static constexpr S max_torque = S(2);
-  static constexpr S dt = S(0.05);
-  static constexpr S gravity = S(10);
-  static constexpr S mass = S(1);
-  static constexpr S length = S(1);
+  static constexpr double max_speed = 8;
+  static constexpr double max_torque = 2;
+  static constexpr double dt = 0.05;
+  static constexpr double gravity = 10;
+  static constexpr double mass = 1;
+  static constexpr double length = 1;
   static constexpr double pi = 3.14159265358979323846;
 
   /// `max_episode_steps` = 0 means no time limit.
@@ -58,16 +60,16 @@ class Pendulum {
   /// (cos, sin, theta_dot) in [-1, 1] x [-1, 1] x [-8, 8].
   Box<S> observation_space() const {
     Vector<S> high(3);
-    high << S(1), S(1), max_speed;
+    high << S(1), S(1), S(max_speed);
     return Box<S>(-high, high);
   }
   /// The torque, in [-2, 2].
-  Box<S> action_space() const { return Box<S>::uniform(1, -max_torque, max_torque); }
+  Box<S> action_space() const { return Box<S>::uniform(1, S(-max_torque), S(max_torque)); }
 
-  /// Starts an episode: theta ~ U(-pi, pi) then theta_dot ~ U(-1, 1), drawn from `rng`.
+  /// Starts an episode: theta ~ U(-pi, pi) then theta_dot ~ U(-1, 1), drawn in double from `rng`.
   Observation reset(Rng& rng) {
-    theta_ = rng.uniform<S>(S(-pi), S(pi));
-    theta_dot_ = rng.uniform<S>(S(-1), S(1));
+    theta_ = rng.uniform<double>(-pi, pi);
+    theta_dot_ = rng.uniform<double>(-1.0, 1.0);
     elapsed_ = 0;
     active_ = true;
     return observation();
@@ -79,7 +81,7 @@ class Pendulum {
   }
 
   /// Starts an episode from the given state (for tests and demonstrations); |theta_dot| <= 8.
-  Observation set_state(S theta, S theta_dot) {
+  Observation set_state(double theta, double theta_dot) {
     PGRAD_REQUIRE(std::isfinite(theta) && std::isfinite(theta_dot),
                   "Pendulum::set_state: non-finite state (", theta, ", ", theta_dot, ")");
     PGRAD_REQUIRE(std::abs(theta_dot) <= max_speed, "Pendulum::set_state: theta_dot ", theta_dot,
@@ -96,11 +98,11 @@ class Pendulum {
                   " is not a finite torque");
     PGRAD_REQUIRE(active_, "Pendulum::step: the episode has ended (or never started); call reset() "
                            "before stepping again");
-    const S u = std::clamp(action[0], -max_torque, max_torque);
-    const S th_norm = angle_normalize(theta_);
-    const S cost = th_norm * th_norm + S(0.1) * theta_dot_ * theta_dot_ + S(0.001) * (u * u);
-    S new_theta_dot = theta_dot_ + (S(3) * gravity / (S(2) * length) * std::sin(theta_) +
-                                    S(3) / (mass * length * length) * u) * dt;
+    const double u = static_cast<double>(std::clamp(action[0], S(-max_torque), S(max_torque)));
+    const double th_norm = angle_normalize(theta_);
+    const double cost = th_norm * th_norm + 0.1 * theta_dot_ * theta_dot_ + 0.001 * (u * u);
+    double new_theta_dot =
+        theta_dot_ + (3 * gravity / (2 * length) * std::sin(theta_) + 3.0 / (mass * length * length) * u) * dt;
     new_theta_dot = std::clamp(new_theta_dot, -max_speed, max_speed);
     theta_ = theta_ + new_theta_dot * dt;
     theta_dot_ = new_theta_dot;
@@ -108,7 +110,7 @@ class Pendulum {
 
     StepResult<Observation> result;
     result.observation = observation();
-    result.reward = -cost;
+    result.reward = static_cast<S>(-cost);
     result.terminated = false;
     result.truncated = max_episode_steps_ > 0 && elapsed_ >= max_episode_steps_;
     active_ = !result.truncated;
@@ -116,15 +118,16 @@ class Pendulum {
   }
 
   /// ((a + pi) mod 2 pi) - pi with a floored modulo (Python's %), in [-pi, pi).
-  static S angle_normalize(S angle) {
-    const S two_pi = S(2 * pi);
-    S m = std::fmod(angle + S(pi), two_pi);
-    if (m < S(0)) m += two_pi;
-    return m - S(pi);
+  static double angle_normalize(double angle) {
+    const double two_pi = 2 * pi;
+    double m = std::fmod(angle + pi, two_pi);
+    if (m < 0) m += two_pi;
+    return m - pi;
   }
 
-  S theta() const { return theta_; }
-  S theta_dot() const { return theta_dot_; }
+  /// The double-precision state.
+  double theta() const { return theta_; }
+  double theta_dot() const { return theta_dot_; }
   Index max_episode_steps() const { return max_episode_steps_; }
   /// Steps taken in the current episode.
   Index elapsed_steps() const { return elapsed_; }
@@ -137,8 +140,8 @@ class Pendulum {
   void save_state(Writer& w) const {
     w.section("Pendulum");
     w.i64(max_episode_steps_);
-    w.scalar(theta_);
-    w.scalar(theta_dot_);
+    w.f64(theta_);
+    w.f64(theta_dot_);
     w.i64(elapsed_);
     w.boolean(active_);
   }
@@ -147,8 +150,8 @@ class Pendulum {
     const auto limit = r.i64();
     PGRAD_REQUIRE(limit == max_episode_steps_, r.source(), ": Pendulum max_episode_steps differs: file has ", limit,
                   ", environment has ", max_episode_steps_);
-    theta_ = r.finite<S>("Pendulum theta");
-    theta_dot_ = r.finite<S>("Pendulum theta_dot");
+    theta_ = r.finite<double>("Pendulum theta");
+    theta_dot_ = r.finite<double>("Pendulum theta_dot");
     PGRAD_REQUIRE(std::abs(theta_dot_) <= max_speed, r.source(), ": corrupt Pendulum theta_dot ", theta_dot_,
                   " (beyond the maximum speed ", max_speed, ")");
     elapsed_ = static_cast<Index>(
@@ -159,11 +162,11 @@ class Pendulum {
  private:
   Observation observation() const {
     Observation obs;
-    obs << std::cos(theta_), std::sin(theta_), theta_dot_;
+    obs << static_cast<S>(std::cos(theta_)), static_cast<S>(std::sin(theta_)), static_cast<S>(theta_dot_);
     return obs;
   }
 
-  S theta_ = S(0), theta_dot_ = S(0);
+  double theta_ = 0, theta_dot_ = 0;  // double precision, as Gymnasium's state
   Index max_episode_steps_;
   Index elapsed_ = 0;
   bool active_ = false;
