@@ -74,7 +74,10 @@ class RecurrentActorCritic {
   bool has_critic() const { return critic_.has_value(); }
   /// Rows of the recurrent state: recurrent_size, twice that with separate actor and critic GRUs.
   Index hidden_size() const { return core_.gru.hidden_size() * (critic_core_ ? 2 : 1); }
+  /// The actor's GRU, its encoder (null without one) and its head.
   const nn::Gru<S>& gru() const { return core_.gru; }
+  const nn::Mlp<S>* encoder() const { return core_.encoder ? &*core_.encoder : nullptr; }
+  const nn::Mlp<S>& actor() const { return actor_; }
   nn::Parameters<S>& log_std() { return log_std_; }
   const nn::Parameters<S>& log_std() const { return log_std_; }
   /// The action distribution of the last act(), act_deterministic() or evaluate_sequences().
@@ -112,10 +115,14 @@ class RecurrentActorCritic {
   }
   /// The most likely action of each copy, advancing `hidden` (evaluation).
   void act_deterministic(const MatrixCRef<S>& observations, Matrix<S>& hidden, Actions& actions) {
-    advance(observations, hidden);
-    actor_.predict(state_[0], head_);
+    actor_outputs(observations, hidden, head_);
     set_distribution(acting_dist_, head_);
     acting_dist_.mode(actions);
+  }
+  /// The actor head's outputs (logits, or the Gaussian mean) after advancing `hidden`.
+  void actor_outputs(const MatrixCRef<S>& observations, Matrix<S>& hidden, Matrix<S>& head) {
+    advance(observations, hidden);
+    actor_.predict(state_[0], head);
   }
   /// V after one step from `hidden` on the observations, leaving `hidden` as it is (the
   /// time-limit bootstrap on a final observation, and V of the observation after a rollout).

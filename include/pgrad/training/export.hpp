@@ -20,8 +20,10 @@
 #include <pgrad/envs/transforms.hpp>
 #include <pgrad/envs/wrappers/normalize_observation.hpp>
 #include <pgrad/nn/activation.hpp>
+#include <pgrad/nn/gru.hpp>
 #include <pgrad/nn/mlp.hpp>
 #include <pgrad/policies/actor_critic.hpp>
+#include <pgrad/policies/recurrent_actor_critic.hpp>
 #include <pgrad/version.hpp>
 
 namespace pgrad {
@@ -112,6 +114,7 @@ struct CScalar<float> {
   static constexpr int digits = 9;
   static constexpr const char* tanh = "tanhf";
   static constexpr const char* fabs = "fabsf";
+  static constexpr const char* exp = "expf";
 };
 template <>
 struct CScalar<double> {
@@ -120,6 +123,7 @@ struct CScalar<double> {
   static constexpr int digits = 17;
   static constexpr const char* tanh = "tanh";
   static constexpr const char* fabs = "fabs";
+  static constexpr const char* exp = "exp";
 };
 
 /// A C floating literal that reads back as exactly `value` (locale-independent).
@@ -266,6 +270,21 @@ Matrix<S> export_postprocess(const Matrix<S>& mean, const ExportOptions& options
 
 inline constexpr double export_discrete_margin = 1e-3;
 
+/// `count` random raw observations (n x count): mean + sqrt(var) * N(0, 1) with normalisation,
+/// test_observation_scale * N(0, 1) otherwise.
+template <class S>
+Matrix<S> export_draw_observations(const ExportOptions& options, Index n, Index count, Rng& rng) {
+  const bool normalize = options.observation_mean.size() > 0;
+  Matrix<S> x(n, count);
+  for (Index j = 0; j < count; ++j)
+    for (Index i = 0; i < n; ++i) {
+      const double z = rng.normal<double>();
+      x(i, j) = static_cast<S>(normalize ? options.observation_mean[i] + std::sqrt(options.observation_var[i]) * z
+                                         : options.test_observation_scale * z);
+    }
+  return x;
+}
+
 /// The raw test observations (observation_size x k) in Scalar: the given ones or random draws.
 template <class S, class Distribution>
 Matrix<S> export_test_observations(const ActorCritic<S, Distribution>& policy, const ExportOptions& options, Rng& rng) {
@@ -283,17 +302,7 @@ Matrix<S> export_test_observations(const ActorCritic<S, Distribution>& policy, c
     }
     return given;
   }
-  const bool normalize = options.observation_mean.size() > 0;
-  const auto draw = [&](Index count) {
-    Matrix<S> x(n, count);
-    for (Index j = 0; j < count; ++j)
-      for (Index i = 0; i < n; ++i) {
-        const double z = rng.normal<double>();
-        x(i, j) = static_cast<S>(normalize ? options.observation_mean[i] + std::sqrt(options.observation_var[i]) * z
-                                           : options.test_observation_scale * z);
-      }
-    return x;
-  };
+  const auto draw = [&](Index count) { return export_draw_observations<S>(options, n, count, rng); };
   const Index wanted = options.test_vectors;
   if constexpr (!ActorCritic<S, Distribution>::discrete) {
     return draw(wanted);
@@ -316,45 +325,45 @@ Matrix<S> export_test_observations(const ActorCritic<S, Distribution>& policy, c
 
 }  // namespace detail
 
-/// The text of a C99 header (also valid C++, no dependency but <math.h>) that computes the
-/// deterministic action of `policy`'s actor: observation normalisation, the MLP with its
-/// weights as `static const` arrays (float for Scalar = float, double for double, written with
-/// enough digits to read back exactly), then the argmax (discrete, returned by `<name>_act`) or
-/// the clipped / rescaled mean (Box, written to `action`). It embeds test observations with the
-/// library's actions for them, checked by `<name>_self_test()` (returns the number of
-/// mismatching test vectors: discrete exactly, Box within 1e-5 (1 + |a|)). The critic is not
-/// exported. Throws pgrad::Error on invalid options (see ExportOptions) or non-finite weights.
-/// Cost: one actor forward pass over the test observations, O(parameters) text.
-template <class S, class Distribution>
-std::string c_header_source(const ActorCritic<S, Distribution>& policy, const ExportOptions& options, Rng& rng) {
-  static_assert(std::is_same_v<S, float> || std::is_same_v<S, double>,
-                "export_c_header: Scalar must be float or double");
-  using C = detail::CScalar<S>;
-  constexpr bool discrete = ActorCritic<S, Distribution>::discrete;
-  PGRAD_REQUIRE(!policy.has_shared_trunk(), "export_c_header: policies with a shared trunk are not supported yet");
-  const nn::Mlp<S>& actor = policy.actor();
-  const Index obs_size = policy.observation_size(), action_size = policy.action_size();
-  detail::validate_export_options(options, obs_size, action_size, discrete);
-  check_finite(actor.parameters().value, "export_c_header: actor parameters");
+namespace detail {
 
-  // The library's answers for the test observations.
-  const Matrix<S> test_obs = detail::export_test_observations(policy, options, rng);
-  const Index tests = test_obs.cols();
-  Matrix<S> head;
-  actor.predict(detail::export_normalized(options, test_obs), head);
-  std::vector<double> expected;  // discrete: action index per test; Box: action_size per test
-  if constexpr (discrete) {
-    for (Index j = 0; j < tests; ++j) {
+/// The networks export_c_header writes: the actor MLP (`head`), after an encoder MLP and a GRU
+/// for a recurrent policy (both null for a feed-forward one; the encoder may be null alone).
+template <class S>
+struct ExportedActor {
+  const nn::Mlp<S>* encoder;
+  const nn::Gru<S>* gru;
+  const nn::Mlp<S>* head;
+};
+
+/// What the exported header must answer for the test observations, from the actor's outputs
+/// (one column each): the argmax (discrete) or the post-processed mean (Box, action_size each).
+template <bool Discrete, class S>
+std::vector<double> export_expected(const Matrix<S>& head, const ExportOptions& options) {
+  std::vector<double> expected;
+  if constexpr (Discrete) {
+    for (Index j = 0; j < head.cols(); ++j) {
       Index best = 0;
       head.col(j).maxCoeff(&best);
       expected.push_back(static_cast<double>(best));
     }
   } else {
-    const Matrix<S> actions = detail::export_postprocess(head, options);
+    const Matrix<S> actions = export_postprocess(head, options);
     check_finite(actions, "export_c_header: library actions for the test observations");
     expected.assign(actions.data(), actions.data() + actions.size());
   }
+  return expected;
+}
 
+/// The header's text for `net` (see c_header_source): with a GRU, <name>_act also takes the
+/// state (hidden_size values, updated in place) and the test observations are one sequence
+/// from a zero state.
+template <class S, bool discrete>
+std::string c_header_text(const ExportedActor<S>& net, Index obs_size, Index action_size, const ExportOptions& options,
+                          const Matrix<S>& test_obs, const std::vector<double>& expected) {
+  using C = CScalar<S>;
+  const nn::Mlp<S>& actor = *net.head;
+  const Index tests = test_obs.cols();
   const std::string& name = options.name;
   const std::string upper = detail::to_upper_ascii(name);
   const char* ctype = C::type;
@@ -362,6 +371,11 @@ std::string c_header_source(const ActorCritic<S, Distribution>& policy, const Ex
   const bool bounded = !discrete && options.action_low.size() > 0;
   Index max_width = obs_size;
   for (Index width : actor.sizes()) max_width = std::max(max_width, width);
+  if (net.encoder)
+    for (Index width : net.encoder->sizes()) max_width = std::max(max_width, width);
+  const Index state = net.gru ? net.gru->hidden_size() : 0;
+  max_width = std::max(max_width, state);
+  const std::string state_param = net.gru ? ", " + std::string(ctype) + "* hidden" : "";
   const auto lit = [&](double v) { return detail::c_literal(v, C::digits, C::suffix); };
   const auto dlit = [](double v) { return detail::c_literal(v, 17, ""); };
 
@@ -373,14 +387,29 @@ std::string c_header_source(const ActorCritic<S, Distribution>& policy, const Ex
        << " *\n"
        << " * Actor: " << (discrete ? "Categorical" : "diagonal Gaussian") << " policy, " << ctype << " arithmetic.\n"
        << " *   observation size " << obs_size << ", " << (discrete ? "number of actions " : "action size ")
-       << action_size << "\n *   MLP ";
+       << action_size << "\n";
+  if (net.gru) {
+    text << " *   recurrent: ";
+    if (net.encoder)
+      for (Index l = 0; l < net.encoder->num_layers(); ++l)
+        text << net.encoder->sizes()[static_cast<std::size_t>(l)] << " -> "
+             << net.encoder->sizes()[static_cast<std::size_t>(l + 1)] << " ("
+             << nn::to_string(net.encoder->activation_of(l)) << ", " << name << "_enc_w" << l << "), ";
+    text << "GRU " << net.gru->input_size() << " -> " << state << " (PyTorch's equations: r = sig(W_ir x + b_ir +\n"
+         << " *   W_hr h + b_hr), z likewise, n = tanh(W_in x + b_in + r (W_hn h + b_hn)), h' = (1 - z) n + z h;\n"
+         << " *   " << name << "_gru_*), then the actor head below on h'\n";
+  }
+  text << " *   MLP ";
   for (Index l = 0; l < actor.num_layers(); ++l) {
     if (l == 0) text << actor.sizes()[0];
     text << " -> " << actor.sizes()[static_cast<std::size_t>(l + 1)] << " (" << nn::to_string(actor.activation_of(l))
          << ")";
   }
-  text << "\n *\n * int " << name << "_act(const " << ctype << "* observation"
+  text << "\n *\n * int " << name << "_act(const " << ctype << "* observation" << state_param
        << (discrete ? "" : ", " + std::string(ctype) + "* action") << ") computes\n";
+  if (net.gru)
+    text << " *   (hidden: the " << state << " values of the recurrent state, updated in place; zero them at the start\n"
+         << " *   of every episode)\n";
   if (normalize)
     text << " *   x_i = clip((o_i - mean_i) / std_i, -" << options.observation_clip << ", " << options.observation_clip
          << "),  std_i = sqrt(var_i + " << options.observation_epsilon << ")\n"
@@ -412,6 +441,7 @@ std::string c_header_source(const ActorCritic<S, Distribution>& policy, const Ex
   text << "#ifndef PGRAD_EXPORT_" << upper << "_H\n#define PGRAD_EXPORT_" << upper << "_H\n\n#include <math.h>\n\n";
   text << "#define " << upper << "_OBSERVATION_SIZE " << obs_size << "\n";
   text << "#define " << upper << (discrete ? "_NUM_ACTIONS " : "_ACTION_SIZE ") << action_size << "\n";
+  if (net.gru) text << "#define " << upper << "_HIDDEN_SIZE " << state << "\n";
   text << "#define " << upper << "_NUM_TEST_VECTORS " << tests << "\n\n";
 
   if (normalize) {
@@ -420,6 +450,25 @@ std::string c_header_source(const ActorCritic<S, Distribution>& policy, const Ex
       stddev[i] = std::sqrt(options.observation_var[i] + options.observation_epsilon);
     detail::write_c_array(text, "double", name + "_obs_mean", options.observation_mean.data(), obs_size, 17, "");
     detail::write_c_array(text, "double", name + "_obs_std", stddev.data(), obs_size, 17, "");
+  }
+  const auto write_rows = [&](const std::string& symbol, const S* column_major, Index rows, Index cols) {
+    const Matrix<S> w_rows = Eigen::Map<const Matrix<S>>(column_major, rows, cols).transpose();
+    detail::write_c_array(text, ctype, symbol, w_rows.data(), w_rows.size(), C::digits, C::suffix);
+  };
+  if (net.encoder)
+    for (Index l = 0; l < net.encoder->num_layers(); ++l) {
+      write_rows(name + "_enc_w" + std::to_string(l), net.encoder->weight(l).data(), net.encoder->weight(l).rows(),
+                 net.encoder->weight(l).cols());
+      detail::write_c_array(text, ctype, name + "_enc_b" + std::to_string(l), net.encoder->bias(l).data(),
+                            net.encoder->bias(l).size(), C::digits, C::suffix);
+    }
+  if (net.gru) {
+    const S* p = net.gru->parameters().value.data();
+    const Index in = net.gru->input_size(), g = 3 * state;
+    write_rows(name + "_gru_wi", p, g, in);
+    write_rows(name + "_gru_wh", p + g * in, g, state);
+    detail::write_c_array(text, ctype, name + "_gru_bi", p + g * (in + state), g, C::digits, C::suffix);
+    detail::write_c_array(text, ctype, name + "_gru_bh", p + g * (in + state) + g, g, C::digits, C::suffix);
   }
   for (Index l = 0; l < actor.num_layers(); ++l) {
     // Eigen stores W column-major (out x in); the C code reads it row-major.
@@ -466,9 +515,30 @@ std::string c_header_source(const ActorCritic<S, Distribution>& policy, const Ex
        << "    y[o] = sum;\n"
        << "  }\n"
        << "}\n\n";
+  if (net.gru) {
+    const Index g = 3 * state;
+    const std::string one = lit(1);
+    text << "/* h = GRU(x, h), in place. */\n"
+         << "static inline void " << name << "_gru(const " << ctype << "* x, " << ctype << "* h) {\n"
+         << "  " << ctype << " gi[" << g << "], gh[" << g << "];\n"
+         << "  int o;\n"
+         << "  " << name << "_layer(" << name << "_gru_wi, " << name << "_gru_bi, " << net.gru->input_size() << ", " << g
+         << ", 0, x, gi);\n"
+         << "  " << name << "_layer(" << name << "_gru_wh, " << name << "_gru_bh, " << state << ", " << g
+         << ", 0, h, gh);\n"
+         << "  for (o = 0; o < " << state << "; ++o) {\n"
+         << "    const " << ctype << " r = " << one << " / (" << one << " + " << C::exp << "(-(gi[o] + gh[o])));\n"
+         << "    const " << ctype << " z = " << one << " / (" << one << " + " << C::exp << "(-(gi[" << state
+         << " + o] + gh[" << state << " + o])));\n"
+         << "    const " << ctype << " n = " << C::tanh << "(gi[" << 2 * state << " + o] + r * gh[" << 2 * state
+         << " + o]);\n"
+         << "    h[o] = (" << one << " - z) * n + z * h[o];\n"
+         << "  }\n"
+         << "}\n\n";
+  }
 
   // The action.
-  text << "static inline int " << name << "_act(const " << ctype << "* observation"
+  text << "static inline int " << name << "_act(const " << ctype << "* observation" << state_param
        << (discrete ? "" : ", " + std::string(ctype) + "* action") << ") {\n"
        << "  " << ctype << " h0[" << max_width << "], h1[" << max_width << "];\n"
        << "  int i;\n"
@@ -494,14 +564,22 @@ std::string c_header_source(const ActorCritic<S, Distribution>& policy, const Ex
     }
     return -1;
   };
-  for (Index l = 0; l < actor.num_layers(); ++l) {
-    const char* in = l % 2 == 0 ? "h0" : "h1";
-    const char* out = l % 2 == 0 ? "h1" : "h0";
-    text << "  " << name << "_layer(" << name << "_w" << l << ", " << name << "_b" << l << ", "
-         << actor.sizes()[static_cast<std::size_t>(l)] << ", " << actor.sizes()[static_cast<std::size_t>(l + 1)] << ", "
-         << activation_code(actor.activation_of(l)) << ", " << in << ", " << out << ");\n";
-  }
-  const char* last = actor.num_layers() % 2 == 1 ? "h1" : "h0";
+  int current = 0;  // the buffer holding the next layer's input: h0, then alternately h1, h0, ...
+  const auto buffer = [](int k) { return k == 0 ? "h0" : "h1"; };
+  const auto call_layers = [&](const nn::Mlp<S>& mlp, const std::string& prefix) {
+    for (Index l = 0; l < mlp.num_layers(); ++l) {
+      text << "  " << name << "_layer(" << name << prefix << "w" << l << ", " << name << prefix << "b" << l << ", "
+           << mlp.sizes()[static_cast<std::size_t>(l)] << ", " << mlp.sizes()[static_cast<std::size_t>(l + 1)] << ", "
+           << activation_code(mlp.activation_of(l)) << ", " << buffer(current) << ", " << buffer(1 - current) << ");\n";
+      current = 1 - current;
+    }
+  };
+  if (net.encoder) call_layers(*net.encoder, "_enc_");
+  if (net.gru)
+    text << "  " << name << "_gru(" << buffer(current) << ", hidden);\n"
+         << "  for (i = 0; i < " << state << "; ++i) " << buffer(current) << "[i] = hidden[i];\n";
+  call_layers(actor, "_");
+  const char* last = buffer(current);
   if (discrete) {
     text << "  {\n"
          << "    int best = 0;\n"
@@ -531,17 +609,22 @@ std::string c_header_source(const ActorCritic<S, Distribution>& policy, const Ex
   text << "}\n\n";
 
   // The self-test.
+  const std::string state_arg = net.gru ? ", hidden" : "";
   text << "static inline int " << name << "_self_test(void) {\n"
-       << "  int k, mismatches = 0;\n"
-       << "  for (k = 0; k < " << tests << "; ++k) {\n"
+       << "  int k, mismatches = 0;\n";
+  if (net.gru)  // the test observations are one sequence from a zero state
+    text << "  " << ctype << " hidden[" << state << "];\n"
+         << "  for (k = 0; k < " << state << "; ++k) hidden[k] = " << lit(0) << ";\n";
+  text << "  for (k = 0; k < " << tests << "; ++k) {\n"
        << "    const " << ctype << "* observation = " << name << "_test_observations + k * " << obs_size << ";\n";
   if (discrete) {
-    text << "    if (" << name << "_act(observation) != " << name << "_test_actions[k]) ++mismatches;\n";
+    text << "    if (" << name << "_act(observation" << state_arg << ") != " << name
+         << "_test_actions[k]) ++mismatches;\n";
   } else {
     text << "    " << ctype << " action[" << action_size << "];\n"
          << "    int d, bad;\n"
          << "    for (d = 0; d < " << action_size << "; ++d) action[d] = " << lit(0) << ";\n"
-         << "    bad = " << name << "_act(observation, action) != 0;\n"
+         << "    bad = " << name << "_act(observation" << state_arg << ", action) != 0;\n"
          << "    for (d = 0; d < " << action_size << " && !bad; ++d) {\n"
          << "      const " << ctype << " expected = " << name << "_test_actions[k * " << action_size << " + d];\n"
          << "      if (!(" << C::fabs << "(action[d] - expected) <= "
@@ -556,12 +639,107 @@ std::string c_header_source(const ActorCritic<S, Distribution>& policy, const Ex
   return text.str();
 }
 
+}  // namespace detail
+
+/// The text of a C99 header (also valid C++, no dependency but <math.h>) that computes the
+/// deterministic action of `policy`'s actor: observation normalisation, the MLP with its
+/// weights as `static const` arrays (float for Scalar = float, double for double, written with
+/// enough digits to read back exactly), then the argmax (discrete, returned by `<name>_act`) or
+/// the clipped / rescaled mean (Box, written to `action`). It embeds test observations with the
+/// library's actions for them, checked by `<name>_self_test()` (returns the number of
+/// mismatching test vectors: discrete exactly, Box within 1e-5 (1 + |a|)). The critic is not
+/// exported. Throws pgrad::Error on invalid options (see ExportOptions) or non-finite weights.
+/// Cost: one actor forward pass over the test observations, O(parameters) text.
+template <class S, class Distribution>
+std::string c_header_source(const ActorCritic<S, Distribution>& policy, const ExportOptions& options, Rng& rng) {
+  static_assert(std::is_same_v<S, float> || std::is_same_v<S, double>,
+                "export_c_header: Scalar must be float or double");
+  using C = detail::CScalar<S>;
+  constexpr bool discrete = ActorCritic<S, Distribution>::discrete;
+  PGRAD_REQUIRE(!policy.has_shared_trunk(), "export_c_header: policies with a shared trunk are not supported yet");
+  const nn::Mlp<S>& actor = policy.actor();
+  const Index obs_size = policy.observation_size(), action_size = policy.action_size();
+  detail::validate_export_options(options, obs_size, action_size, discrete);
+  check_finite(actor.parameters().value, "export_c_header: actor parameters");
+
+  // The library's answers for the test observations.
+  const Matrix<S> test_obs = detail::export_test_observations(policy, options, rng);
+  Matrix<S> head;
+  actor.predict(detail::export_normalized(options, test_obs), head);
+  return detail::c_header_text<S, discrete>(detail::ExportedActor<S>{nullptr, nullptr, &actor}, obs_size, action_size,
+                                           options, test_obs, detail::export_expected<discrete>(head, options));
+}
+
 /// Writes c_header_source(policy, options, rng) to `path` with write_file_atomically (a temporary
 /// file unique to the call, fsync, rename): on any error (invalid options, unwritable path) a
 /// pgrad::Error is thrown and an existing file at `path` is left as it was.
 template <class S, class Distribution>
 void export_c_header(const ActorCritic<S, Distribution>& policy, const std::string& path, const ExportOptions& options,
                      Rng& rng) {
+  write_file_atomically(path, c_header_source(policy, options, rng), "export_c_header");
+}
+
+namespace detail {
+/// A recurrent policy's test observations: one sequence of test_vectors steps (or the given
+/// observations, in order) and the actor's outputs along it from a zero state, in `head`. For
+/// a discrete policy every step's two largest logits must differ by more than
+/// export_discrete_margin (1 + |largest|): random sequences are drawn until one does.
+template <class S, class Distribution>
+Matrix<S> export_test_sequence(const RecurrentActorCritic<S, Distribution>& policy, const ExportOptions& options,
+                               Rng& rng, Matrix<S>& head) {
+  constexpr bool discrete = RecurrentActorCritic<S, Distribution>::discrete;
+  RecurrentActorCritic<S, Distribution> stepper = policy;
+  const auto replay = [&](const Matrix<S>& raw) {
+    const Matrix<S> normalized = export_normalized(options, raw);
+    Matrix<S> hidden = Matrix<S>::Zero(stepper.hidden_size(), 1), out;
+    head.resize(stepper.action_size(), raw.cols());
+    for (Index k = 0; k < raw.cols(); ++k) {
+      stepper.actor_outputs(normalized.col(k), hidden, out);
+      head.col(k) = out.col(0);
+    }
+    return !discrete || top_two_margin(head).minCoeff() > export_discrete_margin;
+  };
+  if (options.test_observations.size() > 0) {
+    const Matrix<S> given = options.test_observations.template cast<S>();
+    PGRAD_REQUIRE(replay(given), "export_c_header: along the given test sequence two largest logits come within ",
+                  export_discrete_margin, " (1 + |largest|) of each other; float rounding could flip an argmax");
+    return given;
+  }
+  for (int round = 0; round < 64; ++round) {
+    const Matrix<S> sequence = export_draw_observations<S>(options, policy.observation_size(), options.test_vectors, rng);
+    if (replay(sequence)) return sequence;
+  }
+  PGRAD_REQUIRE(false, "export_c_header: no random test sequence of ", options.test_vectors,
+                " steps keeps the two largest logits more than ", export_discrete_margin,
+                " (1 + |largest|) apart at every step (pass test_observations or fewer test_vectors)");
+  return {};
+}
+}  // namespace detail
+
+/// The C header of a recurrent policy's deterministic action (see the ActorCritic overload):
+/// the actor's encoder, GRU and head, with
+///   int <name>_act(const T* observation, T* hidden[, T* action])
+/// taking and updating the recurrent state in place (<NAME>_HIDDEN_SIZE values, zeroed by the
+/// caller at the start of every episode). The embedded test observations are one sequence from
+/// a zero state, and <name>_self_test() replays it. With separate actor and critic GRUs only the
+/// actor's is exported (the first recurrent_size rows of the library's state).
+template <class S, class Distribution>
+std::string c_header_source(const RecurrentActorCritic<S, Distribution>& policy, const ExportOptions& options,
+                            Rng& rng) {
+  static_assert(std::is_same_v<S, float> || std::is_same_v<S, double>,
+                "export_c_header: Scalar must be float or double");
+  constexpr bool discrete = RecurrentActorCritic<S, Distribution>::discrete;
+  detail::validate_export_options(options, policy.observation_size(), policy.action_size(), discrete);
+  check_finite(policy.flat_parameters(ParameterGroup::policy), "export_c_header: actor parameters");
+  Matrix<S> head;
+  const Matrix<S> test_obs = detail::export_test_sequence(policy, options, rng, head);
+  return detail::c_header_text<S, discrete>(
+      detail::ExportedActor<S>{policy.encoder(), &policy.gru(), &policy.actor()}, policy.observation_size(),
+      policy.action_size(), options, test_obs, detail::export_expected<discrete>(head, options));
+}
+template <class S, class Distribution>
+void export_c_header(const RecurrentActorCritic<S, Distribution>& policy, const std::string& path,
+                     const ExportOptions& options, Rng& rng) {
   write_file_atomically(path, c_header_source(policy, options, rng), "export_c_header");
 }
 
