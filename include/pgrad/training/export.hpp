@@ -654,7 +654,6 @@ template <class S, class Distribution>
 std::string c_header_source(const ActorCritic<S, Distribution>& policy, const ExportOptions& options, Rng& rng) {
   static_assert(std::is_same_v<S, float> || std::is_same_v<S, double>,
                 "export_c_header: Scalar must be float or double");
-  using C = detail::CScalar<S>;
   constexpr bool discrete = ActorCritic<S, Distribution>::discrete;
   PGRAD_REQUIRE(!policy.has_shared_trunk(), "export_c_header: policies with a shared trunk are not supported yet");
   const nn::Mlp<S>& actor = policy.actor();
