@@ -28,6 +28,10 @@ Options parse_options(int argc, char** argv, const std::string& description, Opt
     app.add_flag("--hide-velocity", options.hide_velocity,
                  "Partially observed CartPole: the agent sees the cart position and pole angle, not their velocities");
   }
+  if (groups & gaussian)
+    app.add_flag("--state-dependent-std", options.state_dependent_std,
+                 "Gaussian policy: log σ from a second actor head (a function of the state) instead of one learned "
+                 "vector");
   app.add_option("--seed", options.seed, "Seed of every random number of the run")
       ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 62));
   app.add_option("--steps", options.steps,

@@ -1,7 +1,7 @@
 // Trains Pendulum-v1 (continuous torque) with PPO (default) or TRPO and a diagonal-Gaussian
 // policy, then evaluates the deterministic policy (the mean action) over 100 episodes.
 // "Solved" = evaluation mean >= -250.
-//   ./build/examples/pendulum [--algo ppo|trpo] [--seed 1] [--steps N] [--threads 2] [--csv PATH]
+//   ./build/examples/pendulum [--algo ppo|trpo] [--state-dependent-std] [--seed 1] [--steps N] [--threads 2] [--csv PATH]
 //                             [--save PATH [--save-every K]] [--load PATH [--eval N]]
 #include <pgrad/algorithms/presets.hpp>
 #include <pgrad/envs/pendulum.hpp>
@@ -14,6 +14,7 @@ template <class Algorithm, class Config>
 int run(Config config, example::Options options, long long default_steps, long long print_every) {
   if (options.steps == 0) options.steps = default_steps;
   config.num_threads = options.threads;
+  config.policy.state_dependent_std = options.state_dependent_std;
   std::printf("Pendulum-v1 with %s, seed %llu, %d threads\n", options.algo.c_str(),
               static_cast<unsigned long long>(options.seed), options.threads);
   Algorithm algorithm(Env{}, config, options.seed);
@@ -25,7 +26,7 @@ int run(Config config, example::Options options, long long default_steps, long l
 
 int main(int argc, char** argv) try {
   const auto options = example::parse_options(argc, argv, "Trains Pendulum-v1 and evaluates the policy",
-                                              example::Options{}, example::checkpoints, {"ppo", "trpo"});
+                                              example::Options{}, example::checkpoints | example::gaussian, {"ppo", "trpo"});
   namespace presets = pgrad::algo::presets;
   if (options.algo == "trpo") return run<pgrad::algo::Trpo<Env>>(presets::pendulum_trpo(), options, 500000, 20);
   return run<pgrad::algo::Ppo<Env>>(presets::pendulum_ppo(), options, 307200, 5);

@@ -104,6 +104,32 @@ double ppo_loss_by_hand(Policy& policy, const Minibatch<double, typename Policy:
 
 }  // namespace
 
+TEST_CASE("a state-dependent log-std head: PPO's gradient matches finite differences, and σ varies with the state",
+          "[algo][ppo][gradient]") {
+  pgrad::PolicyConfig config = small_policy();
+  config.state_dependent_std = true;
+  for (bool trunk : {false, true}) {
+    INFO("shared trunk " << trunk);
+    config.shared_hidden = trunk ? std::vector<Index>{4} : std::vector<Index>{};
+    pgrad::Rng rng(trunk ? 31 : 32);
+    GaussianPolicy policy(3, 2, config, rng);
+    CHECK(policy.state_dependent_std());
+    CHECK(policy.action_size() == 2);
+    CHECK(policy.actor().output_size() == 4);  // the mean, then log σ
+    CHECK(policy.log_std().size() == 0);       // no shared log-std block
+    Eigen::VectorXd theta = policy.flat_parameters();
+    for (Index i = 0; i < theta.size(); ++i) theta[i] += 0.1 * rng.normal<double>();
+    policy.set_flat_parameters(theta);
+    const auto batch = random_batch(policy, 12, rng);
+    const auto& log_std = policy.distribution().log_std();
+    CHECK((log_std.col(0) - log_std.col(1)).norm() > 1e-6);  // log σ depends on the state
+    pgrad::algo::PpoConfig ppo;
+    ppo.ent_coef = 0.05;
+    pgrad::algo::PpoLoss<GaussianPolicy> loss;
+    check_loss_gradient(policy, loss, batch, ppo.at(0.0));
+  }
+}
+
 TEST_CASE("PPO loss value matches its definition sample by sample", "[algo][ppo]") {
   pgrad::Rng rng(21);
   auto policy = make_small_policy<CategoricalPolicy>(4, rng);

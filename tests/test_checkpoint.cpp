@@ -219,6 +219,13 @@ TEST_CASE("Exact resume of A2C on CartPole") {
   check_exact_resume<pgrad::algo::A2c<CartPole>>(CartPole(), small_a2c(), 3, "a2c_cartpole");
 }
 
+TEST_CASE("Exact resume of PPO on Pendulum with a state-dependent log-std head") {
+  pgrad::algo::PpoConfig config = small_ppo();
+  config.policy.state_dependent_std = true;
+  check_exact_resume<pgrad::algo::Ppo<pgrad::envs::Pendulum<float>>>(pgrad::envs::Pendulum<float>(), config, 3,
+                                                                     "ppo_pendulum_state_dependent_std");
+}
+
 TEST_CASE("Exact resume of TRPO on CartPole") {
   pgrad::algo::TrpoConfig config;
   config.num_envs = 2;

@@ -470,6 +470,28 @@ TEST_CASE("exported DiagGaussian policy with normalisation and clipping matches 
   }
 }
 
+TEST_CASE("exported DiagGaussian policy with a state-dependent log-std head acts with the mean rows", "[export]") {
+  const fs::path dir = fresh_directory("gaussian_state_dependent");
+  Rng rng(14);
+  pgrad::PolicyConfig config;
+  config.state_dependent_std = true;
+  config.actor_output_gain = 1.0;
+  GaussianPolicy policy(3, 2, config, rng);
+  REQUIRE(policy.actor().output_size() == 4);
+  std::vector<Eigen::VectorXf> observations = random_observations(20, Eigen::Vector3d::Zero(), Eigen::Vector3d::Ones(), rng);
+  ExportOptions options;
+  options.name = "sdstd";
+  const std::string header = pgrad::c_header_source(policy, options, rng);
+  CHECK_THAT(header, Contains("#define SDSTD_ACTION_SIZE 2"));
+  const DriverOutput c = run_driver(dir, "sdstd", header, observations, 2, false);
+  CHECK(c.self_test == 0);
+  for (std::size_t k = 0; k < observations.size(); ++k) {
+    Matrix<float> actions;
+    policy.act_deterministic(observations[k], actions);
+    for (Index d = 0; d < 2; ++d) CHECK(close_enough(c.actions[k][static_cast<std::size_t>(d)], actions(d, 0)));
+  }
+}
+
 TEST_CASE("exported DiagGaussian policy with RescaleAction matches the library in C", "[export]") {
   const fs::path dir = fresh_directory("gaussian_rescale");
   Rng rng(5);

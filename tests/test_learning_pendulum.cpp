@@ -25,3 +25,14 @@ TEST_CASE("TRPO swings up Pendulum within 500k steps", "[learning][trpo][pendulu
     CHECK(pgrad::evaluate_policy(trpo.policy(), Env{}, 100, seed).mean_return >= -250.0);
   }
 }
+
+TEST_CASE("PPO with a state-dependent log-std head swings up Pendulum within 300k steps", "[learning][ppo][pendulum]") {
+  pgrad::algo::PpoConfig config = pgrad::algo::presets::pendulum_ppo();
+  config.policy.state_dependent_std = true;
+  for (std::uint64_t seed : {1, 2}) {
+    pgrad::algo::Ppo<Env> ppo(Env{}, config, seed);
+    ppo.learn(300000);
+    INFO("seed " << seed);
+    CHECK(pgrad::evaluate_policy(ppo.policy(), Env{}, 100, seed).mean_return >= -250.0);
+  }
+}

@@ -161,6 +161,17 @@ TEST_CASE("policy_pass gives the policy group's gradient of train_pass, and leav
   }
 }
 
+TEST_CASE("fisher_vector_product with a state-dependent log-std head is the Hessian of the mean KL", "[trpo][policy]") {
+  pgrad::Rng rng(13);
+  pgrad::PolicyConfig config = small_policy(false);
+  config.state_dependent_std = true;
+  Gaussian policy(3, 2, config, rng);
+  Vector<double> theta = policy.flat_parameters();
+  for (Index i = 0; i < theta.size(); ++i) theta[i] += 0.1 * rng.normal<double>();
+  policy.set_flat_parameters(theta);
+  check_fisher_vector_product(policy, rng);
+}
+
 TEST_CASE("conjugate_gradient solves a symmetric positive-definite system", "[trpo][cg]") {
   pgrad::Rng rng(5);
   const Matrix<double> b_matrix = random_matrix(12, 12, rng);

@@ -72,6 +72,7 @@ struct OnPolicyConfig {
     f("policy.init", static_cast<double>(policy.init));
     f("policy.with_critic", policy.with_critic ? 1.0 : 0.0);
     if (policy.dropout > 0) f("policy.dropout", policy.dropout);
+    if (policy.state_dependent_std) f("policy.state_dependent_std", 1.0);
   }
 
   /// Throws pgrad::Error naming the algorithm and the first invalid field.

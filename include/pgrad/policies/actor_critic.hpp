@@ -37,7 +37,10 @@ struct PolicyConfig {
   double actor_output_gain = 0.01;
   double critic_output_gain = 1.0;
   bool with_critic = true;         ///< false: no value network at all (REINFORCE without baseline)
-  double initial_log_std = 0.0;    ///< DiagGaussian only
+  double initial_log_std = 0.0;    ///< DiagGaussian only (state-independent log-std)
+  /// DiagGaussian: log σ(s) from the actor (2·action_dim outputs: the mean, then log σ) instead of
+  /// one learned vector shared by every state (the default, CleanRL's and SB3's PPO).
+  bool state_dependent_std = false;
   /// p of inverted dropout after each of the actor's hidden layers (nn::Dropout) in training
   /// mode; 0: none. DataCamp's REINFORCE tutorial uses 0.5.
   double dropout = 0.0;
@@ -108,7 +111,9 @@ struct PolicyConfig {
     const double features = recurrent_size > 0 ? state : encoded;
     double trunk = shared_hidden.empty() ? 0.0 : network_parameters(obs, shared_hidden, 0.0);
     if (recurrent_size > 0) trunk = (trunk + 3 * state * (encoded + state + 2)) * (recurrent_shared ? 1 : 2);
-    return {trunk, network_parameters(features, actor_hidden, actions) + actions,
+    return {trunk,
+            state_dependent_std ? network_parameters(features, actor_hidden, 2 * actions)
+                                : network_parameters(features, actor_hidden, actions) + actions,
             with_critic ? network_parameters(features, critic_hidden, 1.0) : 0.0};
   }
 };
@@ -180,8 +185,10 @@ class ActorCritic {
   ActorCritic(Index observation_size, Index action_size, const PolicyConfig& config, Rng& rng)
       : config_((check_sizes(observation_size, action_size, config), config)),
         trunk_(make_trunk(observation_size, config)),
-        actor_(detail::layer_sizes(feature_size(observation_size, config), config.actor_hidden, action_size),
-               config.activation, nn::Activation::identity) {
+        actor_(detail::layer_sizes(feature_size(observation_size, config), config.actor_hidden,
+                                   state_dependent(config) ? 2 * action_size : action_size),
+               config.activation, nn::Activation::identity),
+        action_size_(action_size) {
     dropout_ = nn::Dropout<S>(config.dropout);
     if (config.with_critic)
       critic_.emplace(detail::layer_sizes(feature_size(observation_size, config), config.critic_hidden, 1),
@@ -189,14 +196,16 @@ class ActorCritic {
     if (trunk_) initialise(*trunk_, config.hidden_gain, rng);
     initialise(actor_, config.actor_output_gain, rng);
     if (critic_) initialise(*critic_, config.critic_output_gain, rng);
-    if constexpr (!discrete) {
+    if (!discrete && !state_dependent(config)) {
       log_std_ = nn::Parameters<S>(action_size);
       log_std_.value.setConstant(static_cast<S>(config.initial_log_std));
     }
   }
 
   Index observation_size() const { return trunk_ ? trunk_->input_size() : actor_.input_size(); }
-  Index action_size() const { return actor_.output_size(); }
+  Index action_size() const { return action_size_; }
+  /// Whether log σ comes from the actor's second half of outputs (PolicyConfig::state_dependent_std).
+  bool state_dependent_std() const { return state_dependent(config_); }
   const PolicyConfig& config() const { return config_; }
   bool has_shared_trunk() const { return trunk_.has_value(); }
   bool has_critic() const { return critic_.has_value(); }
@@ -438,13 +447,13 @@ class ActorCritic {
     const Index trunk_size = trunk_ ? trunk_->parameters().size() : 0, actor_size = actor_.parameters().size();
     const Matrix<S>* trunk_tangent = trunk_ ? &trunk_->forward_tangent(v.head(trunk_size)) : nullptr;
     const Matrix<S>& head_tangent = actor_.forward_tangent(v.segment(trunk_size, actor_size), trunk_tangent);
-    fisher_dist_.fisher_product(head_tangent, metric_tangent_);
+    fisher_metric(head_tangent);
     metric_tangent_ *= S(1) / static_cast<S>(head_tangent.cols());
     zero_grad(nullptr, ParameterGroup::policy);
     actor_.backward(metric_tangent_, trunk_.has_value());
     if (trunk_) trunk_->backward(actor_.input_gradient(), false);
-    if constexpr (!discrete)  // the log-std is shared by every sample: the batch mean of its metric
-      log_std_.grad = Distribution::log_std_fisher * v.tail(log_std_.size());
+    if constexpr (!discrete)  // a log-std shared by every sample: the batch mean of its metric
+      if (!state_dependent_std()) log_std_.grad = Distribution::log_std_fisher * v.tail(log_std_.size());
     flat_gradients(out, ParameterGroup::policy);
   }
 
@@ -507,7 +516,7 @@ class ActorCritic {
       list.critic = list.count;
       list.items[list.count++] = &self.critic_->parameters();
     }
-    if constexpr (!discrete)
+    if (!discrete && !state_dependent(self.config_))
       if (policy) list.items[list.count++] = &self.log_std_;
     return list;
   }
@@ -608,6 +617,11 @@ class ActorCritic {
     policy_part(PolicyTerms<S>{pass_log_probs_, pass_entropy_, pass_log_prob_weight_, pass_entropy_weight_});
     if constexpr (discrete) {
       dist.loss_gradient(actions, pass_log_prob_weight_, pass_entropy_weight_, grad_head_);
+    } else if (state_dependent_std()) {  // ∂L/∂(mean, log σ) stacked as the actor's outputs
+      dist.loss_gradient(actions, pass_log_prob_weight_, pass_entropy_weight_, grad_mean_, grad_log_std_);
+      grad_head_.resize(2 * action_size_, grad_mean_.cols());
+      grad_head_.topRows(action_size_) = grad_mean_;
+      grad_head_.bottomRows(action_size_) = grad_log_std_;
     } else {
       dist.loss_gradient(actions, pass_log_prob_weight_, pass_entropy_weight_, grad_head_, grad_log_std_);
       log_std_.grad += grad_log_std_.rowwise().sum();
@@ -616,7 +630,30 @@ class ActorCritic {
   }
 
   void set_distribution(Distribution& dist, const MatrixCRef<S>& head) {
+    if constexpr (!discrete) {
+      if (state_dependent_std()) {
+        dist.set_state_dependent(head.topRows(action_size_), head.bottomRows(action_size_));
+        return;
+      }
+    }
     detail::set_distribution<discrete>(dist, head, log_std_);
+  }
+  static bool state_dependent(const PolicyConfig& config) { return !discrete && config.state_dependent_std; }
+
+  // M·(J v) into metric_tangent_: the distribution's Fisher metric on the actor's outputs (with a
+  // state-dependent log-std: the mean's rows, then 2 on each log σ row).
+  void fisher_metric(const Matrix<S>& head_tangent) {
+    if constexpr (!discrete) {
+      if (state_dependent_std()) {
+        const Index d = action_size_;
+        metric_tangent_.resize(2 * d, head_tangent.cols());
+        fisher_dist_.fisher_product(head_tangent.topRows(d), mean_metric_);
+        metric_tangent_.topRows(d) = mean_metric_;
+        metric_tangent_.bottomRows(d) = Distribution::log_std_fisher * head_tangent.bottomRows(d);
+        return;
+      }
+    }
+    fisher_dist_.fisher_product(head_tangent, metric_tangent_);
   }
 
   void concat(Vector<S> nn::Parameters<S>::*member, ParameterGroup group, Vector<S>& flat) const {
@@ -627,12 +664,13 @@ class ActorCritic {
   std::optional<nn::Mlp<S>> trunk_;
   nn::Mlp<S> actor_;
   std::optional<nn::Mlp<S>> critic_;
-  nn::Parameters<S> log_std_;
+  nn::Parameters<S> log_std_;  // empty for Categorical and a state-dependent log-std
+  Index action_size_;
   // One distribution for acting (a few samples per call), one for training (a minibatch), one
   // for evaluate_actions and one for policy_pass (a whole batch), so that none resizes its
   // buffers when a rollout and an update alternate.
   Distribution acting_dist_, training_dist_, evaluated_dist_, fisher_dist_;
-  Matrix<S> head_, grad_head_, grad_log_std_, grad_features_, metric_tangent_;
+  Matrix<S> head_, grad_head_, grad_log_std_, grad_features_, metric_tangent_, grad_mean_, mean_metric_;
   RowVector<S> pass_log_probs_, pass_entropy_, pass_values_;                       // train_pass outputs
   RowVector<S> pass_log_prob_weight_, pass_entropy_weight_, pass_value_weight_;  // and the loss weights
   mutable Matrix<S> value_out_, features_;                                         // acting scratch

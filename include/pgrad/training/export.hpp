@@ -665,8 +665,10 @@ std::string c_header_source(const ActorCritic<S, Distribution>& policy, const Ex
   const Matrix<S> test_obs = detail::export_test_observations(policy, options, rng);
   Matrix<S> head;
   actor.predict(detail::export_normalized(options, test_obs), head);
+  // A state-dependent log-std's rows follow the mean's: the action is the first action_size.
+  const Matrix<S> mean = head.topRows(action_size);
   return detail::c_header_text<S, discrete>(detail::ExportedActor<S>{nullptr, nullptr, &actor}, obs_size, action_size,
-                                           options, test_obs, detail::export_expected<discrete>(head, options));
+                                           options, test_obs, detail::export_expected<discrete>(mean, options));
 }
 
 /// Writes c_header_source(policy, options, rng) to `path` with write_file_atomically (a temporary
