@@ -425,6 +425,51 @@ TEST_CASE("exported Categorical policy with normalisation matches the library in
   }
 }
 
+TEST_CASE("exported policies with a shared trunk run the trunk, then the actor, as the library", "[export]") {
+  const fs::path dir = fresh_directory("shared_trunk");
+  Rng rng(15);
+  pgrad::PolicyConfig config;
+  config.shared_hidden = {16};
+  config.actor_hidden = {8};
+  config.activation = pgrad::nn::Activation::relu;
+  config.actor_output_gain = 1.0;
+  std::vector<Eigen::VectorXf> observations =
+      random_observations(40, Eigen::Vector4d::Zero(), Eigen::Vector4d::Constant(1.5), rng);
+
+  CategoricalPolicy categorical(4, 3, config, rng);
+  ExportOptions options;
+  options.name = "trunkcat";
+  const std::string header = pgrad::c_header_source(categorical, options, rng);
+  CHECK_THAT(header, Contains("shared trunk MLP 4 -> 16 (relu, trunkcat_enc_w0)"));
+  CHECK_THAT(header, Contains("MLP 16 -> 8 (relu) -> 3 (identity)"));
+  const DriverOutput c = run_driver(dir, "trunkcat", header, observations, 3, true);
+  CHECK(c.self_test == 0);
+  int compared = 0;
+  for (std::size_t k = 0; k < observations.size(); ++k) {
+    Matrix<float> obs = observations[k];
+    typename CategoricalPolicy::Actions action;
+    categorical.act_deterministic(obs, action);
+    const pgrad::Matrix<float> logits = pgrad::detail::export_actor_outputs(categorical, options, obs);
+    std::vector<float> sorted(logits.data(), logits.data() + 3);
+    std::sort(sorted.begin(), sorted.end());
+    if (sorted[2] - sorted[1] <= 1e-3f * (1.0f + std::abs(sorted[2]))) continue;  // a near tie may flip
+    ++compared;
+    CHECK(c.returns[k] == action[0]);
+  }
+  CHECK(compared > 20);
+
+  GaussianPolicy gaussian(4, 2, config, rng);
+  options.name = "trunkgauss";
+  const std::string gaussian_header = pgrad::c_header_source(gaussian, options, rng);
+  const DriverOutput g = run_driver(dir, "trunkgauss", gaussian_header, observations, 2, false);
+  CHECK(g.self_test == 0);
+  for (std::size_t k = 0; k < observations.size(); ++k) {
+    Matrix<float> actions;
+    gaussian.act_deterministic(observations[k], actions);
+    for (Index d = 0; d < 2; ++d) CHECK(close_enough(g.actions[k][static_cast<std::size_t>(d)], actions(d, 0)));
+  }
+}
+
 TEST_CASE("exported DiagGaussian policy with normalisation and clipping matches the library in C", "[export]") {
   const fs::path dir = fresh_directory("gaussian_clip");
   Rng rng(4);

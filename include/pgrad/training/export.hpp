@@ -285,6 +285,17 @@ Matrix<S> export_draw_observations(const ExportOptions& options, Index n, Index 
   return x;
 }
 
+/// The actor's outputs for raw observations (after the export's normalisation and, with a shared
+/// trunk, the trunk): what the exported header computes before choosing the action.
+template <class S, class Distribution>
+Matrix<S> export_actor_outputs(const ActorCritic<S, Distribution>& policy, const ExportOptions& options,
+                               const Matrix<S>& observations) {
+  Matrix<S> features, head;
+  if (policy.has_shared_trunk()) policy.trunk().predict(export_normalized(options, observations), features);
+  policy.actor().predict(policy.has_shared_trunk() ? features : export_normalized(options, observations), head);
+  return head;
+}
+
 /// The raw test observations (observation_size x k) in Scalar: the given ones or random draws.
 template <class S, class Distribution>
 Matrix<S> export_test_observations(const ActorCritic<S, Distribution>& policy, const ExportOptions& options, Rng& rng) {
@@ -292,8 +303,7 @@ Matrix<S> export_test_observations(const ActorCritic<S, Distribution>& policy, c
   if (options.test_observations.size() > 0) {
     const Matrix<S> given = options.test_observations.template cast<S>();
     if constexpr (ActorCritic<S, Distribution>::discrete) {
-      Matrix<S> logits;
-      policy.actor().predict(export_normalized(options, given), logits);
+      const Matrix<S> logits = export_actor_outputs(policy, options, given);
       const RowVector<double> margin = top_two_margin(logits);
       for (Index j = 0; j < margin.size(); ++j)
         PGRAD_REQUIRE(margin[j] > export_discrete_margin, "export_c_header: test observation ", j,
@@ -311,7 +321,7 @@ Matrix<S> export_test_observations(const ActorCritic<S, Distribution>& policy, c
     Index found = 0;
     for (int round = 0; round < 64 && found < wanted; ++round) {
       const Matrix<S> candidates = draw(4 * wanted);
-      policy.actor().predict(export_normalized(options, candidates), logits);
+      logits = export_actor_outputs(policy, options, candidates);
       const RowVector<double> margin = top_two_margin(logits);
       for (Index j = 0; j < candidates.cols() && found < wanted; ++j)
         if (margin[j] > export_discrete_margin) chosen.col(found++) = candidates.col(j);
@@ -398,6 +408,14 @@ std::string c_header_text(const ExportedActor<S>& net, Index obs_size, Index act
     text << "GRU " << net.gru->input_size() << " -> " << state << " (PyTorch's equations: r = sig(W_ir x + b_ir +\n"
          << " *   W_hr h + b_hr), z likewise, n = tanh(W_in x + b_in + r (W_hn h + b_hn)), h' = (1 - z) n + z h;\n"
          << " *   " << name << "_gru_*), then the actor head below on h'\n";
+  } else if (net.encoder) {
+    text << " *   shared trunk MLP ";
+    for (Index l = 0; l < net.encoder->num_layers(); ++l) {
+      if (l == 0) text << net.encoder->sizes()[0];
+      text << " -> " << net.encoder->sizes()[static_cast<std::size_t>(l + 1)] << " ("
+           << nn::to_string(net.encoder->activation_of(l)) << ", " << name << "_enc_w" << l << "),\n *   ";
+    }
+    text << "then the actor head below on its output\n";
   }
   text << " *   MLP ";
   for (Index l = 0; l < actor.num_layers(); ++l) {
@@ -642,8 +660,8 @@ std::string c_header_text(const ExportedActor<S>& net, Index obs_size, Index act
 }  // namespace detail
 
 /// The text of a C99 header (also valid C++, no dependency but <math.h>) that computes the
-/// deterministic action of `policy`'s actor: observation normalisation, the MLP with its
-/// weights as `static const` arrays (float for Scalar = float, double for double, written with
+/// deterministic action of `policy`'s actor: observation normalisation, the shared trunk (if
+/// any) and the actor MLP with their weights as `static const` arrays (float for Scalar = float, double for double, written with
 /// enough digits to read back exactly), then the argmax (discrete, returned by `<name>_act`) or
 /// the clipped / rescaled mean (Box, written to `action`). It embeds test observations with the
 /// library's actions for them, checked by `<name>_self_test()` (returns the number of
@@ -655,7 +673,6 @@ std::string c_header_source(const ActorCritic<S, Distribution>& policy, const Ex
   static_assert(std::is_same_v<S, float> || std::is_same_v<S, double>,
                 "export_c_header: Scalar must be float or double");
   constexpr bool discrete = ActorCritic<S, Distribution>::discrete;
-  PGRAD_REQUIRE(!policy.has_shared_trunk(), "export_c_header: policies with a shared trunk are not supported yet");
   const nn::Mlp<S>& actor = policy.actor();
   const Index obs_size = policy.observation_size(), action_size = policy.action_size();
   detail::validate_export_options(options, obs_size, action_size, discrete);
@@ -663,11 +680,12 @@ std::string c_header_source(const ActorCritic<S, Distribution>& policy, const Ex
 
   // The library's answers for the test observations.
   const Matrix<S> test_obs = detail::export_test_observations(policy, options, rng);
-  Matrix<S> head;
-  actor.predict(detail::export_normalized(options, test_obs), head);
+  const nn::Mlp<S>* trunk = policy.has_shared_trunk() ? &policy.trunk() : nullptr;
+  if (trunk) check_finite(trunk->parameters().value, "export_c_header: shared trunk parameters");
+  const Matrix<S> head = detail::export_actor_outputs(policy, options, test_obs);
   // A state-dependent log-std's rows follow the mean's: the action is the first action_size.
   const Matrix<S> mean = head.topRows(action_size);
-  return detail::c_header_text<S, discrete>(detail::ExportedActor<S>{nullptr, nullptr, &actor}, obs_size, action_size,
+  return detail::c_header_text<S, discrete>(detail::ExportedActor<S>{trunk, nullptr, &actor}, obs_size, action_size,
                                            options, test_obs, detail::export_expected<discrete>(mean, options));
 }
 
