@@ -7,6 +7,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <string>
@@ -307,4 +310,28 @@ TEST_CASE("Every field of a recurrent PPO checkpoint (CartPole without velocitie
           "pgrad::Error or a usable object",
           "[checkpoint][corruption]") {
   check_every_field(8);
+}
+
+// Inputs the checkpoint fuzzers found crashes with (tests/fuzz/regressions, raw file bytes; the
+// framed variant's length and checksum fix-up applied, as the fuzzer did): every target they may
+// be must refuse them with pgrad::Error, at load or at the next update, or update to finite
+// parameters.
+TEST_CASE("The fuzzers' past crash inputs end in pgrad::Error or a usable object", "[checkpoint][corruption]") {
+  namespace fs = std::filesystem;
+  const fs::path directory(PGRAD_TEST_FUZZ_REGRESSIONS);
+  REQUIRE(fs::is_directory(directory));
+  int replayed = 0;
+  for (const auto& entry : fs::directory_iterator(directory)) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const std::string& file : {bytes, checkpoint_targets::with_valid_framing(bytes)})
+      for (const checkpoint_targets::Target& target : checkpoint_targets::all()) {
+        if (!checkpoint_targets::may_be(target, file)) continue;
+        INFO(entry.path().filename().string() << " as " << target.name);
+        const Outcome outcome = target.load_and_update(file);
+        CHECK(outcome.kind != Outcome::non_finite_parameters);
+        ++replayed;
+      }
+  }
+  CHECK(replayed > 0);
 }

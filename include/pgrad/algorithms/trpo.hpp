@@ -163,6 +163,8 @@ class TrpoUpdate {
     });
     policy.flat_gradients(gradient_, ParameterGroup::policy);
     report.grad_norm = static_cast<double>(gradient_.norm());
+    PGRAD_REQUIRE(std::isfinite(report.grad_norm), "Trpo: the policy gradient's norm is ", report.grad_norm,
+                  " (NaN or Inf in a gradient)");
 
     // 2. The natural-gradient direction and the largest step on the trust region's boundary.
     const auto damped_fisher = [&](const Vector<S>& v, Vector<S>& out) {
@@ -233,6 +235,7 @@ class TrpoUpdate {
           }
           loss = squares / static_cast<double>(size);
         });
+        policy.clip_gradients(S(0), nullptr, ParameterGroup::critic);  // no clipping; throws on NaN or Inf
         policy.apply(optimizer_.adam, nullptr, ParameterGroup::critic);
       }
     }
