@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the checkpoint-loader fuzzers with Clang (ASan + UBSan), writes the seed corpus of real
-# checkpoints and runs both fuzzers side by side for SECONDS each (default 90). Fails on any
+# checkpoints and runs both fuzzers side by side for SECONDS each (default 90); FUZZ_SEED=N
+# fixes libFuzzer's seeds (default 1; 0: random). Fails on any
 # crash, leak, timeout, out-of-memory or exception other than pgrad::Error; the input that
 # caused it is left in BUILD_DIR/artifacts/.
 #   tests/fuzz/run_fuzzers.sh [SECONDS] [BUILD_DIR]
@@ -18,10 +19,13 @@ mkdir -p "$build/seeds" "$build/corpus/raw" "$build/corpus/framed" "$build/artif
 "$build/tests/fuzz/make_seed_corpus" "$build/seeds"
 
 # -timeout: one input (a load and one small update) takes milliseconds; -malloc_limit_mb: a
-# checkpoint of a few kilobytes must never make the loader ask for more.
+# checkpoint of a few kilobytes must never make the loader ask for more. -seed: the same
+# mutations on every run, so CI is repeatable (FUZZ_SEED=0 draws a new seed each run).
 pids=()
 for variant in raw framed; do
-  "$build/tests/fuzz/fuzz_checkpoint_$variant" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  seed=${FUZZ_SEED:-1}
+  [ "$seed" != 0 ] && [ $variant = framed ] && seed=$((seed + 1))
+  "$build/tests/fuzz/fuzz_checkpoint_$variant" -seed="$seed" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -malloc_limit_mb=256 -print_final_stats=1 -artifact_prefix="$build/artifacts/$variant-" \
     "$build/corpus/$variant" "$build/seeds" >"$build/fuzz_$variant.log" 2>&1 &
   pids+=($!)
