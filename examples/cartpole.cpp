@@ -43,17 +43,14 @@ int run_reinforce(const Env& env, example::Options options) {
     }
     return true;
   };
+  // Step budgets of episodes x 500 steps: the episode limit ends the tutorials' runs first.
   int code = 0;
-  long long max_episodes = 0;
   if (options.preset == "datacamp") {  // the last 25 episodes average 475, at most 500 episodes
-    max_episodes = 500;
-    code = run<Reinforce>(
-        env, presets::cartpole_reinforce_datacamp(), options, max_episodes * 500, 100,
-        pgrad::all_of(watch, pgrad::stop_at_return(475.0, 1, 25), pgrad::stop_after_episodes(max_episodes)));
+    code = run<Reinforce>(env, presets::cartpole_reinforce_datacamp(), options, 500 * 500, 100,
+                          pgrad::all_of(watch, pgrad::stop_at_return(475.0, 1, 25), pgrad::stop_after_episodes(500)));
   } else if (options.preset == "article") {  // 1000 episodes
-    max_episodes = 1000;
-    code = run<Reinforce>(env, presets::cartpole_reinforce_article(), options, max_episodes * 500, 100,
-                          pgrad::all_of(watch, pgrad::stop_after_episodes(max_episodes)));
+    code = run<Reinforce>(env, presets::cartpole_reinforce_article(), options, 1000 * 500, 100,
+                          pgrad::all_of(watch, pgrad::stop_after_episodes(1000)));
   } else {
     code = run<Reinforce>(env, presets::cartpole_reinforce(), options, 300000, 100,
                           pgrad::all_of(watch, pgrad::stop_at_return(475.0)));

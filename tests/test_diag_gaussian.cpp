@@ -1,14 +1,7 @@
 // DiagGaussian: log_prob, entropy and KL against closed forms, sampling moments, and the
 // closed-form loss gradient for both log-std modes.
 
-// Eigen's run-time allocation check, active in Release too: an allocation while
-// set_is_malloc_allowed(false) throws (used by the "no allocation" test below).
-#define EIGEN_RUNTIME_NO_MALLOC
-#include <stdexcept>
-#define eigen_assert(x) \
-  do {                  \
-    if (!(x)) throw std::logic_error("Eigen assertion failed: " #x); \
-  } while (false)
+#include "eigen_no_malloc.hpp"  // first: it configures Eigen
 
 #include <catch2/catch.hpp>
 

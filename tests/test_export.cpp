@@ -425,6 +425,19 @@ TEST_CASE("exported Categorical policy with normalisation matches the library in
   }
 }
 
+namespace {
+// The C header's actions (from run_driver) are the library's deterministic actions (the mean).
+void check_mean_actions(GaussianPolicy& policy, const std::vector<Eigen::VectorXf>& observations,
+                        const DriverOutput& c) {
+  for (std::size_t k = 0; k < observations.size(); ++k) {
+    Matrix<float> actions;
+    policy.act_deterministic(observations[k], actions);
+    for (Index d = 0; d < actions.rows(); ++d)
+      CHECK(close_enough(c.actions[k][static_cast<std::size_t>(d)], actions(d, 0)));
+  }
+}
+}  // namespace
+
 TEST_CASE("exported policies with a shared trunk run the trunk, then the actor, as the library", "[export]") {
   const fs::path dir = fresh_directory("shared_trunk");
   Rng rng(15);
@@ -463,11 +476,7 @@ TEST_CASE("exported policies with a shared trunk run the trunk, then the actor, 
   const std::string gaussian_header = pgrad::c_header_source(gaussian, options, rng);
   const DriverOutput g = run_driver(dir, "trunkgauss", gaussian_header, observations, 2, false);
   CHECK(g.self_test == 0);
-  for (std::size_t k = 0; k < observations.size(); ++k) {
-    Matrix<float> actions;
-    gaussian.act_deterministic(observations[k], actions);
-    for (Index d = 0; d < 2; ++d) CHECK(close_enough(g.actions[k][static_cast<std::size_t>(d)], actions(d, 0)));
-  }
+  check_mean_actions(gaussian, observations, g);
 }
 
 TEST_CASE("exported DiagGaussian policy with normalisation and clipping matches the library in C", "[export]") {
@@ -530,11 +539,7 @@ TEST_CASE("exported DiagGaussian policy with a state-dependent log-std head acts
   CHECK_THAT(header, Contains("#define SDSTD_ACTION_SIZE 2"));
   const DriverOutput c = run_driver(dir, "sdstd", header, observations, 2, false);
   CHECK(c.self_test == 0);
-  for (std::size_t k = 0; k < observations.size(); ++k) {
-    Matrix<float> actions;
-    policy.act_deterministic(observations[k], actions);
-    for (Index d = 0; d < 2; ++d) CHECK(close_enough(c.actions[k][static_cast<std::size_t>(d)], actions(d, 0)));
-  }
+  check_mean_actions(policy, observations, c);
 }
 
 TEST_CASE("exported DiagGaussian policy with RescaleAction matches the library in C", "[export]") {

@@ -8,11 +8,7 @@
 #include <cstdlib>
 #include <new>
 #include <stdexcept>
-#define EIGEN_RUNTIME_NO_MALLOC
-#define eigen_assert(x)                                                          \
-  do {                                                                           \
-    if (!(x)) throw std::logic_error("Eigen assertion failed: " #x);             \
-  } while (false)
+#include "eigen_no_malloc.hpp"  // before anything that includes Eigen
 
 #include <catch2/catch.hpp>
 

@@ -32,9 +32,9 @@ class EpisodeLog {
   }
   long long count() const { return count_; }
   std::size_t capacity() const { return returns_.size(); }
-  double mean_return() const { return mean(returns_); }
   /// The mean return of the last min(window, count()) episodes (0 before any); window in
-  /// [1, capacity()].
+  /// [1, capacity()], the whole log by default.
+  double mean_return() const { return mean_return(returns_.size()); }
   double mean_return(std::size_t window) const {
     PGRAD_REQUIRE(window >= 1 && window <= returns_.size(), "EpisodeLog::mean_return: window ", window,
                   " must be in [1, ", returns_.size(), "]");

@@ -510,14 +510,14 @@ class ActorCritic {
   static BlockList<P> blocks_of(Self& self, ParameterGroup group) {
     BlockList<P> list;
     const bool policy = group != ParameterGroup::critic, critic = group != ParameterGroup::policy;
-    if (policy && self.trunk_) list.items[list.count++] = &self.trunk_->parameters();
-    if (policy) list.items[list.count++] = &self.actor_.parameters();
+    if (policy && self.trunk_) list.add(self.trunk_->parameters());
+    if (policy) list.add(self.actor_.parameters());
     if (critic && self.critic_) {
       list.critic = list.count;
-      list.items[list.count++] = &self.critic_->parameters();
+      list.add(self.critic_->parameters());
     }
     if (!discrete && !state_dependent(self.config_))
-      if (policy) list.items[list.count++] = &self.log_std_;
+      if (policy) list.add(self.log_std_);
     return list;
   }
   BlockList<nn::Parameters<S>> blocks(ParameterGroup group = ParameterGroup::all) {
