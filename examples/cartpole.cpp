@@ -21,11 +21,11 @@ int run(const Env& env, Config config, example::Options options, long long defau
   std::printf("CartPole-v1%s with %s (%s policy), seed %llu, %d threads\n",
               options.hide_velocity ? " without velocities" : "", options.algo.c_str(), options.policy.c_str(),
               static_cast<unsigned long long>(options.seed), options.threads);
-  Algorithm algorithm(env, config, options.seed);
+  Algorithm algorithm = example::make_algorithm<Algorithm>(env, config, options.seed);
   const double seconds = example::train(algorithm, options, print_every, stop);
   const auto evaluation =
       pgrad::evaluate_policy(algorithm.policy(), env, options.eval > 0 ? options.eval : 100, options.seed);
-  return example::print_result(options.algo, evaluation, 475.0, algorithm.collector().steps(), seconds);
+  return example::print_result(options.algo, evaluation, 475.0, example::total_steps(algorithm), seconds);
 }
 
 // REINFORCE: the two PyTorch tutorials as published (--preset datacamp|article), each with its
@@ -84,6 +84,7 @@ int run_on(const Env& env, const example::Options& options) {
 }
 
 int main(int argc, char** argv) try {
+  const example::Processes processes(argc, argv);
   const auto options = example::parse_options(argc, argv, "Trains CartPole-v1 and evaluates the policy",
                                               example::Options{},
                                               example::presets | example::checkpoints | example::recurrent,
@@ -100,6 +101,6 @@ int main(int argc, char** argv) try {
   if (options.hide_velocity) return run_on(pgrad::envs::hide_cartpole_velocity(CartPole{}), options);
   return run_on(CartPole{}, options);
 } catch (const std::exception& error) {
-  std::fprintf(stderr, "error: %s\n", error.what());
+  if (example::Processes::prints_errors()) std::fprintf(stderr, "error: %s\n", error.what());
   return 2;
 }

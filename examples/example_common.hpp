@@ -7,13 +7,81 @@
 #include <pgrad/training/evaluate.hpp>
 #include <pgrad/training/logger.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <string>
+
+#ifdef PGRAD_EXAMPLE_MPI  // the *_mpi builds of the examples, run under mpirun
+#include <pgrad/distributed/mpi.hpp>
+#endif
 
 #include "example_options.hpp"
 
 namespace example {
+
+/// The processes an example runs on: this one alone, or, in the *_mpi builds, every rank that
+/// mpirun started (each trains its share of the environment copies; rank 0 alone prints: the
+/// others' standard output goes to /dev/null, and their error messages are not printed, every
+/// rank having the same). One per program, made first in main(); current() finds it.
+class Processes {
+ public:
+  Processes(int& argc, char**& argv) {
+#ifdef PGRAD_EXAMPLE_MPI
+    session_ = std::make_unique<pgrad::distributed::MpiSession>(argc, argv);
+    world_ = std::make_unique<pgrad::distributed::MpiCommunicator>();
+    if (!world_->is_root() && std::freopen("/dev/null", "w", stdout) == nullptr) std::perror("freopen");
+#else
+    static_cast<void>(argc);
+    static_cast<void>(argv);
+#endif
+    root_ = is_root();
+    current_ = this;
+  }
+  ~Processes() { current_ = nullptr; }
+  Processes(const Processes&) = delete;
+  Processes& operator=(const Processes&) = delete;
+
+  static const Processes& current() { return *current_; }
+  /// Whether this process prints errors (also after the Processes object is gone).
+  static bool prints_errors() { return root_; }
+  /// What the algorithm's constructor takes (null: one process).
+  pgrad::algo::Communicator* communicator() const { return world_.get(); }
+  int count() const { return world_ ? world_->size() : 1; }
+  bool is_root() const { return !world_ || world_->is_root(); }
+
+  /// Splits `config`'s copies over the processes: data_shards = their number, which must divide
+  /// num_envs.
+  template <class Config>
+  void distribute(Config& config) const {
+    PGRAD_REQUIRE(config.num_envs % count() == 0, "num_envs = ", config.num_envs,
+                  " environment copies do not split over ", count(), " MPI ranks: run a divisor of it");
+    config.data_shards = count();
+  }
+
+ private:
+#ifdef PGRAD_EXAMPLE_MPI
+  std::unique_ptr<pgrad::distributed::MpiSession> session_;
+#endif
+  std::unique_ptr<pgrad::algo::Communicator> world_;
+  static inline const Processes* current_ = nullptr;
+  static inline bool root_ = true;
+};
+
+/// Builds an algorithm for the example's processes: `config` split over them (distribute).
+template <class Algorithm, class Env, class Config>
+Algorithm make_algorithm(const Env& env, Config config, std::uint64_t seed) {
+  const Processes& processes = Processes::current();
+  processes.distribute(config);
+  return Algorithm(env, config, seed, processes.communicator());
+}
+
+/// Environment steps the run has taken, over every process.
+template <class Algorithm>
+long long total_steps(const Algorithm& algorithm) {
+  return algorithm.collector().steps() * algorithm.communicator().size();
+}
 
 /// Trains `algorithm` up to options.steps environment steps in all: first loads --load (if
 /// given), then learns with a progress line (a live bar on a terminal, a plain line every
@@ -25,21 +93,26 @@ double train(Algorithm& algorithm, const Options& options, long long print_every
   if (!options.load.empty()) {
     pgrad::load_checkpoint(algorithm, options.load);
     std::printf("loaded %s: update %lld, %lld steps\n", options.load.c_str(), algorithm.iteration(),
-                algorithm.collector().steps());
+                total_steps(algorithm));
   }
   const pgrad::algo::Stopwatch clock;
   if (options.eval > 0) return clock.seconds();  // --load PATH --eval N: evaluation only
   pgrad::ProgressPrinter progress(options.steps, print_every);
-  const auto csv = options.csv.empty() ? pgrad::algo::UpdateCallback{} : pgrad::CsvLogger(options.csv);
+  const auto csv = options.csv.empty() || !algorithm.is_root() ? pgrad::algo::UpdateCallback{}
+                                                               : pgrad::CsvLogger(options.csv);
   const auto periodic_save = options.save_every > 0
                                  ? pgrad::checkpoint_every(algorithm, options.save, options.save_every)
                                  : pgrad::algo::UpdateCallback{};
-  if (algorithm.collector().steps() < options.steps)  // a loaded checkpoint may be there already
+  if (total_steps(algorithm) < options.steps)  // a loaded checkpoint may be there already
     algorithm.learn(options.steps, pgrad::all_of(progress, csv, periodic_save, stop));
   progress.finish();
   const double seconds = clock.seconds();
+  if (algorithm.communicator().size() > 1)
+    std::printf("MPI: %d ranks; rank 0 spent %.2f s in collectives (%.1f ms per update)\n",
+                algorithm.communicator().size(), algorithm.communicator().seconds(),
+                1e3 * algorithm.communicator().seconds() / static_cast<double>(std::max(1LL, algorithm.iteration())));
   if (!options.save.empty()) {
-    pgrad::save_checkpoint(algorithm, options.save);
+    pgrad::save_checkpoint(algorithm, options.save);  // collective under MPI: rank 0 writes
     std::printf("saved %s\n", options.save.c_str());
   }
   return seconds;

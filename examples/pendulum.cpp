@@ -17,20 +17,21 @@ int run(Config config, example::Options options, long long default_steps, long l
   config.policy.state_dependent_std = options.state_dependent_std;
   std::printf("Pendulum-v1 with %s, seed %llu, %d threads\n", options.algo.c_str(),
               static_cast<unsigned long long>(options.seed), options.threads);
-  Algorithm algorithm(Env{}, config, options.seed);
+  Algorithm algorithm = example::make_algorithm<Algorithm>(Env{}, config, options.seed);
   const double seconds = example::train(algorithm, options, print_every);
   const auto evaluation =
       pgrad::evaluate_policy(algorithm.policy(), Env{}, options.eval > 0 ? options.eval : 100, options.seed);
-  return example::print_result(options.algo, evaluation, -250.0, algorithm.collector().steps(), seconds);
+  return example::print_result(options.algo, evaluation, -250.0, example::total_steps(algorithm), seconds);
 }
 
 int main(int argc, char** argv) try {
+  const example::Processes processes(argc, argv);
   const auto options = example::parse_options(argc, argv, "Trains Pendulum-v1 and evaluates the policy",
                                               example::Options{}, example::checkpoints | example::gaussian, {"ppo", "trpo"});
   namespace presets = pgrad::algo::presets;
   if (options.algo == "trpo") return run<pgrad::algo::Trpo<Env>>(presets::pendulum_trpo(), options, 500000, 20);
   return run<pgrad::algo::Ppo<Env>>(presets::pendulum_ppo(), options, 307200, 5);
 } catch (const std::exception& error) {
-  std::fprintf(stderr, "error: %s\n", error.what());
+  if (example::Processes::prints_errors()) std::fprintf(stderr, "error: %s\n", error.what());
   return 2;
 }

@@ -21,10 +21,10 @@ template <class Algorithm, class Config>
 int run(Config config, const example::Options& options) {
   config.num_envs = 2;
   config.num_threads = options.threads;
-  std::printf("Walker2d-v4 with %s, seed %llu, %d threads\n", options.algo.c_str(),
-              static_cast<unsigned long long>(options.seed), options.threads);
+  std::printf("Walker2d-v4 with %s, seed %llu, %d threads, %d process(es)\n", options.algo.c_str(),
+              static_cast<unsigned long long>(options.seed), options.threads, example::Processes::current().count());
   const Env env(ObservationNormalized(Recorded(Walker())), config.gamma);
-  Algorithm algorithm(env, config, options.seed);
+  Algorithm algorithm = example::make_algorithm<Algorithm>(env, config, options.seed);
   const double seconds = example::train(algorithm, options, 10);
   const double env_seconds = algorithm.collector().env_seconds();
   std::printf("time: %.1f s in all, %.1f s stepping MuJoCo (VectorEnv::step), learning overhead %.1f%%\n",
@@ -34,11 +34,12 @@ int run(Config config, const example::Options& options) {
   ObservationNormalized evaluation_env = algorithm.collector().env().env(0).inner();
   evaluation_env.set_training(false);
   const auto evaluation = pgrad::evaluate_policy(algorithm.policy(), evaluation_env, 10, options.seed);
-  example::print_result(options.algo, evaluation, 2000.0, algorithm.collector().steps(), seconds);
+  example::print_result(options.algo, evaluation, 2000.0, example::total_steps(algorithm), seconds);
   return 0;
 }
 
 int main(int argc, char** argv) try {
+  const example::Processes processes(argc, argv);
   example::Options defaults;
   defaults.steps = 1000000;
   const auto options = example::parse_options(argc, argv, "Trains Walker2d (MuJoCo) and evaluates the policy",
@@ -48,6 +49,6 @@ int main(int argc, char** argv) try {
   config.num_steps = 1024;  // 2 copies x 1024: CleanRL's 2048 samples per rollout
   return run<pgrad::algo::Ppo<Env>>(config, options);
 } catch (const std::exception& error) {
-  std::fprintf(stderr, "error: %s\n", error.what());
+  if (example::Processes::prints_errors()) std::fprintf(stderr, "error: %s\n", error.what());
   return 2;
 }

@@ -334,8 +334,9 @@ TEST_CASE("categorical calls allocate nothing once the batch size is fixed", "[c
 }
 
 namespace {
-// The distribution as whole-matrix Eigen expressions (the library's previous implementation): the
-// loops must give exactly these numbers.
+// The distribution as whole-matrix Eigen expressions (the library's previous implementation, with
+// exp and log on every entry by the batch-independent exp_in_place / log_in_place): the loops
+// must give exactly these numbers.
 template <class S>
 struct ExpressionCategorical {
   using M = pgrad::Matrix<S>;
@@ -358,13 +359,18 @@ struct ExpressionCategorical {
     normalize();
   }
   void normalize() {
-    column_max = log_probs.colwise().maxCoeff();
+    column_max = log_probs.colwise().maxCoeff();  // (a maximum does not depend on the order)
     log_probs.rowwise() -= column_max;
-    probs = log_probs.array().exp().matrix();
+    probs = log_probs;
+    pgrad::dist::detail::exp_in_place(probs);
     if (masked) probs.array() = allowed.select(probs.array(), S(0));
-    column_sum = probs.colwise().sum();
+    column_sum.resize(probs.cols());
+    for (Index j = 0; j < probs.cols(); ++j) {  // each column summed from a packet's start
+      const pgrad::Vector<S> column = probs.col(j);
+      column_sum[j] = column.sum();
+    }
     probs.array().rowwise() /= column_sum.array();
-    column_sum.array() = column_sum.array().log();
+    pgrad::dist::detail::log_in_place(column_sum);
     log_probs.array().rowwise() -= column_sum.array();
     entropy.resize(log_probs.cols());
     entropy.array() = -(probs.array() > S(0)).select(probs.array() * log_probs.array(), S(0)).colwise().sum();
@@ -442,4 +448,36 @@ void check_categorical_matches_expressions() {
 TEST_CASE("categorical outputs equal the whole-matrix Eigen expressions bit for bit", "[categorical]") {
   check_categorical_matches_expressions<float>();
   check_categorical_matches_expressions<double>();
+}
+
+namespace {
+// Each sample of a batch of every width from 1 to 40 has the bits it has alone.
+template <class S>
+void check_categorical_batch_independent() {
+  Rng rng(5);
+  for (const Index n : {2, 3, 6, 17}) {  // 17: whole packets and a rest on every instruction set
+    pgrad::Matrix<S> logits(n, 40);
+    for (Index i = 0; i < logits.size(); ++i) logits.data()[i] = S(3) * rng.normal<S>();
+    Categorical<S> alone, batched;
+    pgrad::RowVector<S> h_alone, h_batched;
+    for (Index width = 1; width <= 40; ++width) {
+      batched.set_logits(logits.leftCols(width));
+      batched.entropy(h_batched);
+      for (Index j = 0; j < width; ++j) {
+        CAPTURE(n, width, j);
+        alone.set_logits(logits.col(j));
+        alone.entropy(h_alone);
+        CHECK(alone.log_probabilities() == batched.log_probabilities().col(j));
+        CHECK(alone.probabilities() == batched.probabilities().col(j));
+        CHECK(h_alone[0] == h_batched[j]);
+      }
+    }
+  }
+}
+}  // namespace
+
+TEST_CASE("a sample's categorical has the same bits in any batch", "[categorical]") {
+  // What lets N processes of 2 copies act exactly as one process of 2N (data-parallel training).
+  check_categorical_batch_independent<float>();
+  check_categorical_batch_independent<double>();
 }

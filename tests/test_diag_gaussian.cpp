@@ -277,7 +277,8 @@ struct ExpressionGaussian {
   M mean, log_std, std;
   ExpressionGaussian(const M& mu, const pgrad::Vector<S>& ls) : mean(mu), log_std(mu.rows(), mu.cols()) {
     log_std.colwise() = ls;
-    std = log_std.array().exp().matrix();
+    std = log_std;
+    pgrad::dist::detail::exp_in_place(std);  // batch-independent, as the distribution
   }
   static S log_two_pi() { return S(1.8378770664093454835606594728112); }
   void sample(Rng& rng, M& actions) const {
@@ -291,8 +292,12 @@ struct ExpressionGaussian {
                   S(0.5) * S(mean.rows()) * log_two_pi();
   }
   void entropy(R& out) const {
-    out.resize(mean.cols());
-    out.array() = log_std.array().colwise().sum() + S(0.5) * S(mean.rows()) * (S(1) + log_two_pi());
+    out.resize(log_std.cols());
+    const S constant = S(0.5) * S(mean.rows()) * (S(1) + log_two_pi());  // as the library: not fused
+    for (Index j = 0; j < log_std.cols(); ++j) {  // each column summed from a packet's start
+      const pgrad::Vector<S> column = log_std.col(j);
+      out[j] = column.sum() + constant;
+    }
   }
   void loss_gradient(const pgrad::MatrixCRef<S>& actions, const R& log_prob_weight, const R& entropy_weight,
                      M& grad_mean, M& grad_log_std) const {
@@ -357,4 +362,47 @@ void check_gaussian_matches_expressions() {
 TEST_CASE("gaussian outputs equal the whole-matrix Eigen expressions bit for bit", "[diag_gaussian]") {
   check_gaussian_matches_expressions<float>();
   check_gaussian_matches_expressions<double>();
+}
+
+namespace {
+// Each sample of a batch of every width from 1 to 40 has the bits it has alone, with a shared
+// log-std and with a state-dependent one.
+template <class S>
+void check_gaussian_batch_independent() {
+  Rng rng(8);
+  for (const Index dim : {1, 3, 6, 17}) {  // 17: whole packets and a rest on every instruction set
+    pgrad::Matrix<S> mean(dim, 40), log_std(dim, 40), actions(dim, 40);
+    for (pgrad::Matrix<S>* m : {&mean, &log_std, &actions})
+      for (Index i = 0; i < m->size(); ++i) m->data()[i] = S(0.7) * rng.normal<S>();
+    const pgrad::Vector<S> shared = log_std.col(0);
+    DiagGaussian<S> alone, batched;
+    pgrad::RowVector<S> lp_alone, lp_batched, h_alone, h_batched;
+    for (const bool state_dependent : {false, true})
+      for (Index width = 1; width <= 40; ++width) {
+        if (state_dependent)
+          batched.set_state_dependent(mean.leftCols(width), log_std.leftCols(width));
+        else
+          batched.set_state_independent(mean.leftCols(width), shared);
+        batched.log_prob(actions.leftCols(width), lp_batched);
+        batched.entropy(h_batched);
+        for (Index j = 0; j < width; ++j) {
+          CAPTURE(dim, state_dependent, width, j);
+          if (state_dependent)
+            alone.set_state_dependent(mean.col(j), log_std.col(j));
+          else
+            alone.set_state_independent(mean.col(j), shared);
+          alone.log_prob(actions.col(j), lp_alone);
+          alone.entropy(h_alone);
+          CHECK(alone.stddev() == batched.stddev().col(j));
+          CHECK(lp_alone[0] == lp_batched[j]);
+          CHECK(h_alone[0] == h_batched[j]);
+        }
+      }
+  }
+}
+}  // namespace
+
+TEST_CASE("a sample's gaussian has the same bits in any batch", "[diag_gaussian]") {
+  check_gaussian_batch_independent<float>();
+  check_gaussian_batch_independent<double>();
 }

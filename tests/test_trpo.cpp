@@ -278,7 +278,8 @@ TEST_CASE("with nothing to gain TRPO leaves the policy unchanged and says so; th
   const Vector<double> policy_before = policy.flat_parameters(pgrad::ParameterGroup::policy);
   const Vector<double> critic_before = policy.flat_parameters(pgrad::ParameterGroup::critic);
   pgrad::RandomStreams streams(1);
-  pgrad::algo::TrpoUpdate<decltype(policy)> update(config, policy, streams);
+  pgrad::algo::SingleProcess one_process;
+  pgrad::algo::TrpoUpdate<decltype(policy)> update(config, policy, streams, pgrad::algo::ShardLayout{}, one_process);
   pgrad::ThreadPool workers(1);
   const auto report = update.update(config, policy, rollout, 0.5, workers);
   CHECK_FALSE(report.policy_step_accepted);

@@ -60,7 +60,10 @@ class A2cUpdate {
   static constexpr const char* name = "A2c";
   static constexpr bool one_episode = false;
 
-  A2cUpdate(const A2cConfig& config, const Policy& policy, RandomStreams&) {
+  /// The rollout is split into the layout's shards (A2C over MPI).
+  A2cUpdate(const A2cConfig& config, const Policy& policy, RandomStreams&, const ShardLayout& layout,
+            Communicator& comm)
+      : step_(layout, comm, Reduction::mean) {
     const S lr = static_cast<S>(config.learning_rate(0.0)), eps = static_cast<S>(config.optimizer_eps);
     if (config.optimizer == A2cConfig::Optimizer::rmsprop) {
       rmsprop_.emplace(typename nn::RMSprop<S>::Config{lr, static_cast<S>(config.rmsprop_alpha), eps});
@@ -94,7 +97,7 @@ class A2cUpdate {
  private:
   std::optional<nn::RMSprop<S>> rmsprop_;
   std::optional<nn::Adam<S>> adam_;
-  PolicyGradientStep<Policy> step_{Reduction::mean};
+  PolicyGradientStep<Policy> step_;
 };
 
 /// A2C on environment Env: OnPolicy's loop with the A2C update.

@@ -95,6 +95,25 @@ class EpisodeLog {
   long long count_ = 0;
 };
 
+/// Where a process's environment copies sit in a data-parallel run (ShardLayout): copies
+/// [first_copy, first_copy + its num_envs) of num_envs in all. The action-sampling stream is the
+/// run's one stream: before and after drawing for its own copies, each step, a process discards
+/// what the copies before and after its own would draw, so every copy gets the numbers it gets in
+/// a single process. With `gather_episodes` the finished episodes wait in pending_episodes()
+/// for the training loop to merge with the other processes' (add_episodes).
+struct CopyShare {
+  Index first_copy = 0, num_envs = 0;  // num_envs = 0: this process holds every copy
+  bool gather_episodes = false;
+};
+
+/// An episode that ended during the current rollout: at step `step`, in copy `copy` (numbered
+/// across processes).
+struct FinishedEpisode {
+  Index step = 0, copy = 0;
+  double episode_return = 0;
+  Index length = 0;
+};
+
 /// The on-policy collect loop: steps a VectorEnv with the current policy and fills a
 /// RolloutBuffer with observations, actions, log-probs, values, rewards, the two end flags and,
 /// for each episode cut by a time limit, V(final observation) — the timeout bootstrap lives here
@@ -119,11 +138,18 @@ class RolloutCollector {
   static constexpr bool recurrent = is_recurrent_v<Policy>;
 
   /// Collects from `vector_env`, sampling actions from `sampling_rng`; a recurrent policy's
-  /// states (hidden_rows each, Policy::hidden_size()) start at zero.
-  RolloutCollector(envs::VectorEnv<Env> vector_env, Rng sampling_rng, Index hidden_rows = 0)
-      : env_(std::move(vector_env)), rng_(sampling_rng) {
+  /// states (hidden_rows each, Policy::hidden_size()) start at zero. `share`: this process's
+  /// copies in a data-parallel run.
+  RolloutCollector(envs::VectorEnv<Env> vector_env, Rng sampling_rng, Index hidden_rows = 0, CopyShare share = {})
+      : env_(std::move(vector_env)), rng_(sampling_rng), share_(share) {
     PGRAD_REQUIRE(recurrent == (hidden_rows > 0), "RolloutCollector: ", hidden_rows,
                   " state rows for a ", recurrent ? "recurrent" : "feed-forward", " policy");
+    if (share_.num_envs == 0) share_.num_envs = env_.num_envs();
+    PGRAD_REQUIRE(share_.first_copy >= 0 && share_.first_copy + env_.num_envs() <= share_.num_envs,
+                  "RolloutCollector: copies [", share_.first_copy, ", ", share_.first_copy + env_.num_envs(),
+                  ") are not among the run's ", share_.num_envs);
+    PGRAD_REQUIRE(!recurrent || share_.num_envs == env_.num_envs(),
+                  "RolloutCollector: recurrent policies do not train across processes yet");
     hidden_.setZero(hidden_rows, env_.num_envs());
     if constexpr (!Policy::discrete) {
       const auto space = env_.action_space();
@@ -143,19 +169,26 @@ class RolloutCollector {
   Index num_envs() const { return env_.num_envs(); }
   /// The generator actions are sampled from.
   Rng& rng() { return rng_; }
+  /// Episodes that ended in the last rollout, held back for merging (CopyShare::gather_episodes).
+  const std::vector<FinishedEpisode>& pending_episodes() const { return pending_; }
+  /// Adds episodes to the log in the given order (every process's, merged by step then copy).
+  void add_episodes(const std::vector<FinishedEpisode>& episodes) {
+    for (const auto& episode : episodes) episodes_.add(episode.episode_return, episode.length);
+  }
   /// A recurrent policy's state per copy (state rows x N; empty for a feed-forward policy).
   const Matrix<S>& hidden() const { return hidden_; }
 
-  /// Fills the collection side of a report: steps, episodes, recent returns and timings.
-  void fill_report(UpdateReport& report, const Stopwatch& clock) const {
-    report.steps = steps_;
+  /// Fills the collection side of a report: steps, episodes, recent returns and timings; steps
+  /// count every process's (`processes` collectors like this one).
+  void fill_report(UpdateReport& report, const Stopwatch& clock, long long processes = 1) const {
+    report.steps = steps_ * processes;
     report.episodes = episodes_.count();
     report.mean_return = episodes_.mean_return();
     report.episode_log = &episodes_;
     report.mean_length = episodes_.mean_length();
     report.seconds = clock.seconds();
     report.env_seconds = env_seconds_;
-    report.steps_per_second = static_cast<double>(steps_) / report.seconds;
+    report.steps_per_second = static_cast<double>(report.steps) / report.seconds;
   }
 
   /// Checkpoints: the sampling Rng, the current observations, step count, episode log, the
@@ -228,13 +261,17 @@ class RolloutCollector {
                     " states, the collector ", hidden_.rows(), "x", n);
       buffer.initial_hidden = hidden_;
     }
+    pending_.clear();
+    const Index copies_after = share_.num_envs - share_.first_copy - n;
     Index t = 0;
     for (; t < buffer.num_steps; ++t) {
       if constexpr (recurrent) {
         policy.act(observations_, hidden_, rng_, step_actions_, step_log_probs_, step_values_);
         buffer.values.col(t) = step_values_.transpose();
       } else {
+        if (share_.first_copy > 0) policy.discard_samples(rng_, share_.first_copy);
         policy.act(observations_, rng_, step_actions_, step_log_probs_);
+        if (copies_after > 0) policy.discard_samples(rng_, copies_after);
       }
       buffer.observations.middleCols(t * n, n) = observations_;
       buffer.actions.middleCols(t * n, n) = step_actions_;
@@ -257,8 +294,13 @@ class RolloutCollector {
         buffer.final_values.col(t).setZero();
       }
       if constexpr (recurrent) policy.reset_state(hidden_, env_.terminated() || env_.truncated());
-      for (const auto& episode : env_.finished_episodes())
-        episodes_.add(static_cast<double>(episode.episode_return), episode.length);
+      for (const auto& episode : env_.finished_episodes()) {
+        if (share_.gather_episodes)
+          pending_.push_back({t, share_.first_copy + episode.env_index, static_cast<double>(episode.episode_return),
+                              episode.length});
+        else
+          episodes_.add(static_cast<double>(episode.episode_return), episode.length);
+      }
       observations_ = env_.observations();
       if (one_episode && (env_.terminated()[0] || env_.truncated()[0])) {
         ++t;
@@ -335,6 +377,8 @@ class RolloutCollector {
   RowVector<S> step_log_probs_, step_values_, final_values_;
   Vector<S> action_low_, action_high_;
   ValueJob values_;
+  CopyShare share_;
+  std::vector<FinishedEpisode> pending_;
   EpisodeLog episodes_;
   long long steps_ = 0;
   double env_seconds_ = 0;

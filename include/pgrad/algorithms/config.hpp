@@ -42,6 +42,11 @@ struct OnPolicyConfig {
   /// and lends them to the environment copies (when stepping them is slow enough to pay for it)
   /// and to the actor and critic passes. Results are bit-identical whatever the number.
   int num_threads = 1;
+  /// Data-parallel shards: the num_envs copies, every minibatch and its gradient are split into
+  /// this many equal shares, whose gradients are summed in shard order (ShardedMinibatch). An MPI
+  /// run over N ranks needs data_shards = N (a multiple of N; num_envs a multiple of it); one
+  /// process with data_shards = N reproduces that run bit for bit. 1: no split (the default).
+  Index data_shards = 1;
   PolicyConfig policy{};
   /// The most memory, in GiB, the algorithm's buffers, networks and environment copies may need
   /// (estimated from the sizes before anything is allocated, see check_memory): a larger
@@ -73,6 +78,7 @@ struct OnPolicyConfig {
     f("policy.with_critic", policy.with_critic ? 1.0 : 0.0);
     if (policy.dropout > 0) f("policy.dropout", policy.dropout);
     if (policy.state_dependent_std) f("policy.state_dependent_std", 1.0);
+    if (data_shards != 1) f("data_shards", static_cast<double>(data_shards));
   }
 
   /// Throws pgrad::Error naming the algorithm and the first invalid field.
@@ -97,6 +103,8 @@ struct OnPolicyConfig {
                   ": max_grad_norm must be >= 0 (0 = no clipping), got ", max_grad_norm);
     PGRAD_REQUIRE(num_threads >= 1 && num_threads <= 1024, algorithm, ": num_threads must be in [1, 1024], got ",
                   num_threads);
+    PGRAD_REQUIRE(data_shards >= 1 && num_envs % data_shards == 0, algorithm, ": data_shards must be at least 1 "
+                  "and divide num_envs = ", num_envs, ", got ", data_shards);
     PGRAD_REQUIRE(std::isfinite(memory_limit_gib) && memory_limit_gib > 0, algorithm,
                   ": memory_limit_gib must be finite and positive, got ", memory_limit_gib);
     policy.validate(algorithm);

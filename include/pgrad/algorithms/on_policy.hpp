@@ -1,10 +1,14 @@
 #pragma once
 // pgrad::algo::OnPolicy: the one training loop of every on-policy algorithm.
+#include <algorithm>
 #include <cstdint>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include <pgrad/algorithms/collector.hpp>
 #include <pgrad/algorithms/config.hpp>
+#include <pgrad/algorithms/data_parallel.hpp>
 #include <pgrad/algorithms/report.hpp>
 #include <pgrad/algorithms/rollout_buffer.hpp>
 #include <pgrad/algorithms/sequence_minibatch.hpp>
@@ -42,6 +46,16 @@ namespace pgrad::algo {
 ///   Update(const Config&, const Policy&, RandomStreams&);                  takes its own streams
 ///   UpdateReport update(const Config&, Policy&, const RolloutBuffer&, double progress, ThreadPool&);
 ///   void save_state(Writer&) const;  void load_state(Reader&);             its optimiser, streams
+///
+/// Data-parallel (config.data_shards > 1, over the processes of a Communicator such as
+/// pgrad::distributed::MpiCommunicator): every process builds the same OnPolicy with the same
+/// configuration and seed and calls the same learn(); each steps only its own shards' copies
+/// (their streams numbered across processes), the minibatches' gradients are summed over the
+/// shards (ShardedMinibatch) so every process holds the same parameters, and the episodes are
+/// merged into the same log on every process. Callbacks run on every process (rank 0 alone
+/// should log: is_root()); rank 0's answer decides whether training goes on. An exception on any
+/// process ends learn() on every process with the same pgrad::Error. Checkpoints are collective:
+/// every process calls save_checkpoint and load_checkpoint; rank 0 reads and writes the file.
 template <class Env, class Update>
 class OnPolicy {
  public:
@@ -56,15 +70,23 @@ class OnPolicy {
   /// number of the run comes from `seed`. The configuration is checked first, completely
   /// (config.validate(), then config.check_memory for the environment's sizes), before anything
   /// is allocated.
-  OnPolicy(const Env& prototype, Config config, std::uint64_t seed)
+  ///
+  /// `communicator`: the processes of a data-parallel run (null: this process alone); it must
+  /// outlive the algorithm.
+  OnPolicy(const Env& prototype, Config config, std::uint64_t seed, Communicator* communicator = nullptr)
       : config_(validated(std::move(config), prototype)),
+        comm_(communicator != nullptr ? communicator : &single_process_),
+        layout_(ShardLayout::of(config_.num_envs, config_.data_shards, *comm_)),
         streams_(seed),
         workers_(config_.num_threads),
         policy_(initial_policy(prototype)),
-        collector_(envs::VectorEnv<Env>(config_.num_envs, prototype, streams_, workers_),
-                   streams_.take(Stream::action_sampling), hidden_rows_of(policy_)),
-        update_(config_, policy_, streams_) {
-    rollout_.resize(config_.num_steps, config_.num_envs, policy_.observation_size(),
+        collector_(envs::VectorEnv<Env>(layout_.local_copies(), prototype, streams_, workers_, layout_.first_copy()),
+                   streams_.take(Stream::action_sampling), hidden_rows_of(policy_),
+                   CopyShare{layout_.first_copy(), config_.num_envs, comm_->size() > 1}),
+        update_(config_, policy_, streams_, layout_, *comm_) {
+    PGRAD_REQUIRE(!layout_.sharded() || config_.policy.dropout == 0, Update::name,
+                  ": data_shards > 1 does not train policies with dropout");
+    rollout_.resize(config_.num_steps, layout_.local_copies(), policy_.observation_size(),
                     Policy::discrete ? 1 : policy_.action_size(), policy_.dropout_mask_rows(),
                     hidden_rows_of(policy_));
   }
@@ -75,13 +97,18 @@ class OnPolicy {
   const Collector& collector() const { return collector_; }
   const Config& config() const { return config_; }
   const Update& update() const { return update_; }
+  /// The processes of the run, and how its copies and minibatches are split between them.
+  Communicator& communicator() const { return *comm_; }
+  const ShardLayout& shard_layout() const { return layout_; }
+  /// True on the process that writes files and logs (rank 0; the only one of a single process).
+  bool is_root() const { return comm_->is_root(); }
   /// The run's random streams (what each consumer took).
   const RandomStreams& streams() const { return streams_; }
-  /// The last rollout (advantages and returns included).
+  /// The last rollout (advantages and returns included): this process's copies.
   const Rollout& rollout() const { return rollout_; }
   /// Updates done in the current run (restored by a checkpoint).
   long long iteration() const { return iteration_; }
-  /// Environment steps taken in the current run.
+  /// Environment steps taken in the current run (by every process).
   long long run_steps() const { return run_steps_; }
   /// The number of updates learn(total_steps) runs in all with fixed-size rollouts:
   /// total_steps / batch size, rounded up.
@@ -100,16 +127,21 @@ class OnPolicy {
     const Stopwatch clock;
     while (run_steps_ < planned) {
       const double progress = static_cast<double>(run_steps_) / static_cast<double>(planned);
-      collector_.collect(policy_, rollout_, Update::one_episode, &workers_);
-      compute_advantages();
+      comm_->run_guarded([&] {
+        collector_.collect(policy_, rollout_, Update::one_episode, &workers_);
+        compute_advantages();
+      });
+      if (comm_->size() > 1) merge_episodes();
       UpdateReport report = update_.update(config_, policy_, rollout_, progress, workers_);
-      run_steps_ += rollout_.size();
+      run_steps_ += rollout_.length * config_.num_envs;
       ++iteration_;
 
       report.iteration = iteration_;
       report.explained_variance = explained_variance<S>(rollout_.returns, rollout_.values.leftCols(rollout_.length));
-      collector_.fill_report(report, clock);
-      if (on_update && !on_update(report)) break;
+      collector_.fill_report(report, clock, processes());
+      bool keep_going = true;
+      comm_->run_guarded([&] { keep_going = !on_update || on_update(report); });
+      if (!comm_->root_decides(keep_going)) break;
     }
   }
 
@@ -121,7 +153,16 @@ class OnPolicy {
     policy_.save_state(w);
     w.i64(iteration_);
     w.i64(run_steps_);
-    collector_.save_state(w);
+    if (comm_->size() == 1) {
+      collector_.save_state(w);
+    } else {  // every process's collector, in rank order
+      Writer mine;
+      collector_.save_state(mine);
+      const std::vector<std::string> all = comm_->all_gather_bytes(mine.bytes());
+      w.section("DataParallel");
+      w.i64(comm_->size());
+      for (const std::string& bytes : all) w.string(bytes);
+    }
     update_.save_state(w);
   }
   /// Restores what save_state wrote into an algorithm built with the same configuration. Every
@@ -139,15 +180,76 @@ class OnPolicy {
                                 : run_steps % batch == 0 && run_steps / batch == iteration;
     PGRAD_REQUIRE(consistent, r.source(), ": corrupt OnPolicy counters: ", iteration, " updates cannot have taken ",
                   run_steps, " steps");
-    collector_.load_state(r);
-    PGRAD_REQUIRE(collector_.steps() >= run_steps, r.source(), ": corrupt OnPolicy counters: the run took ",
-                  run_steps, " steps, the collector only ", collector_.steps());
+    load_collector(r);
+    PGRAD_REQUIRE(collector_.steps() * processes() >= run_steps, r.source(),
+                  ": corrupt OnPolicy counters: the run took ", run_steps, " steps, the collector only ",
+                  collector_.steps() * processes());
     update_.load_state(r);
     iteration_ = iteration;
     run_steps_ = run_steps;
   }
 
  private:
+  long long processes() const { return comm_->size(); }
+
+  // A single process's collector, or this process's among every process's (DataParallel).
+  void load_collector(Reader& r) {
+    if (comm_->size() == 1 && !saved_by_several_processes(r)) {
+      collector_.load_state(r);
+      return;
+    }
+    r.section("DataParallel");
+    const long long saved = r.i64_in("DataParallel process count", 2, 1 << 20);
+    PGRAD_REQUIRE(saved == comm_->size(), r.source(), ": the checkpoint was saved by a run of ", saved,
+                  " processes; this run has ", comm_->size(), " (resume with the same number of MPI ranks)");
+    for (int rank = 0; rank < comm_->size(); ++rank) {
+      std::string bytes = r.string();
+      if (rank != comm_->rank()) continue;
+      Reader mine(std::move(bytes), r.source() + " (rank " + std::to_string(rank) + ")");
+      collector_.load_state(mine);
+      mine.finish();
+    }
+  }
+
+  // Whether the next section is a data-parallel run's collectors (only possible with shards).
+  bool saved_by_several_processes(const Reader& r) const {
+    if (!layout_.sharded()) return false;
+    Reader probe = r;
+    try {
+      probe.section("DataParallel");
+      return true;
+    } catch (const Error&) {
+      return false;
+    }
+  }
+
+  // Every process's episodes of the last rollout, merged by step (then copy: the processes hold
+  // the copies in rank order), into the same log on every process.
+  void merge_episodes() {
+    Writer mine;
+    for (const FinishedEpisode& e : collector_.pending_episodes()) {
+      mine.i64(e.step);
+      mine.i64(e.copy);
+      mine.f64(e.episode_return);
+      mine.i64(e.length);
+    }
+    const std::vector<std::string> all = comm_->all_gather_bytes(mine.bytes());
+    merged_.clear();
+    for (const std::string& bytes : all) {
+      Reader r(bytes, "DataParallel episodes");
+      while (!r.at_end()) {
+        FinishedEpisode e;
+        e.step = static_cast<Index>(r.i64());
+        e.copy = static_cast<Index>(r.i64());
+        e.episode_return = r.f64();
+        e.length = static_cast<Index>(r.i64());
+        merged_.push_back(e);
+      }
+    }
+    std::stable_sort(merged_.begin(), merged_.end(),
+                     [](const FinishedEpisode& a, const FinishedEpisode& b) { return a.step < b.step; });
+    collector_.add_episodes(merged_);
+  }
   static Config validated(Config config, const Env& prototype) {
     config.validate();
     Index action_size = 0, action_rows = 1;
@@ -185,29 +287,19 @@ class OnPolicy {
   }
 
   Config config_;
+  SingleProcess single_process_;
+  Communicator* comm_;
+  ShardLayout layout_;
   RandomStreams streams_;
   ThreadPool workers_;
   Policy policy_;
   Collector collector_;
   Update update_;
   Rollout rollout_;
+  std::vector<FinishedEpisode> merged_;
   long long iteration_ = 0;
   long long run_steps_ = 0;
 };
-
-/// One gradient step of an update: zero the gradients, the loss's forward and backward on
-/// `batch`, global-norm clipping at max_grad_norm (0: none), one optimiser step. Returns the
-/// loss statistics and sets `grad_norm` to the norm before clipping.
-template <class Policy, class Loss, class Batch, class Coefficients, class Optimizer>
-LossStats gradient_step(Policy& policy, Loss& loss, const Batch& batch, const Coefficients& coefficients,
-                        double max_grad_norm, Optimizer& optimizer, ThreadPool& workers, double& grad_norm) {
-  using S = typename Policy::Scalar;
-  policy.zero_grad(&workers);
-  const LossStats stats = loss.compute(policy, batch, coefficients, &workers);
-  grad_norm = static_cast<double>(policy.clip_gradients(static_cast<S>(max_grad_norm), &workers));
-  policy.apply(optimizer, &workers);
-  return stats;
-}
 
 /// Adam and the sample order of its minibatches, saved together in checkpoints: what PPO's update
 /// and TRPO's critic train with. Adam starts at the config's learning rate at progress 0, with

@@ -1,6 +1,7 @@
 #pragma once
 // The vanilla policy gradient of A2C and REINFORCE: its loss, and its update step on a whole rollout.
 #include <pgrad/algorithms/config.hpp>
+#include <pgrad/algorithms/data_parallel.hpp>
 #include <pgrad/algorithms/on_policy.hpp>
 #include <pgrad/algorithms/report.hpp>
 #include <pgrad/algorithms/rollout_buffer.hpp>
@@ -31,7 +32,8 @@ class PolicyGradientLoss {
 
   LossStats compute(Policy& policy, const Batch& batch, const Coefficients& c, ThreadPool* workers = nullptr) {
     const Index size = batch.size();
-    const S inv_b = S(1) / static_cast<S>(size);
+    const double mean_over = static_cast<double>(batch.mean_over());  // the samples the loss averages over
+    const S inv_b = S(1) / static_cast<S>(batch.mean_over());
     const S policy_scale = reduction_ == Reduction::mean ? inv_b : S(1);
     LossStats stats;
     batch.train_pass(
@@ -45,7 +47,7 @@ class PolicyGradientLoss {
           }
           p.entropy_weight.setConstant(size, -static_cast<S>(c.ent_coef) * inv_b);
           stats.policy_loss = policy_loss;
-          stats.entropy = mean_of(p.entropy);
+          stats.entropy = sum_of(p.entropy) / mean_over;
         },
         [&](const ValueTerms<S>& v) {
           v.value_weight.setZero(size);
@@ -57,7 +59,7 @@ class PolicyGradientLoss {
             v.value_weight[j] = error * value_scale;
             squares += static_cast<double>(error * error);
           }
-          stats.value_loss = squares / static_cast<double>(size);
+          stats.value_loss = squares / mean_over;
         },
         workers, replay_dropout_masks_ && batch.dropout_masks.size() > 0 ? &batch.dropout_masks : nullptr);
     stats.combine(c.ent_coef, c.vf_coef);
@@ -78,8 +80,10 @@ class PolicyGradientStep {
  public:
   using S = typename Policy::Scalar;
 
-  explicit PolicyGradientStep(Reduction reduction, bool replay_dropout_masks = false, double normalize_eps = 1e-8)
-      : loss_(reduction, replay_dropout_masks), normalize_eps_(static_cast<S>(normalize_eps)) {}
+  /// The rollout is split into the layout's shards (A2C over MPI).
+  PolicyGradientStep(const ShardLayout& layout, Communicator& comm, Reduction reduction,
+                     bool replay_dropout_masks = false, double normalize_eps = 1e-8)
+      : batch_(layout, comm), loss_(reduction, replay_dropout_masks), normalize_eps_(static_cast<S>(normalize_eps)) {}
 
   template <class Optimizer>
   UpdateReport run(const OnPolicyConfig& config, const Coefficients& c, Policy& policy,
@@ -87,15 +91,15 @@ class PolicyGradientStep {
                    ThreadPool& workers) {
     optimizer.set_learning_rate(static_cast<S>(c.learning_rate));
     batch_.gather_all(rollout);
-    if (config.normalize_advantages) normalize_in_place(batch_.advantages, normalize_eps_);
+    if (config.normalize_advantages) batch_.normalize_advantages(normalize_eps_);
     UpdateReport report;
-    report.set_losses(gradient_step(policy, loss_, batch_, c, config.max_grad_norm, optimizer, workers, report.grad_norm));
+    report.set_losses(batch_.gradient_step(policy, loss_, c, config.max_grad_norm, optimizer, workers, report.grad_norm));
     report.learning_rate = c.learning_rate;
     return report;
   }
 
  private:
-  MinibatchFor<Policy> batch_;
+  ShardedMinibatch<Policy> batch_;
   PolicyGradientLoss<Policy> loss_;
   S normalize_eps_;
 };

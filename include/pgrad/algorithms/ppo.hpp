@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include <pgrad/algorithms/data_parallel.hpp>
 #include <pgrad/algorithms/on_policy.hpp>
 #include <pgrad/nn/optimizer.hpp>
 #include <pgrad/returns/normalize.hpp>
@@ -95,7 +96,8 @@ class PpoLoss {
 
   LossStats compute(Policy& policy, const Batch& batch, const PpoConfig::At& c, ThreadPool* workers = nullptr) {
     const Index size = batch.size();
-    const S inv_b = S(1) / static_cast<S>(size);
+    const double mean_over = static_cast<double>(batch.mean_over());  // the samples the loss averages over
+    const S inv_b = S(1) / static_cast<S>(batch.mean_over());
     const S clip = static_cast<S>(c.clip_coef);
     LossStats stats;
     batch.train_pass(
@@ -116,10 +118,10 @@ class PpoLoss {
             clipped += std::abs(ratio - S(1)) > clip ? 1.0 : 0.0;
           }
           p.entropy_weight.setConstant(size, -static_cast<S>(c.ent_coef) * inv_b);
-          stats.policy_loss = policy_loss / static_cast<double>(size);
-          stats.approx_kl = approx_kl / static_cast<double>(size);
-          stats.clip_fraction = clipped / static_cast<double>(size);
-          stats.entropy = mean_of(p.entropy);
+          stats.policy_loss = policy_loss / mean_over;
+          stats.approx_kl = approx_kl / mean_over;
+          stats.clip_fraction = clipped / mean_over;
+          stats.entropy = sum_of(p.entropy) / mean_over;
         },
         [&](const ValueTerms<S>& v) {
           const S value_scale = static_cast<S>(c.vf_coef) * inv_b;
@@ -141,7 +143,7 @@ class PpoLoss {
             v.value_weight[j] = weight * value_scale;
             squares += static_cast<double>(square);
           }
-          stats.value_loss = 0.5 * squares / static_cast<double>(size);
+          stats.value_loss = 0.5 * squares / mean_over;
         },
         workers);
     stats.combine(c.ent_coef, c.vf_coef);
@@ -162,9 +164,10 @@ class PpoUpdate {
   static constexpr bool one_episode = false;
 
   /// A recurrent policy trains on whole environment sequences: num_envs must divide into
-  /// num_minibatches (pgrad::Error otherwise).
-  PpoUpdate(const PpoConfig& config, const Policy& policy, RandomStreams& streams)
-      : optimizer_(config, config.adam_eps, streams, policy.block_sizes(), units(config)) {
+  /// num_minibatches (pgrad::Error otherwise). Minibatches are split into the layout's shards.
+  PpoUpdate(const PpoConfig& config, const Policy& policy, RandomStreams& streams, const ShardLayout& layout,
+            Communicator& comm)
+      : optimizer_(config, config.adam_eps, streams, policy.block_sizes(), units(config)), batch_(layout, comm) {
     PGRAD_REQUIRE(units(config) % config.num_minibatches == 0, "Ppo: num_envs = ", config.num_envs,
                   " is not divisible into num_minibatches = ", config.num_minibatches,
                   " (a recurrent policy's minibatches are whole environment sequences)");
@@ -184,8 +187,8 @@ class PpoUpdate {
       const Index per_minibatch = units(config) / config.num_minibatches;
       for (Index start = 0; start < units(config); start += per_minibatch) {
         batch_.gather(rollout, optimizer_.order.indices(), start, per_minibatch);
-        if (config.normalize_advantages) normalize_in_place(batch_.advantages);
-        stats = gradient_step(policy, loss_, batch_, c, config.max_grad_norm, optimizer_.adam, workers, report.grad_norm);
+        if (config.normalize_advantages) batch_.normalize_advantages(S(1e-8));
+        stats = batch_.gradient_step(policy, loss_, c, config.max_grad_norm, optimizer_.adam, workers, report.grad_norm);
         clip_fraction_sum += stats.clip_fraction;
         ++minibatches;
       }
@@ -207,7 +210,7 @@ class PpoUpdate {
   }
 
   MinibatchAdam<S> optimizer_;
-  MinibatchFor<Policy> batch_;
+  ShardedMinibatch<Policy> batch_;
   PpoLoss<Policy> loss_;
 };
 

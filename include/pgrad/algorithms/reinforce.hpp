@@ -74,9 +74,13 @@ class ReinforceUpdate {
   static constexpr const char* name = "Reinforce";
   static constexpr bool one_episode = true;
 
-  ReinforceUpdate(const ReinforceConfig& config, const Policy& policy, RandomStreams&)
+  /// One process, one shard: REINFORCE's rollouts are single episodes (pgrad::Error otherwise).
+  ReinforceUpdate(const ReinforceConfig& config, const Policy& policy, RandomStreams&, const ShardLayout& layout,
+                  Communicator& comm)
       : optimizer_({static_cast<S>(config.learning_rate(0.0)), S(0.9), S(0.999), static_cast<S>(config.adam_eps)}),
-        step_(config.loss_reduction, config.replay_dropout_masks, config.normalize_eps) {
+        step_(layout, comm, config.loss_reduction, config.replay_dropout_masks, config.normalize_eps) {
+    PGRAD_REQUIRE(!layout.sharded(), "Reinforce: data_shards must be 1 (rollouts of one whole episode do not split "
+                  "across processes), got ", layout.shards);
     optimizer_.expect_blocks(policy.block_sizes());
   }
 

@@ -66,12 +66,18 @@ class Stopwatch {
   std::chrono::steady_clock::time_point start_;
 };
 
+/// The sum of a row of values, in double.
+template <class S>
+double sum_of(const RowVector<S>& values) {
+  double sum = 0;
+  for (Index j = 0; j < values.size(); ++j) sum += static_cast<double>(values[j]);
+  return sum;
+}
+
 /// The mean of a row of values, summed in double.
 template <class S>
 double mean_of(const RowVector<S>& values) {
-  double sum = 0;
-  for (Index j = 0; j < values.size(); ++j) sum += static_cast<double>(values[j]);
-  return values.size() > 0 ? sum / static_cast<double>(values.size()) : 0.0;
+  return values.size() > 0 ? sum_of(values) / static_cast<double>(values.size()) : 0.0;
 }
 
 /// 1 - Var(returns - values) / Var(returns): how much of the return the critic explains

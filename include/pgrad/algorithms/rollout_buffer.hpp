@@ -69,8 +69,12 @@ struct Minibatch {
   Actions actions;
   RowVector<S> old_log_probs, old_values, advantages, returns;
   Matrix<S> dropout_masks;  ///< the acting pass's dropout masks (empty when the rollout has none)
+  /// The samples a loss averages over: this batch's own (0), or, for one shard of a sharded
+  /// minibatch (ShardedMinibatch), the whole minibatch's, so that the shards' losses add up.
+  Index loss_size = 0;
 
   Index size() const { return observations.cols(); }
+  Index mean_over() const { return loss_size > 0 ? loss_size : size(); }
 
   /// Copies samples indices[start, start + count) of the rollout.
   template <class IndexVector>

@@ -2,6 +2,8 @@
 // pgrad::algo::Trpo: trust region policy optimisation (Schulman et al. 2015) as sb3-contrib's TRPO:
 // a natural-gradient step on the surrogate, inside a KL trust region, by conjugate gradient on
 // exact Fisher-vector products and a backtracking line search; the critic trained separately.
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <utility>
 #include <vector>
@@ -127,15 +129,22 @@ class TrpoUpdate {
   static constexpr const char* name = "Trpo";
   static constexpr bool one_episode = false;
 
-  TrpoUpdate(const TrpoConfig& config, const Policy& policy, RandomStreams& streams)
-      : optimizer_(config, config.adam_eps, streams, policy.block_sizes(ParameterGroup::critic)) {}
+  /// The rollout (and the critic's minibatches) split into the layout's shards (TRPO over MPI):
+  /// the policy gradient, every Fisher-vector product and the line search's surrogate and KL are
+  /// sums over the shards (ShardedMinibatch).
+  TrpoUpdate(const TrpoConfig& config, const Policy& policy, RandomStreams& streams, const ShardLayout& layout,
+             Communicator& comm)
+      : optimizer_(config, config.adam_eps, streams, policy.block_sizes(ParameterGroup::critic)),
+        batch_(layout, comm),
+        critic_batch_(layout, comm),
+        old_distributions_(static_cast<std::size_t>(layout.local_shards)) {}
 
   UpdateReport update(const TrpoConfig& config, Policy& policy, const RolloutBuffer<S, typename Policy::Actions>& rollout,
                       double progress, ThreadPool& /*workers: TRPO's passes are whole-batch, on this thread*/) {
     const Coefficients c = config.at(progress);
     UpdateReport report;
     batch_.gather_all(rollout);
-    if (config.normalize_advantages) normalize_in_place(batch_.advantages);
+    if (config.normalize_advantages) batch_.normalize_advantages(S(1e-8));
     policy_step(config, policy, report);
     report.value_loss = train_critic(config, policy, rollout, c.learning_rate);
     report.learning_rate = c.learning_rate;
@@ -147,28 +156,37 @@ class TrpoUpdate {
   void load_state(Reader& r) { optimizer_.load_state(r); }
 
  private:
+  using Batch = Minibatch<S, typename Policy::Actions>;
+
   // Steps 1-3: the natural-gradient step on the policy's parameters, inside the trust region.
   void policy_step(const TrpoConfig& config, Policy& policy, UpdateReport& report) {
-    const S inv_b = S(1) / static_cast<S>(batch_.size());
+    const Index size = batch_.size();
+    const double samples = static_cast<double>(size);
+    const S inv_b = S(1) / static_cast<S>(size);
     // π_old on the batch, and the surrogate there (r = 1: its value is mean(A)).
-    const double old_objective = surrogate(policy);
-    old_distribution_ = policy.evaluated_distribution();
-    report.entropy = mean_of(entropy_);
+    const auto [old_surrogate, no_kl, old_entropy] = measure(policy, true);
+    static_cast<void>(no_kl);
+    const double old_objective = old_surrogate / samples;
+    report.entropy = old_entropy / samples;
 
     // 1. g = ∇ mean(A r) = mean(A ∇log π) at θ_old (the point the Fisher products use too).
-    policy.zero_grad(nullptr, ParameterGroup::policy);
-    policy.policy_pass(batch_.observations, batch_.actions, [&](const PolicyTerms<S>& p) {
-      p.log_prob_weight = batch_.advantages * inv_b;
-      p.entropy_weight.setZero(batch_.size());
-    });
-    policy.flat_gradients(gradient_, ParameterGroup::policy);
+    batch_.sum_vectors(
+        policy.parameter_count(ParameterGroup::policy),
+        [&](const Batch& share, Index, Vector<S>& out) { policy_gradient(policy, share, inv_b, out); }, gradient_);
     report.grad_norm = static_cast<double>(gradient_.norm());
     PGRAD_REQUIRE(std::isfinite(report.grad_norm), "Trpo: the policy gradient's norm is ", report.grad_norm,
                   " (NaN or Inf in a gradient)");
 
     // 2. The natural-gradient direction and the largest step on the trust region's boundary.
     const auto damped_fisher = [&](const Vector<S>& v, Vector<S>& out) {
-      policy.fisher_vector_product(v, out);
+      batch_.sum_vectors(
+          v.size(),
+          [&](const Batch& share, Index, Vector<S>& share_out) {
+            // One process holding several shards: the passes of this one first.
+            if (batch_.local_shards() > 1) policy_gradient(policy, share, S(0), share_out);
+            policy.fisher_vector_product(v, share_out, size);
+          },
+          out);
       out += static_cast<S>(config.cg_damping) * v;
     };
     const ConjugateGradientResult solve =
@@ -180,11 +198,12 @@ class TrpoUpdate {
 
     // 3. Backtracking line search.
     policy.flat_parameters(old_parameters_, ParameterGroup::policy);
+    double entropy = 0;
     const auto evaluate = [&](const Vector<S>& theta) {
       policy.set_flat_parameters(theta, ParameterGroup::policy);
-      const double objective = surrogate(policy);
-      old_distribution_.kl(policy.evaluated_distribution(), kl_);
-      return std::pair<double, double>(objective, mean_of(kl_));
+      const auto [surrogate, kl, candidate_entropy] = measure(policy, false);
+      entropy = candidate_entropy / samples;
+      return std::pair<double, double>(surrogate / samples, kl / samples);
     };
     const LineSearchResult search =
         backtracking_line_search<S>(evaluate, old_parameters_, direction_, step_size, old_objective, config.target_kl,
@@ -194,21 +213,40 @@ class TrpoUpdate {
     if (search.accepted) {
       report.policy_loss = -search.surrogate;
       report.approx_kl = search.kl;
-      report.entropy = mean_of(entropy_);
+      report.entropy = entropy;
     } else {
       report.policy_loss = -old_objective;
       policy.set_flat_parameters(old_parameters_, ParameterGroup::policy);
     }
   }
 
-  // mean(A r(θ)) at the policy's current parameters; leaves π_θ as policy.evaluated_distribution()
-  // and its entropy in entropy_.
-  double surrogate(Policy& policy) {
-    policy.evaluate_actions(batch_.observations, batch_.actions, log_probs_, entropy_);
-    double sum = 0;
-    for (Index j = 0; j < batch_.size(); ++j)
-      sum += static_cast<double>(batch_.advantages[j] * std::exp(log_probs_[j] - batch_.old_log_probs[j]));
-    return sum / static_cast<double>(batch_.size());
+  // The gradient of Σ weight·A·log π over a share into `out` (policy group); its passes also
+  // prepare fisher_vector_product on that share.
+  void policy_gradient(Policy& policy, const Batch& share, S weight, Vector<S>& out) {
+    policy.zero_grad(nullptr, ParameterGroup::policy);
+    policy.policy_pass(share.observations, share.actions, [&](const PolicyTerms<S>& p) {
+      p.log_prob_weight = share.advantages * weight;
+      p.entropy_weight.setZero(share.size());
+    });
+    policy.flat_gradients(out, ParameterGroup::policy);
+  }
+
+  // Σ A·r(θ), Σ KL(π_old || π_θ) and Σ H(π_θ) over the batch at the policy's current parameters.
+  // With set_old, π_θ becomes π_old (share by share) and the KL is not computed.
+  std::array<double, 3> measure(Policy& policy, bool set_old) {
+    return batch_.template sum<3>([&](const Batch& share, Index s) {
+      policy.evaluate_actions(share.observations, share.actions, log_probs_, entropy_);
+      Distribution& old = old_distributions_[static_cast<std::size_t>(s)];
+      if (set_old) old = policy.evaluated_distribution();
+      double surrogate = 0, kl = 0;
+      for (Index j = 0; j < share.size(); ++j)
+        surrogate += static_cast<double>(share.advantages[j] * std::exp(log_probs_[j] - share.old_log_probs[j]));
+      if (!set_old) {
+        old.kl(policy.evaluated_distribution(), kl_);
+        kl = sum_of(kl_);
+      }
+      return std::array<double, 3>{surrogate, kl, sum_of(entropy_)};
+    });
   }
 
   // Step 4: critic_epochs passes of shuffled minibatches, one Adam step each on mean((V - R)²);
@@ -217,34 +255,40 @@ class TrpoUpdate {
                       double learning_rate) {
     optimizer_.adam.set_learning_rate(static_cast<S>(learning_rate));
     optimizer_.order.restart();
-    double loss = 0;
+    const Index samples = batch_.size();
+    double loss = 0, grad_norm = 0;
     for (Index epoch = 0; epoch < config.critic_epochs; ++epoch) {
       optimizer_.order.shuffle();
-      for (Index start = 0; start < rollout.size(); start += config.critic_minibatch_size) {
-        const Index size = std::min(config.critic_minibatch_size, rollout.size() - start);
-        critic_batch_.gather(rollout, optimizer_.order.indices(), start, size);
-        policy.zero_grad(nullptr, ParameterGroup::critic);
-        policy.value_pass(critic_batch_.observations, [&](const ValueTerms<S>& v) {
-          const S scale = S(2) / static_cast<S>(size);
-          double squares = 0;
-          v.value_weight.resize(size);
-          for (Index j = 0; j < size; ++j) {
-            const S error = v.values[j] - critic_batch_.returns[j];
-            v.value_weight[j] = scale * error;
-            squares += static_cast<double>(error * error);
-          }
-          loss = squares / static_cast<double>(size);
-        });
-        policy.clip_gradients(S(0), nullptr, ParameterGroup::critic);  // no clipping; throws on NaN or Inf
-        policy.apply(optimizer_.adam, nullptr, ParameterGroup::critic);
+      for (Index start = 0; start < samples; start += config.critic_minibatch_size) {
+        critic_batch_.gather(rollout, optimizer_.order.indices(), start,
+                             std::min(config.critic_minibatch_size, samples - start));
+        const auto value_loss = [&](const Batch& share) {
+          const Index size = share.size();
+          const S scale = S(2) / static_cast<S>(share.mean_over());
+          LossStats stats;
+          policy.value_pass(share.observations, [&](const ValueTerms<S>& v) {
+            double squares = 0;
+            v.value_weight.resize(size);
+            for (Index j = 0; j < size; ++j) {
+              const S error = v.values[j] - share.returns[j];
+              v.value_weight[j] = scale * error;
+              squares += static_cast<double>(error * error);
+            }
+            stats.value_loss = squares / static_cast<double>(share.mean_over());
+          });
+          return stats;
+        };
+        // No clipping (max_grad_norm 0), but a NaN or Inf gradient throws.
+        loss = critic_batch_.step(policy, ParameterGroup::critic, value_loss, 0.0, optimizer_.adam, nullptr, grad_norm)
+                   .value_loss;
       }
     }
     return loss;
   }
 
   MinibatchAdam<S> optimizer_;  // the critic's
-  Minibatch<S, typename Policy::Actions> batch_, critic_batch_;
-  Distribution old_distribution_;
+  ShardedMinibatch<Policy> batch_, critic_batch_;
+  std::vector<Distribution> old_distributions_;  // π_old on each of this process's shards
   RowVector<S> log_probs_, entropy_, kl_;
   Vector<S> gradient_, direction_, fisher_direction_, old_parameters_, candidate_;
   Vector<S> cg_scratch_[3];

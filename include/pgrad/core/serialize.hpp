@@ -314,6 +314,8 @@ class Reader {
     rng.set_state(state);
   }
 
+  /// True when every byte has been read.
+  bool at_end() const { return pos_ == bytes_.size(); }
   /// Throws unless every byte of the payload was read.
   void finish() const {
     PGRAD_REQUIRE(pos_ == bytes_.size(), source_, ": corrupt: ", bytes_.size() - pos_,

@@ -16,7 +16,7 @@ namespace pgrad {
 /// others' draws as they were.
 enum class Stream : std::uint64_t {
   weight_init = 1,         ///< the policy's initial parameters
-  action_sampling = 2,     ///< actions sampled during rollouts (index: the process, for MPI ranks)
+  action_sampling = 2,     ///< actions sampled during rollouts (one for the run; MPI ranks share it out)
   environment = 3,         ///< resets of environment copy `index` (numbered across all processes)
   minibatch_shuffle = 4,   ///< the order of samples in minibatches
   evaluation = 5,          ///< the reset of evaluation episode `index`

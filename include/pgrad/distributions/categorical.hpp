@@ -8,6 +8,7 @@
 #include <pgrad/core/random.hpp>
 #include <pgrad/core/types.hpp>
 #include <pgrad/distributions/column_redux.hpp>
+#include <pgrad/distributions/elementwise.hpp>
 
 namespace pgrad::dist {
 
@@ -77,6 +78,11 @@ class Categorical {
   /// softmax of the logits, n_actions x batch (masked entries are exactly 0).
   const Matrix<S>& probabilities() const { return probs_; }
   void probabilities(Matrix<S>& out) const { out = probs_; }
+
+  /// Draws what sample() draws for `samples` samples (one uniform each) and discards it.
+  static void discard_samples(Rng& rng, Index samples, Index /*rows of an action: 1*/) {
+    for (Index j = 0; j < samples; ++j) static_cast<void>(rng.uniform<S>());
+  }
 
   /// One action per sample by inverse CDF: the first k with u < p_0 + ... + p_k, where
   /// u = rng.uniform<S>() is drawn once per sample in column order.
@@ -205,33 +211,32 @@ class Categorical {
   // On entry log_probs_ holds the logits (masked entries -inf); turns them into log-softmax and
   // fills probs_ and entropy_.
   void normalize() {
-    // Plain loops with Eigen's reduction orders (detail::eigen_order_redux) and one operation per
-    // statement or call: bit for bit the results of the column expressions this used to be (see
-    // test_categorical). exp and log stay Eigen's, whose vectorised versions round differently
-    // from std::exp and std::log.
+    // Plain loops with Eigen's reduction order for a column that starts a packet (aligned_start
+    // 0, detail::eigen_order_redux) and one operation per statement or call, and exp and log by
+    // Eigen's vectorised functions on every entry (detail::exp_in_place): a sample's numbers do
+    // not depend on its batch, nor on where its column sits in memory (see test_categorical).
     const Index n = num_actions(), batch = batch_size();
     column_max_.resize(batch);
     column_sum_.resize(batch);
     for (Index j = 0; j < batch; ++j) {
       S* z = log_probs_.data() + j * n;
-      column_max_[j] = detail::eigen_order_redux<S>(n, Eigen::internal::first_default_aligned(z, n),
-                                                    Eigen::internal::scalar_max_op<S, S>(),
+      column_max_[j] = detail::eigen_order_redux<S>(n, 0, Eigen::internal::scalar_max_op<S, S>(),
                                                     [z](Index k) { return z[k]; });
       for (Index k = 0; k < n; ++k) z[k] -= column_max_[j];
     }
-    probs_ = log_probs_.array().exp().matrix();
+    probs_ = log_probs_;
+    detail::exp_in_place(probs_);
     // Eigen's vectorised exp clamps its argument, so exp(-inf) is not exactly 0: zero it here.
     if (masked_)
       for (Index k = 0; k < probs_.size(); ++k)
         if (!allowed_.data()[k]) probs_.data()[k] = S(0);
     for (Index j = 0; j < batch; ++j) {
       S* p = probs_.data() + j * n;
-      const S sum = detail::eigen_order_sum<S>(n, Eigen::internal::first_default_aligned(p, n),
-                                               [p](Index k) { return p[k]; });
+      const S sum = detail::eigen_order_sum<S>(n, 0, [p](Index k) { return p[k]; });
       column_sum_[j] = sum;
       for (Index k = 0; k < n; ++k) p[k] /= sum;
     }
-    column_sum_.array() = column_sum_.array().log();  // in place: a rowwise() operand expression would be copied
+    detail::log_in_place(column_sum_);
     for (Index j = 0; j < batch; ++j) {
       S* log_p = log_probs_.data() + j * n;
       for (Index k = 0; k < n; ++k) log_p[k] -= column_sum_[j];

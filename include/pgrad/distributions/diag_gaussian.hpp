@@ -9,6 +9,7 @@
 #include <pgrad/core/random.hpp>
 #include <pgrad/core/types.hpp>
 #include <pgrad/distributions/column_redux.hpp>
+#include <pgrad/distributions/elementwise.hpp>
 
 namespace pgrad::dist {
 
@@ -71,6 +72,12 @@ class DiagGaussian {
   const Matrix<S>& log_std() const { return log_std_; }
   const Matrix<S>& stddev() const { return std_; }
 
+  /// Draws what sample() draws for `samples` samples of `action_dim` dimensions (one normal
+  /// each) and discards it.
+  static void discard_samples(Rng& rng, Index samples, Index action_dim) {
+    for (Index i = 0; i < samples * action_dim; ++i) static_cast<void>(rng.normal<S>());
+  }
+
   /// a = mu + sigma * eps, eps ~ N(0, 1) from rng.normal<S>().
   void sample(Rng& rng, Matrix<S>& actions) const {
     actions.resize(action_dim(), batch_size());
@@ -117,10 +124,9 @@ class DiagGaussian {
     const Index d = action_dim();
     const S constant = S(0.5) * S(d) * (S(1) + log_two_pi());
     for (Index j = 0; j < batch_size(); ++j) {
-      // Σ log σ over a column of a plain matrix: Eigen starts its packets at the first aligned entry.
+      // Σ log σ in the order of a column that starts a packet, wherever it sits in memory.
       const S* log_sigma = log_std_.data() + j * d;
-      const S sum = detail::eigen_order_sum<S>(d, Eigen::internal::first_default_aligned(log_sigma, d),
-                                               [log_sigma](Index i) { return log_sigma[i]; });
+      const S sum = detail::eigen_order_sum<S>(d, 0, [log_sigma](Index i) { return log_sigma[i]; });
       out[j] = sum + constant;
     }
   }
@@ -202,7 +208,8 @@ class DiagGaussian {
   }
 
   void update_std(const char* where) {
-    std_ = log_std_.array().exp().matrix();
+    std_ = log_std_;
+    detail::exp_in_place(std_);  // the same bits for a sample in any batch
     if constexpr (checks_enabled()) {
       // exp overflows to inf or underflows to 0 for extreme log_std (|log_std| > ~88 in float).
       PGRAD_REQUIRE(std_.size() == 0 || (std_.minCoeff() > S(0) && std_.maxCoeff() < std::numeric_limits<S>::infinity()),

@@ -267,6 +267,13 @@ class ActorCritic {
     predict_values(observations, values);
   }
 
+  /// Draws from `rng` exactly the numbers act() would draw for `samples` observations, and
+  /// discards them: how a process of a data-parallel run skips the other processes' copies in
+  /// the shared action-sampling stream.
+  void discard_samples(Rng& rng, Index samples) const {
+    Distribution::discard_samples(rng, samples, discrete ? 1 : action_size());
+  }
+
   /// The most likely action (argmax / mean) for each observation.
   void act_deterministic(const MatrixCRef<S>& observations, Actions& actions) {
     actor_.predict(features(observations), head_);
@@ -401,6 +408,9 @@ class ActorCritic {
   void set_flat_parameters(const VectorCRef<S>& flat, ParameterGroup group = ParameterGroup::all) {
     blocks(group).set_values(flat, "ActorCritic");
   }
+  void set_flat_gradients(const VectorCRef<S>& flat, ParameterGroup group = ParameterGroup::all) {
+    blocks(group).split(&nn::Parameters<S>::grad, flat, "ActorCritic", "set_flat_gradients");
+  }
   Index parameter_count(ParameterGroup group = ParameterGroup::all) const { return blocks(group).parameter_count(); }
   /// The sizes of the parameter blocks in block order (what apply() hands an optimiser).
   std::vector<Index> block_sizes(ParameterGroup group = ParameterGroup::all) const { return blocks(group).sizes(); }
@@ -440,20 +450,24 @@ class ActorCritic {
   /// actor, Mlp::forward_tangent), Mⱼ the distribution's Fisher metric (Categorical: diag(p) -
   /// ppᵀ on the logits; Gaussian: 1/σ² on the mean, 2 on each log σ), Jⱼᵀ the networks' backward.
   /// F is the Hessian of the mean KL(π || π_θ) at θ = the current parameters. No damping. The
-  /// policy group's gradients serve as scratch and are overwritten.
-  void fisher_vector_product(const VectorCRef<S>& v, Vector<S>& out) {
+  /// policy group's gradients serve as scratch and are overwritten. With mean_over > 0 the sum is
+  /// divided by mean_over instead of B (one shard's share of a larger batch's F·v).
+  void fisher_vector_product(const VectorCRef<S>& v, Vector<S>& out, Index mean_over = 0) {
     PGRAD_REQUIRE(v.size() == parameter_count(ParameterGroup::policy), "ActorCritic::fisher_vector_product: got ",
                   v.size(), " values for ", parameter_count(ParameterGroup::policy), " policy parameters");
     const Index trunk_size = trunk_ ? trunk_->parameters().size() : 0, actor_size = actor_.parameters().size();
     const Matrix<S>* trunk_tangent = trunk_ ? &trunk_->forward_tangent(v.head(trunk_size)) : nullptr;
     const Matrix<S>& head_tangent = actor_.forward_tangent(v.segment(trunk_size, actor_size), trunk_tangent);
     fisher_metric(head_tangent);
-    metric_tangent_ *= S(1) / static_cast<S>(head_tangent.cols());
+    const Index batch = head_tangent.cols(), over = mean_over > 0 ? mean_over : batch;
+    metric_tangent_ *= S(1) / static_cast<S>(over);
     zero_grad(nullptr, ParameterGroup::policy);
     actor_.backward(metric_tangent_, trunk_.has_value());
     if (trunk_) trunk_->backward(actor_.input_gradient(), false);
     if constexpr (!discrete)  // a log-std shared by every sample: the batch mean of its metric
-      if (!state_dependent_std()) log_std_.grad = Distribution::log_std_fisher * v.tail(log_std_.size());
+      if (!state_dependent_std())  // (B / mean_over: this share's part of the mean; exactly 1 unsharded)
+        log_std_.grad = Distribution::log_std_fisher * (static_cast<S>(batch) / static_cast<S>(over)) *
+                        v.tail(log_std_.size());
     flat_gradients(out, ParameterGroup::policy);
   }
 

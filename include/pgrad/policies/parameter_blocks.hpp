@@ -55,16 +55,21 @@ struct BlockList {
       offset += items[b]->size();
     }
   }
-  /// The blocks' values from `flat` (throws naming `who` when its size differs).
+  /// The blocks' `member` (value or grad) from `flat` (throws naming `who` and `what` when its
+  /// size differs).
   template <class S>
-  void set_values(const VectorCRef<S>& flat, const char* who) {
-    PGRAD_REQUIRE(flat.size() == parameter_count(), who, "::set_flat_parameters: got ", flat.size(), " values for ",
+  void split(Vector<S> nn::Parameters<S>::*member, const VectorCRef<S>& flat, const char* who, const char* what) {
+    PGRAD_REQUIRE(flat.size() == parameter_count(), who, "::", what, ": got ", flat.size(), " values for ",
                   parameter_count(), " parameters");
     Index offset = 0;
     for (std::size_t b = 0; b < count; ++b) {
-      items[b]->value = flat.segment(offset, items[b]->size());
+      items[b]->*member = flat.segment(offset, items[b]->size());
       offset += items[b]->size();
     }
+  }
+  template <class S>
+  void set_values(const VectorCRef<S>& flat, const char* who) {
+    split(&nn::Parameters<S>::value, flat, who, "set_flat_parameters");
   }
 };
 

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 #include <pgrad/core/error.hpp>
 #include <pgrad/core/file_io.hpp>
@@ -81,6 +83,15 @@ inline Reader checkpoint_payload(const std::string& file, const std::string& sou
   return Reader(file.substr(detail::checkpoint_header_size, static_cast<std::size_t>(length)), source);
 }
 
+namespace detail {
+/// Whether an algorithm may run over several processes (has communicator(), as algo::OnPolicy).
+template <class Algorithm, class = void>
+struct has_communicator : std::false_type {};
+template <class Algorithm>
+struct has_communicator<Algorithm, std::void_t<decltype(std::declval<const Algorithm&>().communicator())>>
+    : std::true_type {};
+}  // namespace detail
+
 /// Writes `writer`'s bytes as a checkpoint file (checkpoint_file_bytes) at `path` with
 /// write_file_atomically: on any failure a pgrad::Error is thrown and an existing file at
 /// `path` is left as it was.
@@ -106,12 +117,21 @@ inline Reader read_checkpoint_file(const std::string& path, std::uint64_t max_si
 /// the call, fsync, rename, fsync of the directory): on any failure (an environment type without
 /// save_state/load_state, an I/O error) a pgrad::Error is thrown and an existing file at `path`
 /// is left as it was.
+///
+/// Data-parallel runs (an algorithm with a communicator() of several processes): collective,
+/// every process calls it; rank 0 writes the file, and a failure throws on every process.
 template <class Algorithm>
 void save_checkpoint(const Algorithm& algorithm, const std::string& path) {
   Writer writer;
   writer.section("pgrad checkpoint");
   algorithm.save_state(writer);
-  write_checkpoint_file(path, writer);
+  if constexpr (detail::has_communicator<Algorithm>::value) {
+    algorithm.communicator().run_guarded([&] {
+      if (algorithm.is_root()) write_checkpoint_file(path, writer);
+    });
+  } else {
+    write_checkpoint_file(path, writer);
+  }
 }
 
 /// The largest checkpoint file that `algorithm` can have been saved to: twice the size its
@@ -157,9 +177,21 @@ void load_checkpoint_bytes(Algorithm& algorithm, const std::string& file, const 
 /// all zero). Anything else throws pgrad::Error naming the section and the field; no input
 /// makes the loader allocate more than the file's size or read out of bounds. After an error
 /// the object may be partly overwritten (with valid values): build a new one.
+///
+/// Data-parallel runs: collective; rank 0 reads the file and sends it to the others.
 template <class Algorithm>
 void load_checkpoint(Algorithm& algorithm, const std::string& path) {
-  load_checkpoint_bytes(algorithm, read_file(path, checkpoint_size_limit(algorithm), "checkpoint"), path);
+  if constexpr (detail::has_communicator<Algorithm>::value) {
+    std::string file;
+    const std::uint64_t limit = checkpoint_size_limit(algorithm);  // collective: a save_state
+    algorithm.communicator().run_guarded([&] {
+      if (algorithm.is_root()) file = read_file(path, limit, "checkpoint");
+    });
+    algorithm.communicator().broadcast_bytes(file, 0);
+    algorithm.communicator().run_guarded([&] { load_checkpoint_bytes(algorithm, file, path); });
+  } else {
+    load_checkpoint_bytes(algorithm, read_file(path, checkpoint_size_limit(algorithm), "checkpoint"), path);
+  }
 }
 
 }  // namespace pgrad
