@@ -251,6 +251,8 @@ void small_gemm_tiles(const GemmArgs<S>& g) {
   constexpr Index size = packet_size<S>;
   constexpr int R = Tile<S>::packets;
   Index row = 0;
+  if (g.n <= 2)  // one or two columns (a batch of one): panels twice as tall, for more independent chains
+    for (; row + 2 * R * size <= g.m; row += 2 * R * size) last_columns<S, 2 * R, 2>(g, row, 0);
   for (; row + R * size <= g.m; row += R * size) row_panel<S, R>(g, row);
   last_row_packets<S, R - 1>(g, row, (g.m - row) / size);
   row += (g.m - row) / size * size;
