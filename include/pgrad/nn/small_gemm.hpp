@@ -227,6 +227,17 @@ void narrow_rows_transposed_b(const GemmArgs<S>& g, Index row) {
   // Bᵀ is column-major (n x k, leading dimension b_inner); Aᵀ is A read as a transposed B.
   small_gemm_tiles(GemmArgs<S>{g.n, rows, g.k, g.b, g.b_inner, g.a + row, g.lda, 1, transposed, g.n,
                                GemmInit::zero, nullptr});
+  if (g.ldc == 1) {  // C is one contiguous row (a value head's dW): the same additions, in packets
+    Eigen::Map<Vector<S>> c(g.c, g.n);
+    const Eigen::Map<const Vector<S>> sums(transposed, g.n);
+    if (g.init == GemmInit::accumulate)
+      c += sums;
+    else if (g.init == GemmInit::bias)
+      c = sums.array() + g.bias[0];
+    else
+      c = sums;
+    return;
+  }
   for (Index j = 0; j < g.n; ++j)
     for (Index i = 0; i < rows; ++i) store_element(g, row + i, j, transposed[j + i * g.n]);
 }
