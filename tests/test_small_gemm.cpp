@@ -25,10 +25,10 @@ Matrix<S> random_matrix(Index rows, Index cols, pgrad::Rng& rng) {
 }
 
 // C = A·B (+ C or + bias) through small_gemm, with each operand stored inside a larger matrix so
-// that the leading dimensions exceed the logical row counts, compared with Eigen's product.
+// that the leading dimensions exceed the logical row counts by `pad`, compared with Eigen's product.
 template <class S>
-void check_product(Index m, Index n, Index k, GemmB layout, GemmInit init, pgrad::Rng& rng, double tolerance) {
-  const Index pad = 3;
+void check_product(Index m, Index n, Index k, GemmB layout, GemmInit init, pgrad::Rng& rng, double tolerance,
+                   Index pad = 3) {
   const Matrix<S> a_store = random_matrix<S>(m + pad, k, rng);
   const auto a = a_store.topRows(m);
   const Matrix<S> b_store = layout == GemmB::plain ? random_matrix<S>(k + pad, n, rng) : random_matrix<S>(n + pad, k, rng);
@@ -187,6 +187,18 @@ TEST_CASE("small_gemm matches Eigen's product on every remainder of this build's
                      << BuildTile<double>::packets << "x" << BuildTile<double>::columns);
   check_tile_remainders<float>(1e-5);
   check_tile_remainders<double>(1e-13);
+}
+
+TEST_CASE("small_gemm matches Eigen's product for a single unpadded row (a value head)", "[nn][gemm]") {
+  // One row of A and C with leading dimension 1: A's row and C's row are read and written in place.
+  pgrad::Rng rng(47);
+  for (Index n : {1, 3, 17, 64})
+    for (Index k : {1, 7, 64, 70})
+      for (GemmB layout : {GemmB::plain, GemmB::transposed})
+        for (GemmInit init : {GemmInit::zero, GemmInit::accumulate, GemmInit::bias}) {
+          check_product<float>(1, n, k, layout, init, rng, 1e-5, 0);
+          check_product<double>(1, n, k, layout, init, rng, 1e-13, 0);
+        }
 }
 
 TEST_CASE("small_gemm gives the same bits whatever tile computes an element", "[nn][gemm]") {

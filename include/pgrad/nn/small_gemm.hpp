@@ -181,16 +181,19 @@ inline void store_element(const GemmArgs<S>& g, Index i, Index j, S sum) {
 
 /// Fewer rows than a packet with a plain B (a head's forward, Y = W X + b): every element is a
 /// dot product of a row of A (copied contiguous first) with a column of B, summed in packets in
-/// a fixed order and then the scalar tail, four columns at a time for independent chains.
+/// a fixed order and then the scalar tail, eight columns at a time for independent chains.
 template <class S>
 void narrow_rows_plain_b(const GemmArgs<S>& g, Index row) {
   using P = Packet<S>;
   constexpr Index size = packet_size<S>;
-  constexpr int columns = 4;
+  constexpr int columns = 8;
   const Index rows = g.m - row, k = g.k, whole = k - k % size;
-  alignas(64) S a_rows[narrow_scratch];  // a_rows[i * k + l] = A(row + i, l)
-  for (Index l = 0; l < k; ++l)
-    for (Index i = 0; i < rows; ++i) a_rows[i * k + l] = g.a[row + i + l * g.lda];
+  alignas(64) S scratch[narrow_scratch];  // a_rows[i * k + l] = A(row + i, l)
+  const bool contiguous = rows == 1 && g.lda == 1;  // one row of A, already contiguous (a value head)
+  const S* a_rows = contiguous ? g.a + row : scratch;
+  if (!contiguous)
+    for (Index l = 0; l < k; ++l)
+      for (Index i = 0; i < rows; ++i) scratch[i * k + l] = g.a[row + i + l * g.lda];
   auto columns_from = [&](Index col, auto width) {
     constexpr int N = decltype(width)::value;
     for (Index i = 0; i < rows; ++i) {
