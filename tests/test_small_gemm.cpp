@@ -2,6 +2,8 @@
 // starting values, padded leading dimensions, float and double.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <pgrad/core/random.hpp>
 #include <pgrad/nn/small_gemm.hpp>
 
@@ -23,10 +25,10 @@ Matrix<S> random_matrix(Index rows, Index cols, pgrad::Rng& rng) {
 }
 
 // C = A·B (+ C or + bias) through small_gemm, with each operand stored inside a larger matrix so
-// that the leading dimensions exceed the logical row counts, compared with Eigen's product.
+// that the leading dimensions exceed the logical row counts by `pad`, compared with Eigen's product.
 template <class S>
-void check_product(Index m, Index n, Index k, GemmB layout, GemmInit init, pgrad::Rng& rng, double tolerance) {
-  const Index pad = 3;
+void check_product(Index m, Index n, Index k, GemmB layout, GemmInit init, pgrad::Rng& rng, double tolerance,
+                   Index pad = 3) {
   const Matrix<S> a_store = random_matrix<S>(m + pad, k, rng);
   const auto a = a_store.topRows(m);
   const Matrix<S> b_store = layout == GemmB::plain ? random_matrix<S>(k + pad, n, rng) : random_matrix<S>(n + pad, k, rng);
@@ -119,4 +121,87 @@ TEST_CASE("transpose matches Eigen's for every block and edge shape", "[nn][gemm
       transpose(b.data(), rows, cols, bt.data());
       CHECK(bt == b.transpose());
     }
+}
+
+namespace {
+
+// The register-tile shape of this build's instruction set (gemm_detail::Tile), in rows and columns.
+template <class S>
+struct BuildTile {
+  static constexpr Index packet = pgrad::nn::gemm_detail::packet_size<S>;
+  static constexpr Index packets = pgrad::nn::gemm_detail::Tile<S>::packets;
+  static constexpr Index columns = pgrad::nn::gemm_detail::Tile<S>::columns;
+};
+
+template <class S>
+void check_tile_remainders(double tolerance) {
+  using T = BuildTile<S>;
+  pgrad::Rng rng(41);
+  for (Index packets = 0; packets <= 2 * T::packets + 1; ++packets)
+    for (Index extra : {Index(0), Index(1), T::packet - 1}) {
+      const Index m = packets * T::packet + extra;
+      if (m == 0) continue;
+      for (Index n = 1; n <= 2 * T::columns + 1; ++n)
+        for (Index k : {1, 7})
+          for (GemmB layout : {GemmB::plain, GemmB::transposed})
+            for (GemmInit init : {GemmInit::zero, GemmInit::accumulate, GemmInit::bias})
+              check_product<S>(m, n, k, layout, init, rng, tolerance);
+    }
+}
+
+// C computed at once and one packet of rows at a time (one-packet panels, and the narrow rows on
+// their own) must agree bit for bit; so must C computed column by column (one-column tiles) when
+// the columns are a batch (plain B). With a transposed B (a weight gradient, whose columns are
+// inputs, not samples) the narrow rows start their chain from zero and add C or the bias at the
+// end once there are at least a packet of columns, so there the column count may change them.
+template <class S>
+void check_same_bits_whatever_the_tile() {
+  using T = BuildTile<S>;
+  pgrad::Rng rng(43);
+  const Index m = (2 * T::packets + 1) * T::packet + 3, n = 2 * T::columns + 1, k = 37;
+  for (GemmB layout : {GemmB::plain, GemmB::transposed}) {
+    INFO("transposed B: " << (layout == GemmB::transposed));
+    const Matrix<S> a = random_matrix<S>(m, k, rng);
+    const Matrix<S> b = layout == GemmB::plain ? random_matrix<S>(k, n, rng) : random_matrix<S>(n, k, rng);
+    const Vector<S> bias = Vector<S>::NullaryExpr(m, [&] { return rng.normal<S>(); });
+    const bool plain = layout == GemmB::plain;
+    Matrix<S> whole(m, n), by_column(m, n), by_rows(m, n);
+    small_gemm<S>(m, n, k, a.data(), m, b.data(), b.rows(), layout, whole.data(), m, GemmInit::bias, bias.data());
+    for (Index j = 0; j < n; ++j)
+      small_gemm<S>(m, 1, k, a.data(), m, plain ? b.col(j).data() : b.data() + j, b.rows(), layout,
+                    by_column.col(j).data(), m, GemmInit::bias, bias.data());
+    for (Index row = 0; row < m; row += T::packet) {
+      const Index rows = std::min(T::packet, m - row);
+      small_gemm<S>(rows, n, k, a.data() + row, m, b.data(), b.rows(), layout, by_rows.data() + row, m, GemmInit::bias,
+                    bias.data() + row);
+    }
+    if (plain) CHECK(by_column == whole);
+    CHECK(by_rows == whole);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("small_gemm matches Eigen's product on every remainder of this build's register tile", "[nn][gemm]") {
+  INFO("float tile " << BuildTile<float>::packets << "x" << BuildTile<float>::columns << ", double tile "
+                     << BuildTile<double>::packets << "x" << BuildTile<double>::columns);
+  check_tile_remainders<float>(1e-5);
+  check_tile_remainders<double>(1e-13);
+}
+
+TEST_CASE("small_gemm matches Eigen's product for a single unpadded row (a value head)", "[nn][gemm]") {
+  // One row of A and C with leading dimension 1: A's row and C's row are read and written in place.
+  pgrad::Rng rng(47);
+  for (Index n : {1, 3, 17, 64})
+    for (Index k : {1, 7, 64, 70})
+      for (GemmB layout : {GemmB::plain, GemmB::transposed})
+        for (GemmInit init : {GemmInit::zero, GemmInit::accumulate, GemmInit::bias}) {
+          check_product<float>(1, n, k, layout, init, rng, 1e-5, 0);
+          check_product<double>(1, n, k, layout, init, rng, 1e-13, 0);
+        }
+}
+
+TEST_CASE("small_gemm gives the same bits whatever tile computes an element", "[nn][gemm]") {
+  check_same_bits_whatever_the_tile<float>();
+  check_same_bits_whatever_the_tile<double>();
 }

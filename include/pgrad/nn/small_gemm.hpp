@@ -1,6 +1,7 @@
 #pragma once
 // pgrad::nn::small_gemm: the register-blocked matrix product behind Dense's batched passes.
 #include <algorithm>
+#include <utility>
 
 #include <pgrad/core/types.hpp>
 
@@ -28,12 +29,19 @@ using Packet = typename Eigen::internal::packet_traits<S>::type;
 template <class S>
 constexpr Index packet_size = Eigen::internal::unpacket_traits<Packet<S>>::size;
 
-// Register blocking: an output tile of row_packets packets (rows) by tile_cols columns lives in
-// registers while the inner dimension streams past. 4 x 6 tiles need 24 accumulators plus 5
-// operands, which fits 32 vector registers (AVX-512, NEON); 2 x 4 fits 16 (SSE, AVX2).
-constexpr bool many_registers = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS >= 32;  // may use sizeof: not for #if
-constexpr int row_packets = many_registers ? 4 : 2;
-constexpr int tile_cols = many_registers ? 6 : 4;
+/// small_gemm's register tile for Scalar S: an output block of `packets` packets of rows by
+/// `columns` columns lives in vector registers while the inner dimension streams past, and each
+/// step of it also holds `packets` packets of A and one broadcast element of B (plus a product
+/// where there is no fused multiply-add). Six columns, then as many packets as fit the
+/// instruction set's vector registers: 4 x 6 with 32 (AVX-512, NEON), 2 x 6 with 16 (AVX2, SSE),
+/// 1 x 6 without SIMD. The shapes were chosen with examples/benchmarks/nn_bench on AVX-512, AVX2
+/// and SSE builds (docs/performance.md); the tile shape never changes a result.
+template <class S>
+struct Tile {
+  static constexpr int registers = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS;  // may use sizeof: not for #if
+  static constexpr int columns = 6;
+  static constexpr int packets = std::max(1, (registers - 2) / (columns + 1));
+};
 
 /// Operands of one product. A is column-major (lda between columns); element (l, j) of B is
 /// b[l * b_inner + j * b_outer]: b_inner = 1 for a plain column-major B, b_outer = 1 for the
@@ -51,50 +59,70 @@ struct GemmArgs {
   const S* bias;
 };
 
+/// The inner loop of a tile of R packets of rows by N columns (see tile), from the starting
+/// values `acc` of its accumulators to C. Accumulator I = j·R + r holds packet r of column j;
+/// each is a variable of its own (a parameter here, and this function always inlined), not an
+/// element of an array: GCC keeps a local array of packets in memory, around the loop (AVX-512:
+/// slow when k is small) or inside it (AVX2: half speed).
+template <class S, int R, std::size_t... I, class... P>
+EIGEN_ALWAYS_INLINE void tile_loop(const GemmArgs<S>& g, Index row, Index col, std::index_sequence<I...>, P... acc) {
+  constexpr Index size = packet_size<S>;
+  const Index k = g.k, lda = g.lda, b_inner = g.b_inner, b_outer = g.b_outer;
+  const S* a = g.a + row;
+  const S* b = g.b + col * b_outer;
+  for (Index l = 0; l < k; ++l, a += lda, b += b_inner) {
+    Packet<S> a_packets[R];
+    for (int r = 0; r < R; ++r) a_packets[r] = ploadu<Packet<S>>(a + r * size);
+    ((acc = pmadd(a_packets[I % R], pload1<Packet<S>>(b + static_cast<Index>(I / R) * b_outer), acc)), ...);
+  }
+  S* const c = g.c + row + col * g.ldc;
+  (pstoreu(c + static_cast<Index>(I / R) * g.ldc + static_cast<Index>(I % R) * size, acc), ...);
+}
+
 /// C[rows, cols] for a tile of R packets of rows (from `row`) by N columns (from `col`). Each
 /// element is one fused multiply-add chain over l = 0..k-1 in order, whatever the tile shape.
-template <class S, int R, int N>
-inline void tile(const GemmArgs<S>& g, Index row, Index col) {
+template <class S, int R, int N, std::size_t... I>
+inline void tile(const GemmArgs<S>& g, Index row, Index col, std::index_sequence<I...> accumulators) {
   using P = Packet<S>;
   constexpr Index size = packet_size<S>;
-  P acc[N][R];
-  S* c = g.c + row + col * g.ldc;
-  for (int j = 0; j < N; ++j)
-    for (int r = 0; r < R; ++r) {
-      if (g.init == GemmInit::accumulate)
-        acc[j][r] = ploadu<P>(c + j * g.ldc + r * size);
-      else if (g.init == GemmInit::bias)
-        acc[j][r] = ploadu<P>(g.bias + row + r * size);
-      else
-        acc[j][r] = pset1<P>(S(0));
-    }
-  const S* a = g.a + row;
-  const S* b = g.b + col * g.b_outer;
-  for (Index l = 0; l < g.k; ++l, a += g.lda, b += g.b_inner) {
-    P a_packets[R];
-    for (int r = 0; r < R; ++r) a_packets[r] = ploadu<P>(a + r * size);
-    for (int j = 0; j < N; ++j) {
-      const P b_value = pload1<P>(b + j * g.b_outer);
-      for (int r = 0; r < R; ++r) acc[j][r] = pmadd(a_packets[r], b_value, acc[j][r]);
-    }
+  const S* c = g.c + row + col * g.ldc;
+  const auto start = [&](std::size_t i) {  // accumulator i's starting value
+    if (g.init == GemmInit::accumulate) return ploadu<P>(c + static_cast<Index>(i / R) * g.ldc + static_cast<Index>(i % R) * size);
+    if (g.init == GemmInit::bias) return ploadu<P>(g.bias + row + static_cast<Index>(i % R) * size);
+    return pset1<P>(S(0));
+  };
+  tile_loop<S, R>(g, row, col, accumulators, start(I)...);
+}
+
+template <class S, int R, int N>
+inline void tile(const GemmArgs<S>& g, Index row, Index col) {
+  tile<S, R, N>(g, row, col, std::make_index_sequence<static_cast<std::size_t>(R * N)>{});
+}
+
+/// The last N or fewer columns (from `col`) of a panel of R packets of rows, as one narrower tile.
+template <class S, int R, int N>
+inline void last_columns(const GemmArgs<S>& g, Index row, Index col) {
+  if constexpr (N > 0) {
+    if (g.n - col == N) return tile<S, R, N>(g, row, col);
+    last_columns<S, R, N - 1>(g, row, col);
   }
-  for (int j = 0; j < N; ++j)
-    for (int r = 0; r < R; ++r) pstoreu(c + j * g.ldc + r * size, acc[j][r]);
 }
 
 /// All columns for R packets of rows starting at `row`: full tiles, then the column remainder.
 template <class S, int R>
 inline void row_panel(const GemmArgs<S>& g, Index row) {
+  constexpr int N = Tile<S>::columns;
   Index col = 0;
-  for (; col + tile_cols <= g.n; col += tile_cols) tile<S, R, tile_cols>(g, row, col);
-  switch (g.n - col) {
-    case 0: return;
-    case 1: return tile<S, R, 1>(g, row, col);
-    case 2: return tile<S, R, 2>(g, row, col);
-    case 3: return tile<S, R, 3>(g, row, col);
-    case 4: return tile<S, R, 4>(g, row, col);
-    case 5: return tile<S, R, 5>(g, row, col);
-    default: return;  // unreachable: tile_cols <= 6
+  for (; col + N <= g.n; col += N) tile<S, R, N>(g, row, col);
+  last_columns<S, R, N - 1>(g, row, col);
+}
+
+/// The last `packets` (R or fewer) whole packets of rows from `row`, as one shorter panel.
+template <class S, int R>
+inline void last_row_packets(const GemmArgs<S>& g, Index row, Index packets) {
+  if constexpr (R > 0) {
+    if (packets == R) return row_panel<S, R>(g, row);
+    last_row_packets<S, R - 1>(g, row, packets);
   }
 }
 
@@ -153,16 +181,19 @@ inline void store_element(const GemmArgs<S>& g, Index i, Index j, S sum) {
 
 /// Fewer rows than a packet with a plain B (a head's forward, Y = W X + b): every element is a
 /// dot product of a row of A (copied contiguous first) with a column of B, summed in packets in
-/// a fixed order and then the scalar tail, four columns at a time for independent chains.
+/// a fixed order and then the scalar tail, eight columns at a time for independent chains.
 template <class S>
 void narrow_rows_plain_b(const GemmArgs<S>& g, Index row) {
   using P = Packet<S>;
   constexpr Index size = packet_size<S>;
-  constexpr int columns = 4;
+  constexpr int columns = 8;
   const Index rows = g.m - row, k = g.k, whole = k - k % size;
-  alignas(64) S a_rows[narrow_scratch];  // a_rows[i * k + l] = A(row + i, l)
-  for (Index l = 0; l < k; ++l)
-    for (Index i = 0; i < rows; ++i) a_rows[i * k + l] = g.a[row + i + l * g.lda];
+  alignas(64) S scratch[narrow_scratch];  // a_rows[i * k + l] = A(row + i, l)
+  const bool contiguous = rows == 1 && g.lda == 1;  // one row of A, already contiguous (a value head)
+  const S* a_rows = contiguous ? g.a + row : scratch;
+  if (!contiguous)
+    for (Index l = 0; l < k; ++l)
+      for (Index i = 0; i < rows; ++i) scratch[i * k + l] = g.a[row + i + l * g.lda];
   auto columns_from = [&](Index col, auto width) {
     constexpr int N = decltype(width)::value;
     for (Index i = 0; i < rows; ++i) {
@@ -199,6 +230,17 @@ void narrow_rows_transposed_b(const GemmArgs<S>& g, Index row) {
   // Bᵀ is column-major (n x k, leading dimension b_inner); Aᵀ is A read as a transposed B.
   small_gemm_tiles(GemmArgs<S>{g.n, rows, g.k, g.b, g.b_inner, g.a + row, g.lda, 1, transposed, g.n,
                                GemmInit::zero, nullptr});
+  if (g.ldc == 1) {  // C is one contiguous row (a value head's dW): the same additions, in packets
+    Eigen::Map<Vector<S>> c(g.c, g.n);
+    const Eigen::Map<const Vector<S>> sums(transposed, g.n);
+    if (g.init == GemmInit::accumulate)
+      c += sums;
+    else if (g.init == GemmInit::bias)
+      c = sums.array() + g.bias[0];
+    else
+      c = sums;
+    return;
+  }
   for (Index j = 0; j < g.n; ++j)
     for (Index i = 0; i < rows; ++i) store_element(g, row + i, j, transposed[j + i * g.n]);
 }
@@ -221,9 +263,13 @@ void narrow_rows(const GemmArgs<S>& g, Index row) {
 template <class S>
 void small_gemm_tiles(const GemmArgs<S>& g) {
   constexpr Index size = packet_size<S>;
+  constexpr int R = Tile<S>::packets;
   Index row = 0;
-  for (; row + row_packets * size <= g.m; row += row_packets * size) row_panel<S, row_packets>(g, row);
-  for (; row + size <= g.m; row += size) row_panel<S, 1>(g, row);
+  if (g.n <= 2)  // one or two columns (a batch of one): panels twice as tall, for more independent chains
+    for (; row + 2 * R * size <= g.m; row += 2 * R * size) last_columns<S, 2 * R, 2>(g, row, 0);
+  for (; row + R * size <= g.m; row += R * size) row_panel<S, R>(g, row);
+  last_row_packets<S, R - 1>(g, row, (g.m - row) / size);
+  row += (g.m - row) / size * size;
   if (row < g.m) narrow_rows(g, row);  // never without SIMD (packets of one element)
 }
 
@@ -233,8 +279,8 @@ void small_gemm_tiles(const GemmArgs<S>& g) {
 /// fixed shapes of a network's layers (tens to hundreds of rows and columns), where a general
 /// GEMM spends much of its time packing operands. A is column-major (m x k, lda); B is read from
 /// a column-major matrix, as is or transposed (see GemmB), so Y = W X, dW += dY Xᵀ and
-/// dX = Wᵀ dY (with Wᵀ stored) need no packing. Tiles of 4 packets x 6 columns (2 x 4 with 16
-/// vector registers) stay in registers; every output element is one in-order chain of fused
+/// dX = Wᵀ dY (with Wᵀ stored) need no packing. Register tiles sized for the instruction set
+/// (see gemm_detail::Tile: 4 packets x 6 columns on AVX-512, 2 x 6 on AVX2); every output element is one in-order chain of fused
 /// multiply-adds over l, so a column's result does not depend on the batch it is in. Rows past
 /// the last whole packet (all rows of a policy or value head) are computed as fixed-order dot
 /// products, or as the transposed product on the tiles (see narrow_rows). C must not overlap A,

@@ -1,0 +1,109 @@
+// Benchmark: CartPole-v1 PPO with CleanRL's defaults (PpoConfig{}: 4 envs x 128 steps, 4
+// minibatches, 4 epochs, 64-64 tanh actor and critic) in float, with 1 and 2 threads: environment
+// steps per second, the network FLOPs per step, and the share of the GEMM roof reached, the roof
+// being small_gemm's rate on a hidden layer's forward product (64x64 by one minibatch) measured
+// in the same run, before and after the training runs (the higher of the two).
+//   ./build/examples/ppo_bench [steps per run, default 500000, CleanRL's budget]
+#include <pgrad/algorithms/ppo.hpp>
+#include <pgrad/envs/cartpole.hpp>
+#include <pgrad/nn/small_gemm.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using pgrad::Index;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+/// small_gemm's GFLOP/s on C (64 x batch) = A (64 x 64) · B, the best of a few 20 ms rounds.
+double gemm_roof(Index batch) {
+  using Matrix = pgrad::Matrix<float>;
+  const Matrix a = Matrix::Random(64, 64), b = Matrix::Random(64, batch);
+  Matrix c(64, batch);
+  const auto product = [&] {
+    pgrad::nn::small_gemm<float>(64, batch, 64, a.data(), 64, b.data(), 64, pgrad::nn::GemmB::plain, c.data(), 64,
+                                 pgrad::nn::GemmInit::zero);
+  };
+  double best = 0;
+  for (int round = 0; round < 5; ++round) {
+    long calls = 0;
+    const auto start = Clock::now();
+    double elapsed = 0;
+    do {
+      for (int i = 0; i < 64; ++i) product();
+      calls += 64;
+      elapsed = seconds_since(start);
+    } while (elapsed < 0.02);
+    best = std::max(best, 2.0 * 64 * 64 * static_cast<double>(batch) * static_cast<double>(calls) / elapsed * 1e-9);
+  }
+  return best;
+}
+
+/// Multiply-add FLOPs of one sample through an MLP: forward 2·Σ in·out; backward the weight
+/// gradients of every layer and the input gradients of all but the first (the observations).
+struct MlpFlops {
+  double forward = 0, backward = 0;
+};
+
+MlpFlops mlp_flops(const pgrad::nn::Mlp<float>& net) {
+  MlpFlops f;
+  for (Index l = 0; l < net.num_layers(); ++l) {
+    const double products = 2.0 * static_cast<double>(net.layer(l).input_size() * net.layer(l).output_size());
+    f.forward += products;
+    f.backward += l == 0 ? products : 2 * products;
+  }
+  return f;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using Env = pgrad::envs::CartPole<float>;
+  const long long steps = argc > 1 ? std::atoll(argv[1]) : 500000;
+  if (steps <= 0) {
+    std::fprintf(stderr, "usage: ppo_bench [steps per run > 0]\n");
+    return 2;
+  }
+  const pgrad::algo::PpoConfig defaults;
+  const double roof_before = gemm_roof(defaults.minibatch_size());
+
+  // Per environment step: the rollout's forward of actor and critic (a batch of num_envs), then
+  // update_epochs passes of forward and backward over every sample.
+  double flops_per_step = 0;
+  std::printf("CartPole-v1 PPO, CleanRL defaults (%ld envs x %ld steps, %ld minibatches of %ld, %ld epochs), float, "
+              "%lld steps per run\n",
+              static_cast<long>(defaults.num_envs), static_cast<long>(defaults.num_steps),
+              static_cast<long>(defaults.num_minibatches), static_cast<long>(defaults.minibatch_size()),
+              static_cast<long>(defaults.update_epochs), steps);
+  double rates[2] = {0, 0};
+  for (int threads : {1, 2}) {
+    pgrad::algo::PpoConfig config;
+    config.num_threads = threads;
+    pgrad::algo::Ppo<Env> ppo(Env{}, config, /*seed=*/1);
+    if (flops_per_step == 0) {
+      const MlpFlops actor = mlp_flops(ppo.policy().actor()), critic = mlp_flops(ppo.policy().critic());
+      const double forward = actor.forward + critic.forward, backward = actor.backward + critic.backward;
+      flops_per_step = forward + static_cast<double>(config.update_epochs) * (forward + backward);
+    }
+    const auto start = Clock::now();
+    ppo.learn(steps);
+    rates[threads - 1] = static_cast<double>(ppo.run_steps()) / seconds_since(start);
+  }
+  const double roof = std::max(roof_before, gemm_roof(defaults.minibatch_size()));
+
+  std::printf("network FLOPs per environment step: %.0f\n", flops_per_step);
+  std::printf("GEMM roof (small_gemm, 64x64 by %ld, float, one thread): %.1f GFLOP/s\n",
+              static_cast<long>(defaults.minibatch_size()), roof);
+  std::printf("%-8s %12s %12s %16s\n", "threads", "steps/s", "GFLOP/s", "share of roof");
+  for (int threads : {1, 2}) {
+    const double gflops = rates[threads - 1] * flops_per_step * 1e-9;
+    std::printf("%-8d %12.0f %12.1f %15.1f%%\n", threads, rates[threads - 1], gflops,
+                100.0 * gflops / (roof * threads));  // the roof of as many cores as threads
+  }
+  return 0;
+}
