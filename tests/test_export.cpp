@@ -438,6 +438,57 @@ void check_mean_actions(GaussianPolicy& policy, const std::vector<Eigen::VectorX
 }
 }  // namespace
 
+TEST_CASE("exported Categorical policy takes an action mask as the library does", "[export]") {
+  const fs::path dir = fresh_directory("masked");
+  Rng rng(21);
+  pgrad::PolicyConfig config;
+  config.actor_output_gain = 1.0;
+  const Index n = 3, actions = 5, count = 40;
+  CategoricalPolicy policy(n, actions, config, rng);
+  Matrix<float> observations(n, count);
+  pgrad::BoolMatrix masks(actions, count);
+  for (Index k = 0; k < count; ++k) {
+    for (Index i = 0; i < n; ++i) observations(i, k) = 2.0f * rng.normal<float>();
+    for (Index a = 0; a < actions; ++a) masks(a, k) = rng.uniform() < 0.5;
+    masks(static_cast<Index>(rng.below(actions)), k) = true;
+  }
+  pgrad::IndexRowVector expected, unmasked;
+  policy.act_deterministic(observations, expected, &masks);
+  policy.act_deterministic(observations, unmasked);
+  CHECK((expected.array() != unmasked.array()).any());  // the masks matter here
+
+  ExportOptions options;
+  options.name = "masked";
+  write_text(dir / "masked.h", pgrad::c_header_source(policy, options, rng));
+  std::ostringstream c;
+  c << "#include <stdio.h>\n#include \"masked.h\"\n\nstatic const float observations[] = {";
+  for (Index k = 0; k < count; ++k)
+    for (Index i = 0; i < n; ++i) c << float_literal(observations(i, k)) << ",";
+  c << "};\nstatic const unsigned char allowed[] = {";
+  for (Index k = 0; k < count; ++k)
+    for (Index a = 0; a < actions; ++a) c << (masks(a, k) ? 1 : 0) << ",";
+  c << "};\nint main(void) {\n  int k;\n  const unsigned char none[" << actions << "] = {0};\n"
+    << "  for (k = 0; k < " << count << "; ++k) printf(\"%d\\n\", masked_act_masked(observations + k * " << n
+    << ", allowed + k * " << actions << "));\n"
+    << "  printf(\"%d\\n\", masked_act_masked(observations, none));\n"
+    << "  printf(\"%d\\n\", masked_act(observations) == masked_act_masked(observations, 0));\n"
+    << "  return 0;\n}\n";
+  write_text(dir / "driver.c", c.str());
+  compile(dir / "driver.c", dir / "driver");
+  REQUIRE(run(quoted(dir / "driver"), dir / "out.txt") == 0);
+  std::istringstream out(read_text(dir / "out.txt"));
+  for (Index k = 0; k < count; ++k) {
+    int action = -2;
+    out >> action;
+    CAPTURE(k);
+    CHECK(action == expected[k]);
+  }
+  int none = 0, same = 0;
+  out >> none >> same;
+  CHECK(none == -1);  // no allowed action
+  CHECK(same == 1);   // a NULL mask allows every action
+}
+
 TEST_CASE("exported policies with a shared trunk run the trunk, then the actor, as the library", "[export]") {
   const fs::path dir = fresh_directory("shared_trunk");
   Rng rng(15);

@@ -125,6 +125,9 @@ struct FinishedEpisode {
 /// stepping, or on this thread when the environment copies use the workers (or there are none);
 /// the same bits either way.
 ///
+/// An environment with action_mask() (envs::has_action_mask_v) has its masks applied to every
+/// act and stored in the rollout (action_masks) for the update to apply again.
+///
 /// A recurrent policy (RecurrentActorCritic) gives V with each step instead, from the state the
 /// collector carries for every copy: stored in the rollout before its first step
 /// (initial_hidden), advanced by each act, zeroed for a copy whose episode ended, checkpointed.
@@ -136,6 +139,8 @@ class RolloutCollector {
   using Buffer = RolloutBuffer<S, Actions>;
 
   static constexpr bool recurrent = is_recurrent_v<Policy>;
+  static constexpr bool masked = envs::has_action_mask_v<Env>;  // the environment's action masks
+  static_assert(!(recurrent && masked), "pgrad: recurrent policies do not take action masks yet");
 
   /// Collects from `vector_env`, sampling actions from `sampling_rng`; a recurrent policy's
   /// states (hidden_rows each, Policy::hidden_size()) start at zero. `share`: this process's
@@ -270,7 +275,12 @@ class RolloutCollector {
         buffer.values.col(t) = step_values_.transpose();
       } else {
         if (share_.first_copy > 0) policy.discard_samples(rng_, share_.first_copy);
-        policy.act(observations_, rng_, step_actions_, step_log_probs_);
+        if constexpr (masked) {  // the masks of the current observations, stored with them
+          policy.act(observations_, rng_, step_actions_, step_log_probs_, &env_.action_masks());
+          buffer.action_masks.middleCols(t * n, n) = env_.action_masks();
+        } else {
+          policy.act(observations_, rng_, step_actions_, step_log_probs_);
+        }
         if (copies_after > 0) policy.discard_samples(rng_, copies_after);
       }
       buffer.observations.middleCols(t * n, n) = observations_;

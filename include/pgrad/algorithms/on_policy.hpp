@@ -88,7 +88,7 @@ class OnPolicy {
                   ": data_shards > 1 does not train policies with dropout");
     rollout_.resize(config_.num_steps, layout_.local_copies(), policy_.observation_size(),
                     Policy::discrete ? 1 : policy_.action_size(), policy_.dropout_mask_rows(),
-                    hidden_rows_of(policy_));
+                    hidden_rows_of(policy_), envs::has_action_mask_v<Env> ? policy_.action_size() : 0);
   }
 
   Policy& policy() { return policy_; }

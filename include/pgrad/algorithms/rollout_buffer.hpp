@@ -35,9 +35,12 @@ struct RolloutBuffer {
   /// The actor's dropout masks while acting (mask rows x T·N; empty for a policy without dropout).
   Matrix<S> dropout_masks;
   Matrix<S> initial_hidden;  ///< recurrent policies: the state before step 0, per environment
+  /// The environments' action masks of the stored observations (num_actions x T·N, true =
+  /// allowed; empty for an environment without action_mask()).
+  BoolMatrix action_masks;
 
   void resize(Index steps, Index envs, Index observation_size, Index action_rows, Index dropout_rows = 0,
-              Index hidden_rows = 0) {
+              Index hidden_rows = 0, Index mask_rows = 0) {
     PGRAD_REQUIRE(steps > 0 && envs > 0, "RolloutBuffer: steps (", steps, ") and environments (", envs,
                   ") must be positive");
     num_steps = steps;
@@ -52,6 +55,7 @@ struct RolloutBuffer {
     last_values.setZero(envs);
     dropout_masks.resize(dropout_rows, dropout_rows > 0 ? steps * envs : 0);
     initial_hidden.setZero(hidden_rows, envs);
+    action_masks.setConstant(mask_rows, mask_rows > 0 ? steps * envs : 0, true);
   }
 
   /// Samples stored by the last collect.
@@ -69,12 +73,15 @@ struct Minibatch {
   Actions actions;
   RowVector<S> old_log_probs, old_values, advantages, returns;
   Matrix<S> dropout_masks;  ///< the acting pass's dropout masks (empty when the rollout has none)
+  BoolMatrix action_masks;  ///< the environments' action masks (empty when the rollout has none)
   /// The samples a loss averages over: this batch's own (0), or, for one shard of a sharded
   /// minibatch (ShardedMinibatch), the whole minibatch's, so that the shards' losses add up.
   Index loss_size = 0;
 
   Index size() const { return observations.cols(); }
   Index mean_over() const { return loss_size > 0 ? loss_size : size(); }
+  /// The action masks for a policy's passes (null without masks).
+  const BoolMatrix* masks() const { return action_masks.size() > 0 ? &action_masks : nullptr; }
 
   /// Copies samples indices[start, start + count) of the rollout.
   template <class IndexVector>
@@ -94,14 +101,15 @@ struct Minibatch {
     advantages = RolloutBuffer<S, Actions>::flat(rollout.advantages).head(count);
     returns = RolloutBuffer<S, Actions>::flat(rollout.returns).head(count);
     dropout_masks = rollout.dropout_masks.leftCols(rollout.dropout_masks.size() > 0 ? count : 0);
+    action_masks = rollout.action_masks.leftCols(rollout.action_masks.size() > 0 ? count : 0);
   }
 
   /// The training pass of a loss on this batch (ActorCritic::train_pass, with the actor's dropout
-  /// masks when given).
+  /// masks when given, and the batch's action masks).
   template <class Policy, class PolicyPart, class ValuePart>
   void train_pass(Policy& policy, PolicyPart&& policy_part, ValuePart&& value_part, ThreadPool* workers,
                   const Matrix<S>* masks = nullptr) const {
-    policy.train_pass(observations, actions, policy_part, value_part, workers, masks);
+    policy.train_pass(observations, actions, policy_part, value_part, workers, masks, this->masks());
   }
 
  protected:
@@ -110,6 +118,7 @@ struct Minibatch {
     actions.resize(rollout.actions.rows(), count);
     for (RowVector<S>* v : {&old_log_probs, &old_values, &advantages, &returns}) v->resize(count);
     dropout_masks.resize(rollout.dropout_masks.rows(), rollout.dropout_masks.size() > 0 ? count : 0);
+    action_masks.resize(rollout.action_masks.rows(), rollout.action_masks.size() > 0 ? count : 0);
   }
   // Sample j of the rollout into column k.
   void copy_sample(const RolloutBuffer<S, Actions>& rollout, Index j, Index k) {
@@ -120,6 +129,7 @@ struct Minibatch {
     advantages[k] = RolloutBuffer<S, Actions>::flat(rollout.advantages)[j];
     returns[k] = RolloutBuffer<S, Actions>::flat(rollout.returns)[j];
     if (rollout.dropout_masks.size() > 0) dropout_masks.col(k) = rollout.dropout_masks.col(j);
+    if (rollout.action_masks.size() > 0) action_masks.col(k) = rollout.action_masks.col(j);
   }
 };
 

@@ -57,6 +57,7 @@ struct SequenceMinibatch : Minibatch<S, Actions> {
   void train_pass(Policy& policy, PolicyPart&& policy_part, ValuePart&& value_part, ThreadPool* workers,
                   const Matrix<S>* masks = nullptr) const {
     PGRAD_REQUIRE(masks == nullptr, "SequenceMinibatch: recurrent policies take no dropout masks");
+    PGRAD_REQUIRE(this->action_masks.size() == 0, "SequenceMinibatch: recurrent policies take no action masks yet");
     policy.train_sequences(this->observations, this->actions, initial_hidden, resets, sequences, policy_part,
                            value_part, workers);
   }

@@ -224,10 +224,13 @@ class TrpoUpdate {
   // prepare fisher_vector_product on that share.
   void policy_gradient(Policy& policy, const Batch& share, S weight, Vector<S>& out) {
     policy.zero_grad(nullptr, ParameterGroup::policy);
-    policy.policy_pass(share.observations, share.actions, [&](const PolicyTerms<S>& p) {
-      p.log_prob_weight = share.advantages * weight;
-      p.entropy_weight.setZero(share.size());
-    });
+    policy.policy_pass(
+        share.observations, share.actions,
+        [&](const PolicyTerms<S>& p) {
+          p.log_prob_weight = share.advantages * weight;
+          p.entropy_weight.setZero(share.size());
+        },
+        share.masks());
     policy.flat_gradients(out, ParameterGroup::policy);
   }
 
@@ -235,7 +238,7 @@ class TrpoUpdate {
   // With set_old, π_θ becomes π_old (share by share) and the KL is not computed.
   std::array<double, 3> measure(Policy& policy, bool set_old) {
     return batch_.template sum<3>([&](const Batch& share, Index s) {
-      policy.evaluate_actions(share.observations, share.actions, log_probs_, entropy_);
+      policy.evaluate_actions(share.observations, share.actions, log_probs_, entropy_, share.masks());
       Distribution& old = old_distributions_[static_cast<std::size_t>(s)];
       if (set_old) old = policy.evaluated_distribution();
       double surrogate = 0, kl = 0;

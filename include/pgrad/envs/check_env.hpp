@@ -82,6 +82,28 @@ typename Env::Action sample_action(const Env& env, Rng& rng) {
   }
 }
 
+// An allowed action of `env`'s current mask, drawn uniformly among the allowed ones, after
+// checking the mask (n flags, one at least allowed, the same as `twin`'s: deterministic).
+template <class Env>
+typename Env::Action allowed_action(const Env& env, const Env& twin, Rng& rng, Index t) {
+  const Index n = env.action_space().n;
+  const auto& mask = env.action_mask();
+  const auto& twin_mask = twin.action_mask();
+  PGRAD_REQUIRE(static_cast<Index>(mask.size()) == n, "check_env: action_mask() (step ", t, ") has ",
+                static_cast<Index>(mask.size()), " flags for ", n, " actions");
+  std::uint64_t allowed = 0;
+  for (Index a = 0; a < n; ++a) {
+    PGRAD_REQUIRE(static_cast<bool>(mask[a]) == static_cast<bool>(twin_mask[a]), "check_env: action_mask() is not "
+                  "deterministic: at step ", t, " two copies in the same state disagree on action ", a);
+    allowed += static_cast<bool>(mask[a]) ? 1 : 0;
+  }
+  PGRAD_REQUIRE(allowed > 0, "check_env: action_mask() (step ", t, ") forbids every action");
+  std::uint64_t k = rng.below(allowed);
+  for (Index a = 0; a < n; ++a)
+    if (static_cast<bool>(mask[a]) && k-- == 0) return static_cast<typename Env::Action>(a);
+  return 0;  // not reached
+}
+
 }  // namespace detail
 
 /// Checks at run time that `env` keeps the environment contract, throwing pgrad::Error that
@@ -95,6 +117,8 @@ typename Env::Action sample_action(const Env& env, Rng& rng) {
 ///   Rng (copies reset from other streams do not all agree; see CheckEnvOptions);
 /// - step is deterministic: two copies reset with the same seed and fed the same random actions
 ///   produce identical observations, rewards and flags for options.num_steps steps;
+/// - an action mask (action_mask(), when the env has one) has one flag per action, allows one
+///   at least and is deterministic; the random actions are drawn among the allowed ones;
 /// - the flags respect the time limit the env declares (max_episode_steps(), see
 ///   max_episode_steps_of): `truncated` is never set before that step (terminated or not) and an
 ///   episode never runs past it without `truncated` or `terminated`.
@@ -160,7 +184,11 @@ void check_env(const Env& env, std::uint64_t seed = 0, const CheckEnvOptions& op
   Rng action_rng = stream_rng(seed, Stream::check_env, max_stream_index);
   Index episode_step = 0;
   for (Index t = 1; t <= options.num_steps; ++t) {
-    const Action action = detail::sample_action(env, action_rng);
+    Action action{};
+    if constexpr (has_action_mask_v<Env>)
+      action = detail::allowed_action(first, second, action_rng, t);
+    else
+      action = detail::sample_action(env, action_rng);
     const auto a = detail::step_env(first, action);
     const auto b = detail::step_env(second, action);
     ++episode_step;

@@ -55,6 +55,9 @@ template <class, class = void> struct has_reset : std::false_type {};
 template <class E>
 struct has_reset<E, std::void_t<decltype(std::declval<E&>().reset(std::declval<Rng&>()))>>
     : std::true_type {};
+template <class, class = void> struct has_action_mask : std::false_type {};
+template <class E>
+struct has_action_mask<E, std::void_t<decltype(std::declval<const E&>().action_mask())>> : std::true_type {};
 template <class, class = void> struct has_step : std::false_type {};
 template <class E>
 struct has_step<E, std::void_t<decltype(std::declval<E&>().step(std::declval<const typename E::Action&>()))>>
@@ -81,6 +84,9 @@ constexpr bool require_env() {
                 "pgrad env contract: missing `observation_space() const`");
   static_assert(detail::has_action_space<E>::value, "pgrad env contract: missing `action_space() const`");
   static_assert(detail::has_reset<E>::value, "pgrad env contract: missing `Observation reset(pgrad::Rng&)`");
+  if constexpr (detail::has_action_mask<E>::value && detail::has_action<E>::value)
+    static_assert(std::is_integral_v<typename E::Action>,
+                  "pgrad env contract: action_mask() is for Discrete action spaces (an integer Action)");
   static_assert(detail::has_step<E>::value,
                 "pgrad env contract: missing `StepResult<Observation> step(const Action&)`");
   if constexpr (detail::has_step<E>::value && detail::has_observation<E>::value &&
@@ -99,6 +105,14 @@ struct is_env : std::bool_constant<is_env_v<E>> {};
 /// True when E's actions are discrete (Action is an integer type).
 template <class E>
 constexpr bool has_discrete_actions_v = std::is_integral_v<typename E::Action>;
+
+/// True when E has the optional member `action_mask() const`: for a Discrete(n) space, n flags
+/// (true = allowed) for the current state, read after every reset and step (an Eigen vector or
+/// array of bool, or anything with size() and operator[]). The collector samples only allowed
+/// actions, updates recompute log-probabilities and entropies with the same masks (sb3-contrib
+/// MaskablePPO's semantics), and evaluate_policy honours them.
+template <class E>
+constexpr bool has_action_mask_v = detail::has_action_mask<E>::value;
 
 namespace detail {
 template <class, class = void> struct has_inner : std::false_type {};

@@ -155,6 +155,11 @@ class VectorEnv {
   const BoolRowVector& terminated() const { return terminated_; }
   const BoolRowVector& truncated() const { return truncated_; }
   const Matrix<Scalar>& final_observations() const { return final_obs_; }
+  /// The copies' action masks for their current observations (num_actions x N, true = allowed)
+  /// when Env has action_mask() (envs::has_action_mask_v); empty otherwise. Each copy's mask is
+  /// read after its reset and its step (after the auto-reset), and checked: n flags, at least
+  /// one allowed (pgrad::Error naming the copy).
+  const BoolMatrix& action_masks() const { return masks_; }
   /// Episodes that ended in the last step: {copy index, return, length}. The return is the sum of
   /// the rewards the copy reported, or, when the copy's Env wraps a RecordEpisodeStatistics, that
   /// recorder's figures (raw rewards even under NormalizeReward).
@@ -221,6 +226,8 @@ class VectorEnv {
                     ": corrupt VectorEnv: the episode of copy ", i, " has ended but the copy was not reset");
     finished_.clear();
     std::fill(ended_.begin(), ended_.end(), 0);
+    if constexpr (has_masks)  // a mask is a function of the copy's state
+      for (Index i = 0; i < num_envs(); ++i) read_mask(i, "load_state");
   }
 
  private:
@@ -238,6 +245,23 @@ class VectorEnv {
   }
 
   Index num_copies() const { return static_cast<Index>(envs_.size()); }
+  static constexpr bool has_masks = has_action_mask_v<Env>;
+
+  // Copy i's action mask into column i of masks_, checked.
+  void read_mask(Index i, const char* where) {
+    if constexpr (has_masks) {
+      const auto& mask = envs_[static_cast<std::size_t>(i)].action_mask();
+      PGRAD_REQUIRE(static_cast<Index>(mask.size()) == num_actions_, "VectorEnv::", where, ": copy ", i,
+                    " returned an action mask of ", static_cast<Index>(mask.size()), " flags for ", num_actions_,
+                    " actions");
+      bool any = false;
+      for (Index k = 0; k < num_actions_; ++k) {
+        masks_(k, i) = static_cast<bool>(mask[k]);
+        any = any || masks_(k, i);
+      }
+      PGRAD_REQUIRE(any, "VectorEnv::", where, ": copy ", i, "'s action mask forbids every action");
+    }
+  }
   std::uint64_t stream_index(Index i) const { return static_cast<std::uint64_t>(first_copy_ + i); }
 
   void initialise(std::uint64_t seed) {
@@ -269,6 +293,10 @@ class VectorEnv {
     for (Index i = 0; i < n; ++i) rngs_.push_back(stream_rng(seed, Stream::environment, stream_index(i)));
     obs_ = Matrix<Scalar>::Zero(obs_dim_, n);
     final_obs_ = obs_;
+    if constexpr (has_masks) {
+      static_assert(discrete_actions, "VectorEnv: action_mask() is for Discrete action spaces");
+      masks_.setConstant(num_actions_, n, true);
+    }
     rewards_ = RowVector<Scalar>::Zero(n);
     terminated_ = BoolRowVector::Constant(n, false);
     truncated_ = BoolRowVector::Constant(n, false);
@@ -311,9 +339,13 @@ class VectorEnv {
     if constexpr (discrete_actions) {
       PGRAD_REQUIRE(actions.cols() == n, "VectorEnv::step: expected 1x", n, " actions, got ",
                     actions.rows(), "x", actions.cols());
-      for (Index i = 0; i < n; ++i)
+      for (Index i = 0; i < n; ++i) {
         PGRAD_REQUIRE(actions[i] >= 0 && actions[i] < num_actions_, "VectorEnv::step: action ",
                       actions[i], " for copy ", i, " is outside Discrete(", num_actions_, ")");
+        if constexpr (has_masks)
+          PGRAD_REQUIRE(masks_(actions[i], i), "VectorEnv::step: action ", actions[i], " for copy ", i,
+                        " is forbidden by its action mask");
+      }
     } else {
       PGRAD_REQUIRE(actions.rows() == act_dim_ && actions.cols() == n, "VectorEnv::step: expected ",
                     act_dim_, "x", n, " actions, got ", actions.rows(), "x", actions.cols());
@@ -351,6 +383,7 @@ class VectorEnv {
     const auto observation = envs_[k].reset(rngs_[k]);
     check_observation(observation, i, "reset");
     store(obs_, i, observation);
+    read_mask(i, "reset");
     returns_[k] = 0.0;
     lengths_[k] = 0;
     ended_[k] = 0;
@@ -382,6 +415,7 @@ class VectorEnv {
     ended_[k] = result.terminated || result.truncated;
     if (!ended_[k]) {
       obs_.col(i) = final_obs_.col(i);
+      read_mask(i, "step");
       return;
     }
     Episode<Scalar>& episode = episodes_[k];
@@ -398,6 +432,7 @@ class VectorEnv {
     const auto observation = env.reset(rngs_[k]);
     check_observation(observation, i, "step (auto-reset)");
     store(obs_, i, observation);
+    read_mask(i, "step (auto-reset)");
     returns_[k] = 0.0;
     lengths_[k] = 0;
     if constexpr (has_episode_recorder<Env>()) recorder_counts_[k] = episode_recorder(env).episode_count();
@@ -410,6 +445,7 @@ class VectorEnv {
   std::vector<Action> action_buffers_;
   const Actions* actions_ = nullptr;
   Matrix<Scalar> obs_, final_obs_;
+  BoolMatrix masks_;  // num_actions x N with action masks, else empty
   RowVector<Scalar> rewards_;
   BoolRowVector terminated_, truncated_;
   std::vector<double> returns_;

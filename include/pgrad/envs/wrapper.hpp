@@ -1,6 +1,7 @@
 #pragma once
 // pgrad::envs::Wrapper: the forwarding every environment wrapper shares, written once.
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 #include <pgrad/core/random.hpp>
@@ -16,6 +17,7 @@ namespace pgrad::envs {
 ///   observation_space(), action_space() the inner spaces
 ///   reset(Rng&), step(action)           the inner reset and step
 ///   reset(std::uint64_t seed)           Rng(seed), then the wrapper's own reset(Rng&)
+///   action_mask()                       the inner mask (when the inner environment has one)
 ///   inner()                             the wrapped environment (is_wrapper_v, max_episode_steps_of
 ///                                       and episode_recorder look through it)
 ///   save_state / load_state             the section named Derived::state_section, then the
@@ -47,6 +49,10 @@ class Wrapper {
     return self().reset(rng);
   }
   auto step(const Action& action) { return env_.step(action); }
+  template <class E = Env, class = std::enable_if_t<has_action_mask_v<E>>>
+  decltype(auto) action_mask() const {
+    return env_.action_mask();
+  }
 
   Env& inner() { return env_; }
   const Env& inner() const { return env_; }

@@ -247,8 +247,11 @@ class ActorCritic {
   /// batch evaluated between rollouts does not resize the acting ones).
   const Distribution& evaluated_distribution() const { return evaluated_dist_; }
 
-  /// Samples actions for a batch of observations, with their log π(a|s).
-  void act(const MatrixCRef<S>& observations, Rng& rng, Actions& actions, RowVector<S>& log_probs) {
+  /// Samples actions for a batch of observations, with their log π(a|s). `action_masks`
+  /// (Categorical only: num_actions x batch, true = allowed) restricts π to the allowed actions:
+  /// the others get probability 0 (Categorical::set_logits with a mask).
+  void act(const MatrixCRef<S>& observations, Rng& rng, Actions& actions, RowVector<S>& log_probs,
+           const BoolMatrix* action_masks = nullptr) {
     if (uses_dropout()) {
       dropout_.draw(dropout_rng_, actor_.hidden_units(), observations.cols(), acting_masks_);
       actor_.predict(features(observations), head_, acting_scratch_, &acting_masks_);
@@ -256,14 +259,14 @@ class ActorCritic {
       acting_masks_.resize(0, 0);
       actor_.predict(features(observations), head_);
     }
-    set_distribution(acting_dist_, head_);
+    set_distribution(acting_dist_, head_, action_masks);
     acting_dist_.sample(rng, actions);
     acting_dist_.log_prob(actions, log_probs);
   }
   /// The same, with V(s) (zeros without a critic).
   void act(const MatrixCRef<S>& observations, Rng& rng, Actions& actions, RowVector<S>& log_probs,
-           RowVector<S>& values) {
-    act(observations, rng, actions, log_probs);
+           RowVector<S>& values, const BoolMatrix* action_masks = nullptr) {
+    act(observations, rng, actions, log_probs, action_masks);
     predict_values(observations, values);
   }
 
@@ -274,10 +277,11 @@ class ActorCritic {
     Distribution::discard_samples(rng, samples, discrete ? 1 : action_size());
   }
 
-  /// The most likely action (argmax / mean) for each observation.
-  void act_deterministic(const MatrixCRef<S>& observations, Actions& actions) {
+  /// The most likely action (argmax / mean) for each observation (among the allowed ones).
+  void act_deterministic(const MatrixCRef<S>& observations, Actions& actions,
+                         const BoolMatrix* action_masks = nullptr) {
     actor_.predict(features(observations), head_);
-    set_distribution(acting_dist_, head_);
+    set_distribution(acting_dist_, head_, action_masks);
     acting_dist_.mode(actions);
   }
 
@@ -314,18 +318,18 @@ class ActorCritic {
   /// log π(aⱼ|sⱼ) and the entropy of π(·|sⱼ) for given observations and actions, without
   /// training state (inspection, tests, TRPO's line search); distribution() is then that π.
   void evaluate_actions(const MatrixCRef<S>& observations, const Actions& actions, RowVector<S>& log_probs,
-                        RowVector<S>& entropy) {
+                        RowVector<S>& entropy, const BoolMatrix* action_masks = nullptr) {
     const MatrixCRef<S> x =
         trunk_ ? features(observations, evaluated_features_, evaluated_scratch_) : MatrixCRef<S>(observations);
     actor_.predict(x, evaluated_head_, evaluated_scratch_);
-    set_distribution(evaluated_dist_, evaluated_head_);
+    set_distribution(evaluated_dist_, evaluated_head_, action_masks);
     evaluated_dist_.log_prob(actions, log_probs);
     evaluated_dist_.entropy(entropy);
   }
   /// The same with V(sⱼ) (zeros without a critic).
   void evaluate_actions(const MatrixCRef<S>& observations, const Actions& actions, RowVector<S>& log_probs,
-                        RowVector<S>& entropy, RowVector<S>& values) {
-    evaluate_actions(observations, actions, log_probs, entropy);
+                        RowVector<S>& entropy, RowVector<S>& values, const BoolMatrix* action_masks = nullptr) {
+    evaluate_actions(observations, actions, log_probs, entropy, action_masks);
     predict_values(observations, values);
   }
 
@@ -340,12 +344,13 @@ class ActorCritic {
   /// parts must not write to the same variables. A shared trunk goes forward first and backward
   /// last (its gradient is the sum of both heads'). Gradients accumulate (see zero_grad).
   /// With dropout in training mode the actor uses `dropout_masks` (e.g. the acting pass's, from
-  /// the rollout) or, when null, masks drawn afresh.
+  /// the rollout) or, when null, masks drawn afresh; π is restricted by `action_masks` as in act().
   template <class PolicyPart, class ValuePart>
   void train_pass(const MatrixCRef<S>& observations, const Actions& actions, PolicyPart&& policy_part,
-                  ValuePart&& value_part, ThreadPool* workers = nullptr, const Matrix<S>* dropout_masks = nullptr) {
+                  ValuePart&& value_part, ThreadPool* workers = nullptr, const Matrix<S>* dropout_masks = nullptr,
+                  const BoolMatrix* action_masks = nullptr) {
     const MatrixCRef<S> x = trunk_ ? MatrixCRef<S>(trunk_->forward(observations)) : observations;
-    const auto actor_side = [&] { actor_pass(x, actions, policy_part, training_dist_, dropout_masks); };
+    const auto actor_side = [&] { actor_pass(x, actions, policy_part, training_dist_, dropout_masks, action_masks); };
     const auto critic_side = [&] {
       if (critic_)
         pass_values_ = critic_->forward(x).row(0);
@@ -437,9 +442,10 @@ class ActorCritic {
   /// the policy group (the critic takes no part). It also prepares fisher_vector_product at these
   /// parameters and observations.
   template <class PolicyPart>
-  void policy_pass(const MatrixCRef<S>& observations, const Actions& actions, PolicyPart&& policy_part) {
+  void policy_pass(const MatrixCRef<S>& observations, const Actions& actions, PolicyPart&& policy_part,
+                   const BoolMatrix* action_masks = nullptr) {
     const MatrixCRef<S> x = trunk_ ? MatrixCRef<S>(trunk_->forward(observations)) : observations;
-    actor_pass(x, actions, policy_part, fisher_dist_, nullptr);
+    actor_pass(x, actions, policy_part, fisher_dist_, nullptr, action_masks);
     if (trunk_) trunk_->backward(actor_.input_gradient(), false);
   }
 
@@ -620,12 +626,12 @@ class ActorCritic {
   // part of the loss, its closed-form gradient, and the backward (dX too when there is a trunk).
   template <class PolicyPart>
   void actor_pass(const MatrixCRef<S>& x, const Actions& actions, PolicyPart& policy_part, Distribution& dist,
-                  const Matrix<S>* dropout_masks) {
+                  const Matrix<S>* dropout_masks, const BoolMatrix* action_masks) {
     if (uses_dropout() && dropout_masks == nullptr) {
       dropout_.draw(dropout_rng_, actor_.hidden_units(), x.cols(), training_masks_);
       dropout_masks = &training_masks_;
     }
-    set_distribution(dist, actor_.forward(x, uses_dropout() ? dropout_masks : nullptr));
+    set_distribution(dist, actor_.forward(x, uses_dropout() ? dropout_masks : nullptr), action_masks);
     dist.log_prob(actions, pass_log_probs_);
     dist.entropy(pass_entropy_);
     policy_part(PolicyTerms<S>{pass_log_probs_, pass_entropy_, pass_log_prob_weight_, pass_entropy_weight_});
@@ -643,8 +649,14 @@ class ActorCritic {
     actor_.backward(grad_head_, trunk_.has_value());
   }
 
-  void set_distribution(Distribution& dist, const MatrixCRef<S>& head) {
-    if constexpr (!discrete) {
+  void set_distribution(Distribution& dist, const MatrixCRef<S>& head, const BoolMatrix* action_masks = nullptr) {
+    if constexpr (discrete) {
+      if (action_masks != nullptr) {
+        dist.set_logits(head, *action_masks);
+        return;
+      }
+    } else {
+      PGRAD_REQUIRE(action_masks == nullptr, "ActorCritic: action masks are for Categorical policies");
       if (state_dependent_std()) {
         dist.set_state_dependent(head.topRows(action_size_), head.bottomRows(action_size_));
         return;

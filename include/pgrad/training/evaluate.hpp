@@ -25,7 +25,7 @@ struct EvaluationResult {
 
 /// Runs `episodes` whole episodes of `env` (a copy: the caller's is untouched) and reports the
 /// returns and lengths. With `deterministic` (the default) the action is the policy's mode (argmax,
-/// or the mean); otherwise it is sampled. Box actions are clipped to the action space. Episode k
+/// or the mean); otherwise it is sampled; an environment's action masks restrict both. Box actions are clipped to the action space. Episode k
 /// resets from stream (Stream::evaluation, k) of `seed` and samples its actions from
 /// (Stream::evaluation_actions, k), so an evaluation is reproducible and draws nothing that
 /// training with the same seed draws: pass the run's seed. For an environment wrapped in NormalizeObservation pass a copy
@@ -43,6 +43,18 @@ EvaluationResult evaluate_policy(Policy& policy, Env env, Index episodes, std::u
   typename Env::Action env_action{};
   RowVector<S> log_prob;
   Matrix<S> hidden;  // a recurrent policy's state, zero at the start of every episode
+  constexpr bool masked = envs::has_action_mask_v<Env>;
+  static_assert(!(masked && is_recurrent_v<Policy>), "pgrad: recurrent policies do not take action masks yet");
+  BoolMatrix mask;  // the environment's action mask of the current observation (masked only)
+  const auto read_mask = [&] {
+    if constexpr (masked) {
+      const auto& flags = env.action_mask();
+      PGRAD_REQUIRE(static_cast<Index>(flags.size()) == policy.action_size(), "evaluate_policy: an action mask of ",
+                    static_cast<Index>(flags.size()), " flags for ", policy.action_size(), " actions");
+      mask.resize(policy.action_size(), 1);
+      for (Index a = 0; a < policy.action_size(); ++a) mask(a, 0) = static_cast<bool>(flags[a]);
+    }
+  };
   double sum = 0, sum_sq = 0, length_sum = 0;
   EvaluationResult result;
   result.episodes = episodes;
@@ -59,6 +71,7 @@ EvaluationResult evaluate_policy(Policy& policy, Env env, Index episodes, std::u
   for (Index k = 0; k < episodes; ++k) {
     Rng reset_rng = stream_rng(seed, Stream::evaluation, static_cast<std::uint64_t>(k));
     observation = env.reset(reset_rng).template cast<S>();
+    read_mask();
     Rng action_rng = stream_rng(seed, Stream::evaluation_actions, static_cast<std::uint64_t>(k));
     double episode_return = 0;
     Index length = 0;
@@ -70,9 +83,9 @@ EvaluationResult evaluate_policy(Policy& policy, Env env, Index episodes, std::u
         else
           policy.act(observation, hidden, action_rng, action, log_prob);
       } else if (deterministic) {
-        policy.act_deterministic(observation, action);
+        policy.act_deterministic(observation, action, masked ? &mask : nullptr);
       } else {
-        policy.act(observation, action_rng, action, log_prob);
+        policy.act(observation, action_rng, action, log_prob, masked ? &mask : nullptr);
       }
       if constexpr (Policy::discrete) {
         env_action = action[0];
@@ -84,6 +97,7 @@ EvaluationResult evaluate_policy(Policy& policy, Env env, Index episodes, std::u
       ++length;
       if (step.terminated || step.truncated) break;
       observation = step.observation.template cast<S>();
+      read_mask();
     }
     sum += episode_return;
     sum_sq += episode_return * episode_return;

@@ -438,7 +438,11 @@ std::string c_header_text(const ExportedActor<S>& net, Index obs_size, Index act
   text << " *   h_0 = x,  h_{l+1} = f_l(W_l h_l + b_l)  (" << name << "_w<l> row-major out x in, " << name
        << "_b<l>)\n";
   if (discrete) {
-    text << " *   and returns argmax_k h_L[k] (the first on ties), or -1 for a non-finite observation.\n";
+    text << " *   and returns argmax_k h_L[k] (the first on ties), or -1 for a non-finite observation.\n"
+         << " * int " << name << "_act_masked(const " << ctype << "* observation" << state_param
+         << ", const unsigned char* allowed)\n"
+         << " *   the same argmax over the actions k with allowed[k] != 0 (an environment's action mask; NULL:\n"
+         << " *   all), or -1 when none is allowed.\n";
   } else {
     if (!bounded)
       text << " *   action = h_L (the mean action, not clipped)\n";
@@ -556,8 +560,10 @@ std::string c_header_text(const ExportedActor<S>& net, Index obs_size, Index act
   }
 
   // The action.
-  text << "static inline int " << name << "_act(const " << ctype << "* observation" << state_param
-       << (discrete ? "" : ", " + std::string(ctype) + "* action") << ") {\n"
+  // Discrete: <name>_act_masked holds the network, and <name>_act calls it with every action allowed.
+  text << "static inline int " << name << (discrete ? "_act_masked" : "_act") << "(const " << ctype << "* observation"
+       << state_param << (discrete ? ", const unsigned char* allowed" : ", " + std::string(ctype) + "* action")
+       << ") {\n"
        << "  " << ctype << " h0[" << max_width << "], h1[" << max_width << "];\n"
        << "  int i;\n"
        << "  for (i = 0; i < " << obs_size << "; ++i)\n"
@@ -600,9 +606,9 @@ std::string c_header_text(const ExportedActor<S>& net, Index obs_size, Index act
   const char* last = buffer(current);
   if (discrete) {
     text << "  {\n"
-         << "    int best = 0;\n"
-         << "    for (i = 1; i < " << action_size << "; ++i)\n"
-         << "      if (" << last << "[i] > " << last << "[best]) best = i;\n"
+         << "    int best = -1;\n"
+         << "    for (i = 0; i < " << action_size << "; ++i)\n"
+         << "      if ((allowed == 0 || allowed[i]) && (best < 0 || " << last << "[i] > " << last << "[best])) best = i;\n"
          << "    return best;\n"
          << "  }\n";
   } else {
@@ -625,6 +631,10 @@ std::string c_header_text(const ExportedActor<S>& net, Index obs_size, Index act
          << "  return 0;\n";
   }
   text << "}\n\n";
+  if (discrete)
+    text << "static inline int " << name << "_act(const " << ctype << "* observation" << state_param << ") {\n"
+         << "  return " << name << "_act_masked(observation" << (net.gru ? ", hidden" : "") << ", 0);\n"
+         << "}\n\n";
 
   // The self-test.
   const std::string state_arg = net.gru ? ", hidden" : "";
