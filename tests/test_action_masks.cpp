@@ -4,6 +4,8 @@
 // checkpoints resume exactly.
 #include <catch2/catch.hpp>
 
+#include "error_message.hpp"
+
 #include <pgrad/algorithms/a2c.hpp>
 #include <pgrad/algorithms/ppo.hpp>
 #include <pgrad/algorithms/trpo.hpp>
@@ -78,15 +80,6 @@ struct MaskedChoice {
 };
 static_assert(pgrad::envs::has_action_mask_v<MaskedChoice>);
 static_assert(pgrad::envs::has_action_mask_v<pgrad::envs::TimeLimit<MaskedChoice>>);  // wrappers forward it
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const pgrad::Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 template <class Config>
 Config small(Config config) {

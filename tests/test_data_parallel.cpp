@@ -3,6 +3,8 @@
 // and an unsharded run, and the configurations that cannot be sharded.
 #include <catch2/catch.hpp>
 
+#include "error_message.hpp"
+
 #include <pgrad/algorithms/presets.hpp>
 #include <pgrad/envs/cartpole.hpp>
 #include <pgrad/envs/pendulum.hpp>
@@ -31,15 +33,6 @@ class Pretend final : public pgrad::algo::Communicator {
  private:
   int rank_, size_;
 };
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const pgrad::Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 }  // namespace
 

@@ -3,6 +3,8 @@
 // produce a mixed file, and a reader that refuses directories, FIFOs, devices and large files.
 #include <catch2/catch.hpp>
 
+#include "error_message.hpp"
+
 #include <pgrad/core/file_io.hpp>
 #include <pgrad/training/checkpoint.hpp>
 
@@ -96,16 +98,6 @@ int in_child(const std::function<int()>& body) {
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-/// The message of the pgrad::Error that `call` throws ("" when it throws nothing).
-std::string error_of(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const pgrad::Error& error) {
-    return error.what();
-  }
-  return "";
 }
 
 /// Sets a resource limit's soft value for the scope (restored at exit).
