@@ -32,6 +32,9 @@ Options parse_options(int argc, char** argv, const std::string& description, Opt
     app.add_flag("--state-dependent-std", options.state_dependent_std,
                  "Gaussian policy: log σ from a second actor head (a function of the state) instead of one learned "
                  "vector");
+  if (groups & mujoco_tasks)
+    app.add_option("--env", options.env, "MuJoCo task: Gymnasium's Walker2d-v4, Hopper-v4 or HalfCheetah-v4")
+        ->check(CLI::IsMember({"walker2d", "hopper", "half_cheetah"}));
   app.add_option("--seed", options.seed, "Seed of every random number of the run")
       ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 62));
   app.add_option("--steps", options.steps,

@@ -1,6 +1,7 @@
 #pragma once
 // pgrad: header-only policy-gradient reinforcement learning on Eigen. Includes everything
-// except the MuJoCo environment (include <pgrad/envs/walker2d.hpp> and link pgrad::mujoco).
+// except the MuJoCo environments (include <pgrad/envs/walker2d.hpp>, hopper.hpp or
+// half_cheetah.hpp and link pgrad::mujoco).
 #include <pgrad/version.hpp>
 
 #include <pgrad/core/check.hpp>

@@ -3,6 +3,8 @@
 #include <sstream>
 #include <string>
 
+#include <pgrad/envs/planar_mjcf.hpp>
+
 namespace pgrad::envs::detail {
 
 /// MJCF of the planar Walker2d (Gymnasium's Walker2d-v4/v5 physics), composed here from the
@@ -48,13 +50,9 @@ inline std::string walker2d_mjcf(double right_foot_friction, double left_foot_fr
          " </default>\n"
          " <worldbody>\n"
          "  <geom name='floor' type='plane' size='40 40 1' conaffinity='1' friction='0.7 0.1 0.1'/>\n"
-         "  <body name='torso' pos='0 0 1.25'>\n"
-         "   <joint name='rootx' type='slide' axis='1 0 0' pos='0 0 -1.25' limited='false'"
-         " damping='0' armature='0'/>\n"
-         "   <joint name='rootz' type='slide' axis='0 0 1' pos='0 0 -1.25' ref='1.25' limited='false'"
-         " damping='0' armature='0'/>\n"
-         "   <joint name='rooty' type='hinge' axis='0 1 0' limited='false' damping='0' armature='0'/>\n"
-         "   <geom name='torso_geom' fromto='0 0 0.2 0 0 -0.2' size='0.05'/>\n";
+         "  <body name='torso' pos='0 0 1.25'>\n";
+  planar_root_joints(xml, 1.25, "   ");
+  xml << "   <geom name='torso_geom' fromto='0 0 0.2 0 0 -0.2' size='0.05'/>\n";
   leg("", right_foot_friction);
   leg("_left", left_foot_friction);
   xml << "  </body>\n"

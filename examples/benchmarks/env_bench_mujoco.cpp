@@ -1,10 +1,13 @@
-// Benchmark: Walker2d (MuJoCo) environment steps per second with uniform random actions in
-// [-1, 1]^6, resetting when an episode ends: one env stepped directly, then through VectorEnv
-// (8 and 32 copies) with 1 and 2 worker threads.
+// Benchmark: environment steps per second of the MuJoCo tasks (Walker2d, Hopper, HalfCheetah)
+// with uniform random actions in [-1, 1], resetting when an episode ends: one env stepped
+// directly, then through VectorEnv (8 and 32 copies) with 1 and 2 worker threads.
 // Reports steps per wall-clock second and per CPU second of the process (all its threads): on a
 // machine shared with other work the second one is the steadier figure.
 // Build in Release (-O3 -march=native) and run:
-//   cmake --build build --target env_bench_walker2d && ./build/examples/env_bench_walker2d [seconds]
+//   cmake --build build --target env_bench_mujoco && ./build/examples/env_bench_mujoco [seconds] [task]
+// (task: walker2d, hopper, half_cheetah or all, the default).
+#include <pgrad/envs/half_cheetah.hpp>
+#include <pgrad/envs/hopper.hpp>
 #include <pgrad/envs/vector_env.hpp>
 #include <pgrad/envs/walker2d.hpp>
 
@@ -18,7 +21,6 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using Env = pgrad::envs::Walker2d<float>;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -34,7 +36,8 @@ void print_row(const char* how, const char* envs, const char* threads, double st
 }
 
 // Steps one env for about `budget` seconds.
-void bench_single_env(double budget, const std::vector<Env::Action>& actions) {
+template <class Env>
+void bench_single_env(double budget, const std::vector<typename Env::Action>& actions) {
   Env env;
   pgrad::Rng rng(0);
   env.reset(rng);
@@ -53,8 +56,9 @@ void bench_single_env(double budget, const std::vector<Env::Action>& actions) {
 }
 
 // Steps `num_envs` copies through VectorEnv on `num_threads` threads for about `budget` seconds.
+template <class Env>
 void bench_vector_env(double budget, pgrad::Index num_envs, int num_threads,
-                                   const std::vector<pgrad::Matrix<float>>& actions) {
+                      const std::vector<pgrad::Matrix<float>>& actions) {
   pgrad::envs::VectorEnv<Env> envs(num_envs, Env(), 0, num_threads);
   envs.set_parallel_stepping(pgrad::envs::ParallelStepping::always);
   envs.reset();
@@ -72,27 +76,37 @@ void bench_vector_env(double budget, pgrad::Index num_envs, int num_threads,
   print_row("VectorEnv", envs_text.c_str(), threads_text.c_str(), steps, elapsed, cpu_seconds_since(cpu_start));
 }
 
+// All rows for one task.
+template <class Env>
+void bench(const char* title, double budget) {
+  pgrad::Rng rng(1);
+  const auto space = Env().action_space();
+  std::vector<typename Env::Action> actions;
+  for (int i = 0; i < 4096; ++i) actions.push_back(space.sample(rng));
+
+  std::printf("\n%s, float observations, %.1f s per row\n", title, budget);
+  std::printf("%-22s %6s %8s %14s %16s\n", "how", "envs", "threads", "steps/s (wall)", "steps/CPU-s");
+  bench_single_env<Env>(budget, actions);
+  for (pgrad::Index num_envs : {8, 32}) {
+    std::vector<pgrad::Matrix<float>> batches;
+    for (int b = 0; b < 64; ++b) {
+      pgrad::Matrix<float> batch(space.size(), num_envs);
+      for (pgrad::Index e = 0; e < num_envs; ++e) batch.col(e) = actions[static_cast<std::size_t>((b * num_envs + e) % 4096)];
+      batches.push_back(batch);
+    }
+    for (int threads : {1, 2}) bench_vector_env<Env>(budget, num_envs, threads, batches);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const double budget = argc > 1 ? std::atof(argv[1]) : 3.0;
-  pgrad::Rng rng(1);
-  const auto space = Env().action_space();
-  std::vector<Env::Action> actions;
-  for (int i = 0; i < 4096; ++i) actions.push_back(space.sample(rng));
-
-  std::printf("Walker2d (MuJoCo %s, RK4, frame skip 4), float observations, %.1f s per row\n",
-              mj_versionString(), budget);
-  std::printf("%-22s %6s %8s %14s %16s\n", "how", "envs", "threads", "steps/s (wall)", "steps/CPU-s");
-  bench_single_env(budget, actions);
-  for (pgrad::Index num_envs : {8, 32}) {
-    std::vector<pgrad::Matrix<float>> batches;
-    for (int b = 0; b < 64; ++b) {
-      pgrad::Matrix<float> batch(6, num_envs);
-      for (pgrad::Index e = 0; e < num_envs; ++e) batch.col(e) = actions[static_cast<std::size_t>((b * num_envs + e) % 4096)];
-      batches.push_back(batch);
-    }
-    for (int threads : {1, 2}) bench_vector_env(budget, num_envs, threads, batches);
-  }
+  const std::string task = argc > 2 ? argv[2] : "all";
+  std::printf("MuJoCo %s\n", mj_versionString());
+  if (task == "all" || task == "walker2d") bench<pgrad::envs::Walker2d<float>>("Walker2d-v4 (RK4, frame skip 4)", budget);
+  if (task == "all" || task == "hopper") bench<pgrad::envs::Hopper<float>>("Hopper-v4 (RK4, frame skip 4)", budget);
+  if (task == "all" || task == "half_cheetah")
+    bench<pgrad::envs::HalfCheetah<float>>("HalfCheetah-v4 (Euler, frame skip 5)", budget);
   return 0;
 }
