@@ -168,9 +168,10 @@ void write_curve(const fs::path& dir, const Options& o, const std::vector<Run>& 
                             std::to_string(runs.size()) + " seeds";
   for (const char* format : {"png", "svg"}) {
     script << "set terminal " << (std::string(format) == "png" ? "pngcairo size 900,560" : "svg size 900,560") << "\n"
+           << "set termoption noenhanced\n"
            << "set output '" << (dir / (std::string("curve.") + format)).string() << "'\n"
            << "set title '" << title << ": training return (mean of the last 100 episodes), mean ± std'\n"
-           << "set xlabel 'environment steps'\nset ylabel 'return'\nset key left top\nset grid\n"
+           << "set xlabel 'environment steps'\nset ylabel 'return'\nset key left top\nset grid\nset format x '%.1s%c'\n"
            << "plot '" << (dir / "curve.dat").string() << "' using 1:($2-$3):($2+$3) with filledcurves "
            << "fs transparent solid 0.25 lc rgb '#4477aa' title '± std', '' using 1:2 with lines lw 2 lc rgb "
               "'#4477aa' title 'mean'\n";
