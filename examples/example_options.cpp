@@ -28,10 +28,15 @@ Options parse_options(int argc, char** argv, const std::string& description, Opt
     app.add_flag("--hide-velocity", options.hide_velocity,
                  "Partially observed CartPole: the agent sees the cart position and pole angle, not their velocities");
   }
-  if (groups & gaussian)
+  if (groups & box_actions) {
+    app.add_option("--distribution", options.distribution,
+                   "Box-action distribution: gaussian (clipped to the box), squashed_gaussian (tanh, mapped onto "
+                   "the box) or beta (mapped onto the box)")
+        ->check(CLI::IsMember({"gaussian", "squashed_gaussian", "beta"}));
     app.add_flag("--state-dependent-std", options.state_dependent_std,
-                 "Gaussian policy: log σ from a second actor head (a function of the state) instead of one learned "
-                 "vector");
+                 "Gaussian policies: log σ from a second actor head (a function of the state) instead of one "
+                 "learned vector");
+  }
   if (groups & mujoco_tasks)
     app.add_option("--env", options.env, "MuJoCo task: Gymnasium's Walker2d-v4, Hopper-v4 or HalfCheetah-v4")
         ->check(CLI::IsMember({"walker2d", "hopper", "half_cheetah"}));

@@ -21,11 +21,12 @@ struct Options {
   std::string policy = "mlp";   ///< --policy mlp|gru (cartpole only): feed-forward or recurrent
   bool hide_velocity = false;   ///< --hide-velocity (cartpole only): observe x and theta alone
   bool state_dependent_std = false;  ///< --state-dependent-std (Box actions): log σ from the actor
+  std::string distribution = "gaussian";  ///< --distribution gaussian|squashed_gaussian|beta (Box actions)
   std::string env = "walker2d";  ///< --env walker2d|hopper|half_cheetah (mujoco only)
 };
 
 /// Which option groups an example takes beyond --seed, --steps, --threads and --csv.
-enum OptionGroups : unsigned { basic = 0, presets = 1, checkpoints = 2, recurrent = 4, gaussian = 8, mujoco_tasks = 16 };
+enum OptionGroups : unsigned { basic = 0, presets = 1, checkpoints = 2, recurrent = 4, box_actions = 8, mujoco_tasks = 16 };
 
 /// Parses argv into `defaults` for an example described by `description`; `algorithms` lists
 /// what --algo may name (no --algo when empty). --help prints every option with its default and

@@ -120,7 +120,7 @@ TEST_CASE("compute_values checks that the value row fits the observations", "[po
 }
 
 TEST_CASE("a policy without a critic has no critic: no parameters, no draws, no optimiser state", "[policy]") {
-  using Gaussian = pgrad::ActorCritic<float, pgrad::dist::DiagGaussian<float>>;
+  using Gaussian = pgrad::ActorCritic<float, pgrad::dist::ContinuousDistribution<float>>;
   pgrad::Rng with_rng(4), without_rng(4);
   Gaussian with(3, 2, config_with(false, true), with_rng);
   Gaussian without(3, 2, config_with(false, false), without_rng);

@@ -16,7 +16,7 @@ using pgrad::RowVector;
 using pgrad::algo::Minibatch;
 using pgrad::algo::Reduction;
 using CategoricalPolicy = pgrad::ActorCritic<double, pgrad::dist::Categorical<double>>;
-using GaussianPolicy = pgrad::ActorCritic<double, pgrad::dist::DiagGaussian<double>>;
+using GaussianPolicy = pgrad::ActorCritic<double, pgrad::dist::ContinuousDistribution<double>>;
 
 namespace {
 
@@ -121,12 +121,51 @@ TEST_CASE("a state-dependent log-std head: PPO's gradient matches finite differe
     for (Index i = 0; i < theta.size(); ++i) theta[i] += 0.1 * rng.normal<double>();
     policy.set_flat_parameters(theta);
     const auto batch = random_batch(policy, 12, rng);
-    const auto& log_std = policy.distribution().log_std();
+    const auto& log_std = policy.distribution().gaussian().log_std();
     CHECK((log_std.col(0) - log_std.col(1)).norm() > 1e-6);  // log σ depends on the state
     pgrad::algo::PpoConfig ppo;
     ppo.ent_coef = 0.05;
     pgrad::algo::PpoLoss<GaussianPolicy> loss;
     check_loss_gradient(policy, loss, batch, ppo.at(0.0));
+  }
+}
+
+TEST_CASE("bounded Box distributions: PPO's and A2C's gradients match finite differences", "[algo][ppo][gradient]") {
+  using pgrad::BoxDistribution;
+  for (BoxDistribution kind : {BoxDistribution::squashed_gaussian, BoxDistribution::beta}) {
+    for (bool state_dependent : {false, true}) {
+      for (bool trunk : {false, true}) {
+        if (kind == BoxDistribution::beta && state_dependent) continue;  // Beta's heads are always two-part
+        INFO(pgrad::box_distribution_name(kind) << ", state-dependent " << state_dependent << ", trunk " << trunk);
+        pgrad::PolicyConfig config = small_policy();
+        config.box_distribution = kind;
+        config.state_dependent_std = state_dependent;
+        config.shared_hidden = trunk ? std::vector<Index>{4} : std::vector<Index>{};
+        pgrad::Rng rng(trunk ? 41 : 42);
+        GaussianPolicy policy(3, 2, config, rng);
+        CHECK(policy.box_distribution() == kind);
+        const bool two_part = kind == BoxDistribution::beta || state_dependent;
+        CHECK(policy.actor().output_size() == (two_part ? 4 : 2));
+        CHECK(policy.log_std().size() == (two_part ? 0 : 2));
+        Eigen::VectorXd theta = policy.flat_parameters();
+        for (Index i = 0; i < theta.size(); ++i) theta[i] += 0.1 * rng.normal<double>();
+        policy.set_flat_parameters(theta);
+        const auto batch = random_batch(policy, 12, rng);
+        if (kind == BoxDistribution::beta)  // Beta variates in (0, 1)
+          CHECK((batch.actions.array() > 0 && batch.actions.array() < 1).all());
+        pgrad::algo::PpoConfig ppo;
+        ppo.ent_coef = 0.05;
+        pgrad::algo::PpoLoss<GaussianPolicy> ppo_loss;
+        check_loss_gradient(policy, ppo_loss, batch, ppo.at(0.0));
+        pgrad::algo::Coefficients a2c;
+        a2c.ent_coef = 0.05;
+        a2c.vf_coef = 0.5;
+        pgrad::algo::PolicyGradientLoss<GaussianPolicy> a2c_loss(Reduction::mean);
+        check_loss_gradient(policy, a2c_loss, batch, a2c);
+        if (kind == BoxDistribution::beta)  // a Gamma draw takes a variable number of random numbers
+          CHECK_THROWS_WITH(policy.discard_samples(rng, 3), Catch::Contains("Beta policy does not train across processes"));
+      }
+    }
   }
 }
 

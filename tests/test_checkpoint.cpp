@@ -226,12 +226,47 @@ TEST_CASE("Exact resume of PPO on Pendulum with a state-dependent log-std head")
                                                                      "ppo_pendulum_state_dependent_std");
 }
 
-TEST_CASE("Exact resume of TRPO on CartPole") {
+namespace {
+// TRPO with 2 copies x 32 steps and 2 critic epochs of 16-sample minibatches.
+pgrad::algo::TrpoConfig small_trpo() {
   pgrad::algo::TrpoConfig config;
   config.num_envs = 2;
   config.num_steps = 32;
   config.critic_minibatch_size = 16;
   config.critic_epochs = 2;
+  return config;
+}
+}  // namespace
+
+TEST_CASE("Exact resume of PPO and TRPO on Pendulum with bounded distributions") {
+  using Pendulum = pgrad::envs::Pendulum<float>;
+  for (pgrad::BoxDistribution kind : {pgrad::BoxDistribution::squashed_gaussian, pgrad::BoxDistribution::beta}) {
+    const std::string name = pgrad::box_distribution_name(kind);
+    INFO(name);
+    pgrad::algo::PpoConfig config = small_ppo();
+    config.policy.box_distribution = kind;
+    check_exact_resume<pgrad::algo::Ppo<Pendulum>>(Pendulum(), config, 3, "ppo_pendulum_" + name);
+    pgrad::algo::TrpoConfig trpo = small_trpo();
+    trpo.policy.box_distribution = kind;
+    check_exact_resume<pgrad::algo::Trpo<Pendulum>>(Pendulum(), trpo, 3, "trpo_pendulum_" + name);
+  }
+}
+
+TEST_CASE("A checkpoint of one Box distribution does not load into a policy of another") {
+  using Pendulum = pgrad::envs::Pendulum<float>;
+  const TempPath file("box_kind");
+  pgrad::algo::PpoConfig config = small_ppo();
+  config.policy.box_distribution = pgrad::BoxDistribution::beta;
+  pgrad::algo::Ppo<Pendulum> beta(Pendulum(), config, 3);
+  pgrad::save_checkpoint(beta, file.path);
+  config.policy.box_distribution = pgrad::BoxDistribution::squashed_gaussian;
+  pgrad::algo::Ppo<Pendulum> squashed(Pendulum(), config, 3);
+  CHECK_THROWS_WITH(pgrad::load_checkpoint(squashed, file.path),
+                    Contains("Box distribution differs: file beta, policy squashed_gaussian"));
+}
+
+TEST_CASE("Exact resume of TRPO on CartPole") {
+  pgrad::algo::TrpoConfig config = small_trpo();
   config.policy.actor_hidden = {16};
   config.policy.critic_hidden = {16};
   check_exact_resume<pgrad::algo::Trpo<CartPole>>(CartPole(), config, 3, "trpo_cartpole");
@@ -345,7 +380,7 @@ TEST_CASE("Corrupt and mismatched checkpoints throw errors naming the problem") 
     CHECK_THROWS_WITH(pgrad::load_checkpoint(target, bad.path + ".missing"), Contains("cannot open"));
   }
   SECTION("other format version with a valid checksum (older and newer)") {
-    for (char version : {char(1), char(3)}) {
+    for (char version : {char(2), char(4)}) {
       std::string other = bytes;
       other[8] = version;  // version field, little-endian
       const std::size_t body = other.size() - 8;
@@ -354,7 +389,7 @@ TEST_CASE("Corrupt and mismatched checkpoints throw errors naming the problem") 
       write_bytes(bad.path, other);
       CHECK_THROWS_WITH(pgrad::load_checkpoint(target, bad.path),
                         Contains("format version " + std::to_string(int(version)) + " is not supported") &&
-                            Contains("this pgrad reads version 2"));
+                            Contains("this pgrad reads version 3"));
     }
   }
   SECTION("different network size") {

@@ -119,6 +119,13 @@ TEST_CASE("Every policy field is checked, from the algorithm and from ActorCriti
        "policy.activation has the invalid value 7"},
       {[](pgrad::PolicyConfig& p) { p.init = static_cast<pgrad::PolicyInit>(-1); },
        "policy.init has the invalid value -1"},
+      {[](pgrad::PolicyConfig& p) { p.box_distribution = static_cast<pgrad::BoxDistribution>(5); },
+       "policy.box_distribution has the invalid value 5"},
+      {[](pgrad::PolicyConfig& p) {
+         p.recurrent_size = 8;
+         p.box_distribution = pgrad::BoxDistribution::beta;
+       },
+       "policy.box_distribution = beta: recurrent policies have Gaussian heads only"},
   };
   for (const auto& [change, message] : cases) {
     INFO(message);

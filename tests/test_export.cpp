@@ -49,7 +49,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using CategoricalPolicy = ActorCritic<float, pgrad::dist::Categorical<float>>;
-using GaussianPolicy = ActorCritic<float, pgrad::dist::DiagGaussian<float>>;
+using GaussianPolicy = ActorCritic<float, pgrad::dist::ContinuousDistribution<float>>;
 
 constexpr const char* c_flags = "-std=c99 -Wall -Wextra -Werror -pedantic -O2";
 
@@ -629,12 +629,54 @@ TEST_CASE("exported DiagGaussian policy with RescaleAction matches the library i
   }
 }
 
+TEST_CASE("exported squashed-Gaussian and Beta policies map onto the box as evaluate_policy does", "[export]") {
+  for (pgrad::BoxDistribution kind : {pgrad::BoxDistribution::squashed_gaussian, pgrad::BoxDistribution::beta}) {
+    const std::string name = kind == pgrad::BoxDistribution::beta ? "beta" : "squashed";
+    INFO(name);
+    const fs::path dir = fresh_directory("bounded_" + name);
+    Rng rng(kind == pgrad::BoxDistribution::beta ? 21 : 22);
+    pgrad::PolicyConfig config;
+    config.box_distribution = kind;
+    config.actor_output_gain = 2.0;  // actions spread over the box
+    GaussianPolicy policy(3, 2, config, rng);
+    const Box<float> box(Eigen::Vector2f(-2.0f, 0.5f), Eigen::Vector2f(2.0f, 3.0f));
+    std::vector<Eigen::VectorXf> observations =
+        random_observations(30, Eigen::Vector3d::Zero(), Eigen::Vector3d(1.0, 2.0, 0.5), rng);
+    BoxScript env{observations, box};
+    const BoxScript unbounded{observations, Box<float>(Eigen::Vector2f(-2.0f, 0.5f),
+                                                       Eigen::Vector2f(2.0f, std::numeric_limits<float>::infinity()))};
+    CHECK_THROWS_WITH(pgrad::make_policy<GaussianPolicy>(unbounded, config, rng),
+                      Contains("policy maps its actions onto the action box, whose dimension 1 is [0.5, inf]"));
+    pgrad::evaluate_policy(policy, env, 1, 7);
+    const std::vector<Eigen::VectorXf>& expected = *env.log;
+    REQUIRE(expected.size() == observations.size());
+    for (const auto& a : expected)  // inside the box, not clipped at it
+      CHECK((a.array() > box.low.array() && a.array() < box.high.array()).all());
+
+    ExportOptions options;
+    options.name = name;
+    CHECK_THROWS_WITH(pgrad::c_header_source(policy, options, rng),
+                      Contains("maps its actions onto the action box itself: give the box with clip_actions(space)"));
+    options.clip_actions(box);
+    const std::string header = pgrad::c_header_source(policy, options, rng);
+    CHECK_THAT(header, Contains(kind == pgrad::BoxDistribution::beta ? "Beta policy" : "tanh-squashed Gaussian policy"));
+    const DriverOutput c = run_driver(dir, name, header, observations, 2, false);
+    CHECK(c.self_test == 0);
+    CHECK(c.nonfinite_return == -1);
+    for (std::size_t k = 0; k < observations.size(); ++k) {
+      INFO("observation " << k << ": library " << expected[k].transpose());
+      CHECK(c.returns[k] == 0);
+      for (Index d = 0; d < 2; ++d) CHECK(close_enough(c.actions[k][static_cast<std::size_t>(d)], expected[k][d]));
+    }
+  }
+}
+
 TEST_CASE("exported double policy uses double arithmetic and passes its self test", "[export]") {
   const fs::path dir = fresh_directory("double");
   Rng rng(6);
   pgrad::PolicyConfig config;
   config.actor_hidden = {5};
-  ActorCritic<double, pgrad::dist::DiagGaussian<double>> policy(2, 1, config, rng);
+  ActorCritic<double, pgrad::dist::ContinuousDistribution<double>> policy(2, 1, config, rng);
   ExportOptions options;
   options.name = "dbl";
   options.test_vectors = 4;
@@ -722,7 +764,7 @@ TEST_CASE("exported recurrent policies take and return the state and match the l
   pgrad::RecurrentActorCritic<float, pgrad::dist::Categorical<float>> discrete(3, 3, config, rng);
   config.shared_hidden = {};
   config.recurrent_shared = false;
-  pgrad::RecurrentActorCritic<float, pgrad::dist::DiagGaussian<float>> gaussian(3, 2, config, rng);
+  pgrad::RecurrentActorCritic<float, pgrad::dist::ContinuousDistribution<float>> gaussian(3, 2, config, rng);
 
   ExportOptions a;
   a.name = "rdisc";

@@ -74,6 +74,37 @@ TEST_CASE("PPO updates allocate nothing after the first (Gaussian, shared trunk,
   CHECK(allocations_after_warm_up(ppo, config.batch_size(), 2, 6) == 0);
 }
 
+namespace {
+// TRPO with 2 copies x 64 steps, critic minibatches of 32, 2 threads.
+pgrad::algo::TrpoConfig small_trpo() {
+  pgrad::algo::TrpoConfig config;
+  config.num_envs = 2;
+  config.num_steps = 64;
+  config.critic_minibatch_size = 32;
+  config.num_threads = 2;
+  return config;
+}
+}  // namespace
+
+TEST_CASE("PPO and TRPO updates allocate nothing after the first (squashed Gaussian and Beta, 2 threads)",
+          "[alloc][ppo][trpo]") {
+  using Env = pgrad::envs::Pendulum<float>;
+  for (pgrad::BoxDistribution kind : {pgrad::BoxDistribution::squashed_gaussian, pgrad::BoxDistribution::beta}) {
+    INFO(pgrad::box_distribution_name(kind));
+    pgrad::algo::PpoConfig config = pgrad::algo::PpoConfig::continuous_defaults();
+    config.num_steps = 64;
+    config.num_minibatches = 4;
+    config.num_threads = 2;
+    config.policy.box_distribution = kind;
+    pgrad::algo::Ppo<Env> ppo(Env{}, config, 4);
+    CHECK(allocations_after_warm_up(ppo, config.batch_size(), 2, 6) == 0);
+    pgrad::algo::TrpoConfig trpo = small_trpo();
+    trpo.policy.box_distribution = kind;
+    pgrad::algo::Trpo<Env> trpo_run(Env{}, trpo, 7);
+    CHECK(allocations_after_warm_up(trpo_run, trpo.batch_size(), 2, 6) == 0);
+  }
+}
+
 TEST_CASE("A2C updates allocate nothing after the first", "[alloc][a2c]") {
   using Env = pgrad::envs::CartPole<float>;
   pgrad::algo::A2cConfig config;
@@ -83,11 +114,7 @@ TEST_CASE("A2C updates allocate nothing after the first", "[alloc][a2c]") {
 
 TEST_CASE("TRPO updates allocate nothing after the first (Categorical and Gaussian with a trunk, 2 threads)",
           "[alloc][trpo]") {
-  pgrad::algo::TrpoConfig config;
-  config.num_envs = 2;
-  config.num_steps = 64;
-  config.critic_minibatch_size = 32;
-  config.num_threads = 2;
+  pgrad::algo::TrpoConfig config = small_trpo();
   pgrad::algo::Trpo<pgrad::envs::CartPole<float>> categorical(pgrad::envs::CartPole<float>{}, config, 6);
   CHECK(allocations_after_warm_up(categorical, config.batch_size(), 2, 6) == 0);
   config.policy.shared_hidden = {32};

@@ -22,7 +22,7 @@ using pgrad::Matrix;
 using pgrad::RowVector;
 using pgrad::Vector;
 using Categorical = pgrad::ActorCritic<double, pgrad::dist::Categorical<double>>;
-using Gaussian = pgrad::ActorCritic<double, pgrad::dist::DiagGaussian<double>>;
+using Gaussian = pgrad::ActorCritic<double, pgrad::dist::ContinuousDistribution<double>>;
 
 using pgrad_test::random_matrix;
 
@@ -161,15 +161,24 @@ TEST_CASE("policy_pass gives the policy group's gradient of train_pass, and leav
   }
 }
 
-TEST_CASE("fisher_vector_product with a state-dependent log-std head is the Hessian of the mean KL", "[trpo][policy]") {
-  pgrad::Rng rng(13);
-  pgrad::PolicyConfig config = small_policy(false);
-  config.state_dependent_std = true;
-  Gaussian policy(3, 2, config, rng);
-  Vector<double> theta = policy.flat_parameters();
-  for (Index i = 0; i < theta.size(); ++i) theta[i] += 0.1 * rng.normal<double>();
-  policy.set_flat_parameters(theta);
-  check_fisher_vector_product(policy, rng);
+TEST_CASE("fisher_vector_product of every Box head (Gaussian, squashed Gaussian, Beta; log σ(s)) is the Hessian "
+          "of the mean KL", "[trpo][policy]") {
+  using pgrad::BoxDistribution;
+  for (BoxDistribution kind : {BoxDistribution::gaussian, BoxDistribution::squashed_gaussian, BoxDistribution::beta})
+    for (bool state_dependent : {false, true})
+      for (bool trunk : {false, true}) {
+        if (kind == BoxDistribution::beta && state_dependent) continue;
+        INFO(pgrad::box_distribution_name(kind) << ", state-dependent " << state_dependent << ", trunk " << trunk);
+        pgrad::Rng rng(trunk ? 17 : 18);
+        pgrad::PolicyConfig config = small_policy(trunk);
+        config.box_distribution = kind;
+        config.state_dependent_std = state_dependent;
+        Gaussian policy(3, 2, config, rng);
+        Vector<double> theta = policy.flat_parameters();
+        for (Index i = 0; i < theta.size(); ++i) theta[i] += 0.1 * rng.normal<double>();
+        policy.set_flat_parameters(theta);
+        check_fisher_vector_product(policy, rng);
+      }
 }
 
 TEST_CASE("conjugate_gradient solves a symmetric positive-definite system", "[trpo][cg]") {

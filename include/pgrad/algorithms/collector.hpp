@@ -290,7 +290,7 @@ class RolloutCollector {
       if (t + 1 - values_from == steps_per_block) compute_values_until(t + 1);
 
       const Stopwatch env_clock;
-      env_.step(to_env_actions(step_actions_));
+      env_.step(to_env_actions(policy, step_actions_));
       env_seconds_ += env_clock.seconds();
       steps_ += n;
       buffer.rewards.col(t) = env_.rewards().transpose();
@@ -362,11 +362,11 @@ class RolloutCollector {
       policy.predict_values(observations, values);
   }
 
-  const Actions& to_env_actions(const Actions& actions) {
+  const Actions& to_env_actions(const Policy& policy, const Actions& actions) {
     if constexpr (Policy::discrete) {
       return actions;
     } else {
-      envs::clip_action(actions, action_low_, action_high_, env_actions_);
+      box_env_actions(policy.box_distribution(), actions, action_low_, action_high_, env_actions_);
       return env_actions_;
     }
   }

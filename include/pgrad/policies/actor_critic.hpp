@@ -14,6 +14,7 @@
 #include <pgrad/core/thread_pool.hpp>
 #include <pgrad/core/types.hpp>
 #include <pgrad/distributions/categorical.hpp>
+#include <pgrad/distributions/continuous_distribution.hpp>
 #include <pgrad/distributions/diag_gaussian.hpp>
 #include <pgrad/envs/env.hpp>
 #include <pgrad/nn/clip_grad.hpp>
@@ -37,8 +38,11 @@ struct PolicyConfig {
   double actor_output_gain = 0.01;
   double critic_output_gain = 1.0;
   bool with_critic = true;         ///< false: no value network at all (REINFORCE without baseline)
-  double initial_log_std = 0.0;    ///< DiagGaussian only (state-independent log-std)
-  /// DiagGaussian: log σ(s) from the actor (2·action_dim outputs: the mean, then log σ) instead of
+  /// Box actions: the distribution (see BoxDistribution): a diagonal Gaussian clipped to the box
+  /// (the default), a tanh-squashed Gaussian or a Beta mapped onto it.
+  BoxDistribution box_distribution = BoxDistribution::gaussian;
+  double initial_log_std = 0.0;    ///< Gaussians only (state-independent log-std)
+  /// Gaussians: log σ(s) from the actor (2·action_dim outputs: the mean, then log σ) instead of
   /// one learned vector shared by every state (the default, CleanRL's and SB3's PPO).
   bool state_dependent_std = false;
   /// p of inverted dropout after each of the actor's hidden layers (nn::Dropout) in training
@@ -57,6 +61,9 @@ struct PolicyConfig {
   /// The range of a Gaussian policy's log-std, initial or loaded: [-20, 20] (its exp stays well
   /// inside float's range, and so do the log-probabilities computed with it).
   static constexpr double max_abs_log_std = 20.0;
+  /// The most parameters one network of a policy may have (2^30: 4 GiB of float values, several
+  /// times that with gradients, optimiser moments and scratch); policies refuse more.
+  static constexpr Index max_parameters = Index(1) << 30;
 
   /// Throws pgrad::Error naming `who` and the first invalid field: hidden sizes in
   /// [1, max_hidden_size] and at most max_hidden_layers of them per network, activation and
@@ -89,6 +96,11 @@ struct PolicyConfig {
                   ": policy.initial_log_std must be finite and in [-20, 20], got ", initial_log_std);
     PGRAD_REQUIRE(recurrent_size >= 0 && recurrent_size <= max_hidden_size, who, ": policy.recurrent_size = ",
                   recurrent_size, " must be in [0, ", max_hidden_size, "] (0: no recurrent state)");
+    PGRAD_REQUIRE(valid_box_distribution(box_distribution), who, ": policy.box_distribution has the invalid value ",
+                  static_cast<int>(box_distribution));
+    PGRAD_REQUIRE(recurrent_size == 0 || box_distribution == BoxDistribution::gaussian, who,
+                  ": policy.box_distribution = ", box_distribution_name(box_distribution),
+                  ": recurrent policies have Gaussian heads only");
   }
 
   /// The parameters of a network observation_size -> hidden -> output_size (weights and biases;
@@ -111,9 +123,10 @@ struct PolicyConfig {
     const double features = recurrent_size > 0 ? state : encoded;
     double trunk = shared_hidden.empty() ? 0.0 : network_parameters(obs, shared_hidden, 0.0);
     if (recurrent_size > 0) trunk = (trunk + 3 * state * (encoded + state + 2)) * (recurrent_shared ? 1 : 2);
+    const bool two_part = state_dependent_std || box_distribution == BoxDistribution::beta;
     return {trunk,
-            state_dependent_std ? network_parameters(features, actor_hidden, 2 * actions)
-                                : network_parameters(features, actor_hidden, actions) + actions,
+            two_part ? network_parameters(features, actor_hidden, 2 * actions)
+                     : network_parameters(features, actor_hidden, actions) + actions,
             with_critic ? network_parameters(features, critic_hidden, 1.0) : 0.0};
   }
 };
@@ -148,11 +161,17 @@ template <class S> struct DistributionTraits<dist::DiagGaussian<S>> {
   using Actions = Matrix<S>;       ///< action_dim x batch
   static constexpr bool discrete = false;
 };
+template <class S> struct DistributionTraits<dist::ContinuousDistribution<S>> {
+  using Actions = Matrix<S>;       ///< action_dim x batch
+  static constexpr bool discrete = false;
+};
 }  // namespace detail
 
 /// π(a|s) and V(s) for a batch of observations (obs_size x batch):
-///   actor MLP  s → logits (Categorical) or mean (DiagGaussian, with a learned state-independent
-///              log-std vector), critic MLP s → V(s) (none with with_critic = false); separate
+///   actor MLP  s → logits (Categorical), or for Box actions (ContinuousDistribution) the mean of
+///              a Gaussian or squashed Gaussian (with a learned state-independent log-std vector,
+///              or log σ(s) as a second half of outputs) or Beta's two heads;
+///              critic MLP s → V(s) (none with with_critic = false); separate
 ///              networks by default, or both heads on a shared trunk MLP s → features
 ///              (PolicyConfig::shared_hidden), whose gradient is the sum of the two heads'.
 ///
@@ -172,9 +191,14 @@ template <class S> struct DistributionTraits<dist::DiagGaussian<S>> {
 /// the algorithm that owns it) and then run the critic's share on worker 1 beside the actor's
 /// on the calling thread; each network's arithmetic is the same either way, so the results do
 /// not depend on it. Parameters are up to four flat blocks, in this order: trunk (with a shared
-/// trunk), actor, critic (with a critic), log-std (DiagGaussian).
+/// trunk), actor, critic (with a critic), log-std (a Gaussian's state-independent one).
 template <class S, class Distribution>
 class ActorCritic {
+  static_assert(std::is_same_v<Distribution, dist::Categorical<S>> ||
+                    std::is_same_v<Distribution, dist::ContinuousDistribution<S>>,
+                "pgrad: ActorCritic's distribution is dist::Categorical<S> (Discrete actions) or "
+                "dist::ContinuousDistribution<S> (Box actions: PolicyConfig::box_distribution chooses)");
+
  public:
   using Scalar = S;
   using Actions = typename detail::DistributionTraits<Distribution>::Actions;
@@ -186,7 +210,7 @@ class ActorCritic {
       : config_((check_sizes(observation_size, action_size, config), config)),
         trunk_(make_trunk(observation_size, config)),
         actor_(detail::layer_sizes(feature_size(observation_size, config), config.actor_hidden,
-                                   state_dependent(config) ? 2 * action_size : action_size),
+                                   two_part_heads(config) ? 2 * action_size : action_size),
                config.activation, nn::Activation::identity),
         action_size_(action_size) {
     dropout_ = nn::Dropout<S>(config.dropout);
@@ -196,16 +220,22 @@ class ActorCritic {
     if (trunk_) initialise(*trunk_, config.hidden_gain, rng);
     initialise(actor_, config.actor_output_gain, rng);
     if (critic_) initialise(*critic_, config.critic_output_gain, rng);
-    if (!discrete && !state_dependent(config)) {
+    if (has_log_std_block(config)) {
       log_std_ = nn::Parameters<S>(action_size);
       log_std_.value.setConstant(static_cast<S>(config.initial_log_std));
     }
+    if constexpr (!discrete)
+      for (Distribution* dist : {&acting_dist_, &training_dist_, &evaluated_dist_, &fisher_dist_})
+        dist->set_kind(config.box_distribution);
   }
 
   Index observation_size() const { return trunk_ ? trunk_->input_size() : actor_.input_size(); }
   Index action_size() const { return action_size_; }
   /// Whether log σ comes from the actor's second half of outputs (PolicyConfig::state_dependent_std).
-  bool state_dependent_std() const { return state_dependent(config_); }
+  bool state_dependent_std() const { return !discrete && config_.state_dependent_std; }
+  /// Box actions: the distribution (PolicyConfig::box_distribution; box_env_actions maps its
+  /// samples onto the environment's box); gaussian for Categorical.
+  BoxDistribution box_distribution() const { return config_.box_distribution; }
   const PolicyConfig& config() const { return config_; }
   bool has_shared_trunk() const { return trunk_.has_value(); }
   bool has_critic() const { return critic_.has_value(); }
@@ -221,7 +251,7 @@ class ActorCritic {
     PGRAD_REQUIRE(critic_.has_value(), "ActorCritic::critic: this policy has no critic");
     return *critic_;
   }
-  /// The learned log-std (DiagGaussian; empty for Categorical).
+  /// The learned state-independent log-std (Gaussians; empty otherwise).
   nn::Parameters<S>& log_std() { return log_std_; }
   const nn::Parameters<S>& log_std() const { return log_std_; }
   /// The action distribution of the last act() or act_deterministic().
@@ -274,7 +304,10 @@ class ActorCritic {
   /// discards them: how a process of a data-parallel run skips the other processes' copies in
   /// the shared action-sampling stream.
   void discard_samples(Rng& rng, Index samples) const {
-    Distribution::discard_samples(rng, samples, discrete ? 1 : action_size());
+    if constexpr (discrete)
+      Distribution::discard_samples(rng, samples, 1);
+    else
+      Distribution::discard_samples(rng, samples, action_size(), config_.box_distribution);
   }
 
   /// The most likely action (argmax / mean) for each observation (among the allowed ones).
@@ -419,9 +452,8 @@ class ActorCritic {
   Index parameter_count(ParameterGroup group = ParameterGroup::all) const { return blocks(group).parameter_count(); }
   /// The sizes of the parameter blocks in block order (what apply() hands an optimiser).
   std::vector<Index> block_sizes(ParameterGroup group = ParameterGroup::all) const { return blocks(group).sizes(); }
-  /// The most parameters one network of a policy may have (2^30: 4 GiB of float values, several
-  /// times that with gradients, optimiser moments and scratch); the constructor refuses more.
-  static constexpr Index max_parameters = Index(1) << 30;
+  /// The most parameters one network may have (PolicyConfig::max_parameters); the constructor refuses more.
+  static constexpr Index max_parameters = PolicyConfig::max_parameters;
 
   /// A training pass of the critic alone (TRPO's value steps): V(s) for the observations, the
   /// value part of a loss (as in train_pass), and the critic's backward. A shared trunk only
@@ -471,7 +503,7 @@ class ActorCritic {
     actor_.backward(metric_tangent_, trunk_.has_value());
     if (trunk_) trunk_->backward(actor_.input_gradient(), false);
     if constexpr (!discrete)  // a log-std shared by every sample: the batch mean of its metric
-      if (!state_dependent_std())  // (B / mean_over: this share's part of the mean; exactly 1 unsharded)
+      if (has_log_std_block(config_))  // (B / mean_over: this share's part of the mean; exactly 1 unsharded)
         log_std_.grad = Distribution::log_std_fisher * (static_cast<S>(batch) / static_cast<S>(over)) *
                         v.tail(log_std_.size());
     flat_gradients(out, ParameterGroup::policy);
@@ -484,6 +516,7 @@ class ActorCritic {
     w.section("ActorCritic");
     write_scalar_type<S>(w);
     w.boolean(discrete);
+    if constexpr (!discrete) w.u64(static_cast<std::uint64_t>(config_.box_distribution));
     for (const nn::Mlp<S>* net : networks()) {
       const std::vector<Index> none;
       const std::vector<Index>& sizes = net ? net->sizes() : none;
@@ -498,7 +531,14 @@ class ActorCritic {
     check_scalar_type<S>(r);
     const bool file_discrete = r.boolean();
     PGRAD_REQUIRE(file_discrete == discrete, r.source(), ": action distribution differs: file ",
-                  file_discrete ? "Categorical" : "DiagGaussian", ", policy ", discrete ? "Categorical" : "DiagGaussian");
+                  file_discrete ? "Categorical" : "Box", ", policy ", discrete ? "Categorical" : "Box");
+    if constexpr (!discrete) {
+      const auto kind = r.u64();
+      PGRAD_REQUIRE(kind == static_cast<std::uint64_t>(config_.box_distribution), r.source(),
+                    ": Box distribution differs: file ",
+                    kind <= 2 ? box_distribution_name(static_cast<BoxDistribution>(kind)) : "corrupt", ", policy ",
+                    box_distribution_name(config_.box_distribution));
+    }
     const char* names[3] = {"trunk", "actor", "critic"};
     int k = 0;
     for (const nn::Mlp<S>* net : networks()) {
@@ -513,7 +553,7 @@ class ActorCritic {
     }
     Vector<S> flat;
     r.matrix(flat, "ActorCritic policy parameters", parameter_count(), 1);  // finite, or it throws
-    if constexpr (!discrete)
+    if (has_log_std_block(config_))
       PGRAD_REQUIRE((flat.tail(log_std_.size()).array().abs() <= S(PolicyConfig::max_abs_log_std)).all(), r.source(),
                     ": corrupt ActorCritic log-std (", flat.tail(log_std_.size()).transpose(), "): outside [-20, 20]");
     if (dropout_.active()) r.rng(dropout_rng_, "ActorCritic dropout");
@@ -536,8 +576,7 @@ class ActorCritic {
       list.critic = list.count;
       list.add(self.critic_->parameters());
     }
-    if (!discrete && !state_dependent(self.config_))
-      if (policy) list.add(self.log_std_);
+    if (has_log_std_block(self.config_) && policy) list.add(self.log_std_);
     return list;
   }
   BlockList<nn::Parameters<S>> blocks(ParameterGroup group = ParameterGroup::all) {
@@ -637,11 +676,8 @@ class ActorCritic {
     policy_part(PolicyTerms<S>{pass_log_probs_, pass_entropy_, pass_log_prob_weight_, pass_entropy_weight_});
     if constexpr (discrete) {
       dist.loss_gradient(actions, pass_log_prob_weight_, pass_entropy_weight_, grad_head_);
-    } else if (state_dependent_std()) {  // ∂L/∂(mean, log σ) stacked as the actor's outputs
-      dist.loss_gradient(actions, pass_log_prob_weight_, pass_entropy_weight_, grad_mean_, grad_log_std_);
-      grad_head_.resize(2 * action_size_, grad_mean_.cols());
-      grad_head_.topRows(action_size_) = grad_mean_;
-      grad_head_.bottomRows(action_size_) = grad_log_std_;
+    } else if (two_part_heads(config_)) {  // ∂L/∂(both parts) stacked as the actor's outputs
+      dist.heads_loss_gradient(actions, pass_log_prob_weight_, pass_entropy_weight_, grad_head_);
     } else {
       dist.loss_gradient(actions, pass_log_prob_weight_, pass_entropy_weight_, grad_head_, grad_log_std_);
       log_std_.grad += grad_log_std_.rowwise().sum();
@@ -657,25 +693,26 @@ class ActorCritic {
       }
     } else {
       PGRAD_REQUIRE(action_masks == nullptr, "ActorCritic: action masks are for Categorical policies");
-      if (state_dependent_std()) {
-        dist.set_state_dependent(head.topRows(action_size_), head.bottomRows(action_size_));
+      if (two_part_heads(config_)) {
+        dist.set_heads(head);
         return;
       }
     }
     detail::set_distribution<discrete>(dist, head, log_std_);
   }
-  static bool state_dependent(const PolicyConfig& config) { return !discrete && config.state_dependent_std; }
+  // Whether the actor's outputs are two parts of action_size rows (a state-dependent log σ, or
+  // Beta's two heads), and whether there is a learned log-std vector (a Gaussian's otherwise).
+  static bool two_part_heads(const PolicyConfig& config) {
+    return !discrete && dist::ContinuousDistribution<S>::two_part_heads(config.box_distribution,
+                                                                        config.state_dependent_std);
+  }
+  static bool has_log_std_block(const PolicyConfig& config) { return !discrete && !two_part_heads(config); }
 
-  // M·(J v) into metric_tangent_: the distribution's Fisher metric on the actor's outputs (with a
-  // state-dependent log-std: the mean's rows, then 2 on each log σ row).
+  // M·(J v) into metric_tangent_: the distribution's Fisher metric on the actor's outputs.
   void fisher_metric(const Matrix<S>& head_tangent) {
     if constexpr (!discrete) {
-      if (state_dependent_std()) {
-        const Index d = action_size_;
-        metric_tangent_.resize(2 * d, head_tangent.cols());
-        fisher_dist_.fisher_product(head_tangent.topRows(d), mean_metric_);
-        metric_tangent_.topRows(d) = mean_metric_;
-        metric_tangent_.bottomRows(d) = Distribution::log_std_fisher * head_tangent.bottomRows(d);
+      if (two_part_heads(config_)) {
+        fisher_dist_.heads_fisher_product(head_tangent, metric_tangent_);
         return;
       }
     }
@@ -690,13 +727,13 @@ class ActorCritic {
   std::optional<nn::Mlp<S>> trunk_;
   nn::Mlp<S> actor_;
   std::optional<nn::Mlp<S>> critic_;
-  nn::Parameters<S> log_std_;  // empty for Categorical and a state-dependent log-std
+  nn::Parameters<S> log_std_;  // empty unless has_log_std_block
   Index action_size_;
   // One distribution for acting (a few samples per call), one for training (a minibatch), one
   // for evaluate_actions and one for policy_pass (a whole batch), so that none resizes its
   // buffers when a rollout and an update alternate.
   Distribution acting_dist_, training_dist_, evaluated_dist_, fisher_dist_;
-  Matrix<S> head_, grad_head_, grad_log_std_, grad_features_, metric_tangent_, grad_mean_, mean_metric_;
+  Matrix<S> head_, grad_head_, grad_log_std_, grad_features_, metric_tangent_;
   RowVector<S> pass_log_probs_, pass_entropy_, pass_values_;                       // train_pass outputs
   RowVector<S> pass_log_prob_weight_, pass_entropy_weight_, pass_value_weight_;  // and the loss weights
   mutable Matrix<S> value_out_, features_;                                         // acting scratch
@@ -712,10 +749,11 @@ class ActorCritic {
   typename nn::Mlp<S>::PredictScratch acting_scratch_;
 };
 
-/// The policy type that fits environment Env: Categorical for Discrete actions, DiagGaussian for Box.
+/// The policy type that fits environment Env: Categorical for Discrete actions,
+/// ContinuousDistribution (PolicyConfig::box_distribution) for Box.
 template <class Env, class S = typename Env::Scalar>
 using PolicyFor = ActorCritic<S, std::conditional_t<envs::has_discrete_actions_v<Env>, dist::Categorical<S>,
-                                                    dist::DiagGaussian<S>>>;
+                                                    dist::ContinuousDistribution<S>>>;
 
 /// Builds the policy for an environment, sizing the networks from its spaces. The compile-time
 /// checks say clearly when the environment does not meet the contract or Policy does not fit it.
@@ -724,7 +762,7 @@ Policy make_policy(const Env& env, const PolicyConfig& config, Rng& rng) {
   static_assert(envs::require_env<Env>());
   static_assert(Policy::discrete == envs::has_discrete_actions_v<Env>,
                 "pgrad: the policy's distribution does not fit the environment's actions (Categorical "
-                "needs an integer Action / Discrete space, DiagGaussian an Eigen-vector Action / Box space)");
+                "needs an integer Action / Discrete space, ContinuousDistribution an Eigen-vector Action / Box space)");
   using Observation = typename Env::Observation;
   static_assert(Observation::ColsAtCompileTime == 1, "pgrad: Env::Observation must be a column vector");
   const Index obs_size = env.observation_space().size();
@@ -732,10 +770,19 @@ Policy make_policy(const Env& env, const PolicyConfig& config, Rng& rng) {
     PGRAD_REQUIRE(obs_size == Observation::RowsAtCompileTime, "make_policy: observation space has ", obs_size,
                   " dimensions but Env::Observation has ", Observation::RowsAtCompileTime);
   Index action_size = 0;
-  if constexpr (Policy::discrete)
+  if constexpr (Policy::discrete) {
     action_size = env.action_space().n;
-  else
-    action_size = env.action_space().size();
+  } else {
+    const auto space = env.action_space();
+    action_size = space.size();
+    if (config.box_distribution != BoxDistribution::gaussian)
+      for (Index i = 0; i < action_size; ++i)
+        PGRAD_REQUIRE(std::isfinite(double(space.low[i])) && std::isfinite(double(space.high[i])) &&
+                          space.low[i] < space.high[i],
+                      "make_policy: a ", box_distribution_name(config.box_distribution),
+                      " policy maps its actions onto the action box, whose dimension ", i, " is [", space.low[i], ", ",
+                      space.high[i], "]: it needs finite bounds with low < high");
+  }
   return Policy(obs_size, action_size, config, rng);
 }
 

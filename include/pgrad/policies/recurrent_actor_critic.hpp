@@ -74,6 +74,8 @@ class RecurrentActorCritic {
   bool has_critic() const { return critic_.has_value(); }
   /// Rows of the recurrent state: recurrent_size, twice that with separate actor and critic GRUs.
   Index hidden_size() const { return core_.gru.hidden_size() * (critic_core_ ? 2 : 1); }
+  /// Box actions: always a Gaussian, clipped to the box (see box_env_actions).
+  BoxDistribution box_distribution() const { return BoxDistribution::gaussian; }
   /// The actor's GRU, its encoder (null without one) and its head.
   const nn::Gru<S>& gru() const { return core_.gru; }
   const nn::Mlp<S>* encoder() const { return core_.encoder ? &*core_.encoder : nullptr; }
@@ -339,9 +341,9 @@ class RecurrentActorCritic {
                   " is not supported by recurrent policies (use 0)");
     const auto counts = config.parameter_counts(observation_size, action_size);
     for (double count : counts)
-      PGRAD_REQUIRE(count <= static_cast<double>(ActorCritic<S, Distribution>::max_parameters),
+      PGRAD_REQUIRE(count <= static_cast<double>(PolicyConfig::max_parameters),
                     "RecurrentActorCritic: a network would have ", count, " parameters, above the limit of ",
-                    ActorCritic<S, Distribution>::max_parameters);
+                    PolicyConfig::max_parameters);
     return 0;
   }
   static Core make_core(Index observation_size, const PolicyConfig& config) {

@@ -14,8 +14,9 @@
 namespace pgrad {
 
 /// The checkpoint file format version written by this library; readers refuse any other, naming
-/// both. Version 2: the layout of the one on-policy skeleton (algorithms/on_policy.hpp).
-inline constexpr std::uint32_t checkpoint_format_version = 2;
+/// both. Version 2: the layout of the one on-policy skeleton (algorithms/on_policy.hpp); version
+/// 3: a Box policy also records its distribution (PolicyConfig::box_distribution).
+inline constexpr std::uint32_t checkpoint_format_version = 3;
 
 /// The largest checkpoint file read_checkpoint_file (and load_checkpoint) accepts by default:
 /// 1 GiB, far above the networks pgrad trains; a larger file is refused before it is read.

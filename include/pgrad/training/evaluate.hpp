@@ -90,7 +90,7 @@ EvaluationResult evaluate_policy(Policy& policy, Env env, Index episodes, std::u
       if constexpr (Policy::discrete) {
         env_action = action[0];
       } else {
-        envs::clip_action(action.col(0), space.low, space.high, env_action);
+        box_env_actions(policy.box_distribution(), action.col(0), space.low, space.high, env_action);
       }
       const auto step = env.step(env_action);
       episode_return += static_cast<double>(step.reward);

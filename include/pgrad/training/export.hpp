@@ -37,6 +37,9 @@ namespace pgrad {
 ///   Box, rescale u  = min(max(mu(o'), rescale_min), rescale_max),
 ///                a  = clip(low + (high - low) (u - rescale_min) / (rescale_max - rescale_min), low, high)
 ///                                                                           (RescaleAction)
+///   squashed     a  = low + (high - low) (tanh(mu(o')) + 1) / 2              (box_env_actions)
+///   Beta         a  = low + (high - low) alpha / (alpha + beta),  alpha = 1 + softplus(x_alpha(o')), ...
+/// (a squashed-Gaussian or Beta policy maps onto the box itself: give the bounds with clip_actions.)
 struct ExportOptions {
   /// Prefix of every C symbol (<name>_act, <name>_self_test, ...); upper-cased, of the macros
   /// and the include guard. Must match [A-Za-z][A-Za-z0-9_]* and have at most 48 characters.
@@ -270,6 +273,24 @@ Matrix<S> export_postprocess(const Matrix<S>& mean, const ExportOptions& options
 
 inline constexpr double export_discrete_margin = 1e-3;
 
+/// The environment's deterministic actions of a squashed-Gaussian or Beta policy from its
+/// actor's outputs (one column per observation): the distribution's mode mapped onto the box
+/// [action_low, action_high] by box_env_actions, in Scalar, as evaluate_policy computes them.
+template <class S>
+Matrix<S> export_bounded_actions(const Matrix<S>& head, Index action_size, BoxDistribution kind,
+                                 const ExportOptions& options) {
+  dist::ContinuousDistribution<S> distribution;
+  distribution.set_kind(kind);
+  if (kind == BoxDistribution::beta)
+    distribution.set_heads(head);
+  else  // the mode u = μ does not depend on σ
+    distribution.set_state_independent(head.topRows(action_size), Vector<S>::Zero(action_size));
+  Matrix<S> mode, actions;
+  distribution.mode(mode);
+  box_env_actions(kind, mode, options.action_low, options.action_high, actions);
+  return actions;
+}
+
 /// `count` random raw observations (n x count): mean + sqrt(var) * N(0, 1) with normalisation,
 /// test_observation_scale * N(0, 1) otherwise.
 template <class S>
@@ -370,7 +391,8 @@ std::vector<double> export_expected(const Matrix<S>& head, const ExportOptions& 
 /// from a zero state.
 template <class S, bool discrete>
 std::string c_header_text(const ExportedActor<S>& net, Index obs_size, Index action_size, const ExportOptions& options,
-                          const Matrix<S>& test_obs, const std::vector<double>& expected) {
+                          const Matrix<S>& test_obs, const std::vector<double>& expected,
+                          BoxDistribution box = BoxDistribution::gaussian) {
   using C = CScalar<S>;
   const nn::Mlp<S>& actor = *net.head;
   const Index tests = test_obs.cols();
@@ -395,7 +417,12 @@ std::string c_header_text(const ExportedActor<S>& net, Index obs_size, Index act
   text << "/* " << name << ".h: a policy exported by pgrad " << PGRAD_VERSION_STRING << " (export_c_header).\n"
        << " * Generated file; do not edit. C99 and C++, depends only on <math.h> (link with -lm).\n"
        << " *\n"
-       << " * Actor: " << (discrete ? "Categorical" : "diagonal Gaussian") << " policy, " << ctype << " arithmetic.\n"
+       << " * Actor: "
+       << (discrete                                   ? "Categorical"
+           : box == BoxDistribution::gaussian          ? "diagonal Gaussian"
+           : box == BoxDistribution::squashed_gaussian ? "tanh-squashed Gaussian"
+                                                       : "Beta")
+       << " policy, " << ctype << " arithmetic.\n"
        << " *   observation size " << obs_size << ", " << (discrete ? "number of actions " : "action size ")
        << action_size << "\n";
   if (net.gru) {
@@ -444,7 +471,14 @@ std::string c_header_text(const ExportedActor<S>& net, Index obs_size, Index act
          << " *   the same argmax over the actions k with allowed[k] != 0 (an environment's action mask; NULL:\n"
          << " *   all), or -1 when none is allowed.\n";
   } else {
-    if (!bounded)
+    if (box == BoxDistribution::squashed_gaussian)
+      text << " *   action_d = low_d + (high_d - low_d) (tanh(h_L[d]) + 1) / 2  (" << name << "_action_low, " << name
+           << "_action_high)\n";
+    else if (box == BoxDistribution::beta)
+      text << " *   alpha_d = 1 + softplus(h_L[d]), beta_d = 1 + softplus(h_L[" << action_size
+           << " + d]) (in double),\n *   action_d = low_d + (high_d - low_d) alpha_d / (alpha_d + beta_d)  (" << name
+           << "_action_low, " << name << "_action_high)\n";
+    else if (!bounded)
       text << " *   action = h_L (the mean action, not clipped)\n";
     else if (!options.rescale)
       text << " *   action_d = min(max(h_L[d], low_d), high_d)  (" << name << "_action_low, " << name
@@ -614,7 +648,26 @@ std::string c_header_text(const ExportedActor<S>& net, Index obs_size, Index act
   } else {
     text << "  for (i = 0; i < " << action_size << "; ++i) {\n"
          << "    " << ctype << " a = " << last << "[i];\n";
-    if (bounded && options.rescale) {
+    if (box != BoxDistribution::gaussian) {  // the distribution's mode in [-1, 1] or [0, 1], onto the box
+      const std::string lo = name + "_action_low[i]", hi = name + "_action_high[i]";
+      if (box == BoxDistribution::squashed_gaussian) {
+        text << "    a = " << lo << " + (" << hi << " - " << lo << ") * ((" << C::tanh << "(a) + " << lit(1) << ") / "
+             << lit(2) << ");\n";
+      } else {
+        const auto softplus = [](const std::string& x) {
+          return "(" + x + " > 0.0 ? " + x + " : 0.0) + log1p(exp(-fabs(" + x + ")))";
+        };
+        text << "    {\n"
+             << "      const double xa = (double)" << last << "[i], xb = (double)" << last << "[" << action_size
+             << " + i];\n"
+             << "      const " << ctype << " alpha = (" << ctype << ")(1.0 + " << softplus("xa") << ");\n"
+             << "      const " << ctype << " beta = (" << ctype << ")(1.0 + " << softplus("xb") << ");\n"
+             << "      a = " << lo << " + (" << hi << " - " << lo << ") * (alpha / (alpha + beta));\n"
+             << "    }\n";
+      }
+      text << "    if (a < " << lo << ") a = " << lo << ";\n"
+           << "    if (a > " << hi << ") a = " << hi << ";\n";
+    } else if (bounded && options.rescale) {
       const std::string mn = lit(options.rescale_min), mx = lit(options.rescale_max);
       text << "    const " << ctype << " lo = " << name << "_action_low[i], hi = " << name << "_action_high[i];\n"
            << "    if (a < " << mn << ") a = " << mn << ";\n"
@@ -693,10 +746,29 @@ std::string c_header_source(const ActorCritic<S, Distribution>& policy, const Ex
   const nn::Mlp<S>* trunk = policy.has_shared_trunk() ? &policy.trunk() : nullptr;
   if (trunk) check_finite(trunk->parameters().value, "export_c_header: shared trunk parameters");
   const Matrix<S> head = detail::export_actor_outputs(policy, options, test_obs);
+  const detail::ExportedActor<S> net{trunk, nullptr, &actor};
+  if constexpr (!discrete) {
+    const BoxDistribution box = policy.box_distribution();
+    if (box != BoxDistribution::gaussian) {
+      PGRAD_REQUIRE(options.action_low.size() > 0 && !options.rescale, "export_c_header: a ",
+                    box_distribution_name(box),
+                    " policy maps its actions onto the action box itself: give the box with clip_actions(space)");
+      for (Index i = 0; i < action_size; ++i)
+        PGRAD_REQUIRE(std::isfinite(options.action_low[i]) && std::isfinite(options.action_high[i]) &&
+                          options.action_low[i] < options.action_high[i],
+                      "export_c_header: a ", box_distribution_name(box), " policy needs finite bounds with low < high; ",
+                      "action dimension ", i, " has [", options.action_low[i], ", ", options.action_high[i], "]");
+      const Matrix<S> actions = detail::export_bounded_actions(head, action_size, box, options);
+      check_finite(actions, "export_c_header: library actions for the test observations");
+      return detail::c_header_text<S, discrete>(net, obs_size, action_size, options, test_obs,
+                                               std::vector<double>(actions.data(), actions.data() + actions.size()),
+                                               box);
+    }
+  }
   // A state-dependent log-std's rows follow the mean's: the action is the first action_size.
   const Matrix<S> mean = head.topRows(action_size);
-  return detail::c_header_text<S, discrete>(detail::ExportedActor<S>{trunk, nullptr, &actor}, obs_size, action_size,
-                                           options, test_obs, detail::export_expected<discrete>(mean, options));
+  return detail::c_header_text<S, discrete>(net, obs_size, action_size, options, test_obs,
+                                           detail::export_expected<discrete>(mean, options));
 }
 
 /// Writes c_header_source(policy, options, rng) to `path` with write_file_atomically (a temporary
