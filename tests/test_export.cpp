@@ -190,6 +190,20 @@ std::string driver_source(const std::string& name, const std::vector<Eigen::Vect
   return c.str();
 }
 
+// C definitions of `observations` (float) and `allowed` (the masks' 0/1 flags), both column after
+// column, for drivers of masked policies.
+std::string c_observations_and_masks(const Matrix<float>& observations, const pgrad::BoolMatrix& masks) {
+  std::ostringstream c;
+  c << "static const float observations[] = {";
+  for (Index k = 0; k < observations.cols(); ++k)
+    for (Index i = 0; i < observations.rows(); ++i) c << float_literal(observations(i, k)) << ",";
+  c << "};\nstatic const unsigned char allowed[] = {";
+  for (Index k = 0; k < masks.cols(); ++k)
+    for (Index a = 0; a < masks.rows(); ++a) c << (masks(a, k) ? 1 : 0) << ",";
+  c << "};\n";
+  return c.str();
+}
+
 // What the compiled driver printed.
 struct DriverOutput {
   int self_test = -1;
@@ -461,13 +475,8 @@ TEST_CASE("exported Categorical policy takes an action mask as the library does"
   options.name = "masked";
   write_text(dir / "masked.h", pgrad::c_header_source(policy, options, rng));
   std::ostringstream c;
-  c << "#include <stdio.h>\n#include \"masked.h\"\n\nstatic const float observations[] = {";
-  for (Index k = 0; k < count; ++k)
-    for (Index i = 0; i < n; ++i) c << float_literal(observations(i, k)) << ",";
-  c << "};\nstatic const unsigned char allowed[] = {";
-  for (Index k = 0; k < count; ++k)
-    for (Index a = 0; a < actions; ++a) c << (masks(a, k) ? 1 : 0) << ",";
-  c << "};\nint main(void) {\n  int k;\n  const unsigned char none[" << actions << "] = {0};\n"
+  c << "#include <stdio.h>\n#include \"masked.h\"\n\n" << c_observations_and_masks(observations, masks)
+    << "int main(void) {\n  int k;\n  const unsigned char none[" << actions << "] = {0};\n"
     << "  for (k = 0; k < " << count << "; ++k) printf(\"%d\\n\", masked_act_masked(observations + k * " << n
     << ", allowed + k * " << actions << "));\n"
     << "  printf(\"%d\\n\", masked_act_masked(observations, none));\n"
@@ -487,6 +496,70 @@ TEST_CASE("exported Categorical policy takes an action mask as the library does"
   out >> none >> same;
   CHECK(none == -1);  // no allowed action
   CHECK(same == 1);   // a NULL mask allows every action
+}
+
+TEST_CASE("exported MultiDiscrete policy writes one argmax per component, with and without masks", "[export]") {
+  const fs::path dir = fresh_directory("multi");
+  Rng rng(23);
+  pgrad::PolicyConfig config;
+  config.actor_output_gain = 1.0;
+  const std::vector<Index> nvec{3, 5, 2};
+  const Index n = 4, rows = 10, components = 3, count = 40;
+  pgrad::ActorCritic<float, pgrad::dist::MultiCategorical<float>> policy(n, nvec, config, rng);
+  Matrix<float> observations(n, count);
+  pgrad::BoolMatrix masks(rows, count);
+  for (Index k = 0; k < count; ++k) {
+    for (Index i = 0; i < n; ++i) observations(i, k) = 2.0f * rng.normal<float>();
+    for (Index offset = 0, c = 0; c < components; offset += nvec[static_cast<std::size_t>(c)], ++c) {
+      const Index size = nvec[static_cast<std::size_t>(c)];
+      for (Index a = 0; a < size; ++a) masks(offset + a, k) = rng.uniform() < 0.5;
+      masks(offset + static_cast<Index>(rng.below(static_cast<std::uint64_t>(size))), k) = true;
+    }
+  }
+  Eigen::Matrix<Index, Eigen::Dynamic, Eigen::Dynamic> expected, masked;
+  policy.act_deterministic(observations, expected);
+  policy.act_deterministic(observations, masked, &masks);
+  CHECK((expected.array() != masked.array()).any());  // the masks matter here
+
+  ExportOptions options;
+  options.name = "multi";
+  const std::string header = pgrad::c_header_source(policy, options, rng);
+  CHECK_THAT(header, Contains("#define MULTI_NUM_COMPONENTS 3") && Contains("#define MULTI_NUM_ACTIONS 10"));
+  write_text(dir / "multi.h", header);
+  std::ostringstream c;
+  c << "#include <stdio.h>\n#include \"multi.h\"\n\n" << c_observations_and_masks(observations, masks)
+    << "int main(void) {\n  int k, d, action[3];\n  printf(\"%d\\n\", multi_self_test());\n"
+    << "  for (k = 0; k < " << count << "; ++k) {\n"
+    << "    printf(\"%d\", multi_act(observations + k * " << n << ", action));\n"
+    << "    for (d = 0; d < 3; ++d) printf(\" %d\", action[d]);\n"
+    << "    printf(\" %d\", multi_act_masked(observations + k * " << n << ", allowed + k * " << rows << ", action));\n"
+    << "    for (d = 0; d < 3; ++d) printf(\" %d\", action[d]);\n"
+    << "    printf(\"\\n\");\n  }\n  return 0;\n}\n";
+  write_text(dir / "driver.c", c.str());
+  compile(dir / "driver.c", dir / "driver");
+  REQUIRE(run(quoted(dir / "driver"), dir / "out.txt") == 0);
+  std::istringstream out(read_text(dir / "out.txt"));
+  int self_test = -1;
+  out >> self_test;
+  CHECK(self_test == 0);
+  for (Index k = 0; k < count; ++k) {
+    CAPTURE(k);
+    int status = -2;
+    out >> status;
+    CHECK(status == 0);
+    for (Index d = 0; d < components; ++d) {
+      int a = -2;
+      out >> a;
+      CHECK(a == expected(d, k));
+    }
+    out >> status;
+    CHECK(status == 0);
+    for (Index d = 0; d < components; ++d) {
+      int a = -2;
+      out >> a;
+      CHECK(a == masked(d, k));
+    }
+  }
 }
 
 TEST_CASE("exported policies with a shared trunk run the trunk, then the actor, as the library", "[export]") {

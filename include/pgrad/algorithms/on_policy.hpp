@@ -87,7 +87,7 @@ class OnPolicy {
     PGRAD_REQUIRE(!layout_.sharded() || config_.policy.dropout == 0, Update::name,
                   ": data_shards > 1 does not train policies with dropout");
     rollout_.resize(config_.num_steps, layout_.local_copies(), policy_.observation_size(),
-                    Policy::discrete ? 1 : policy_.action_size(), policy_.dropout_mask_rows(),
+                    action_rows_of(policy_), policy_.dropout_mask_rows(),
                     hidden_rows_of(policy_), envs::has_action_mask_v<Env> ? policy_.action_size() : 0);
   }
 
@@ -250,10 +250,21 @@ class OnPolicy {
                      [](const FinishedEpisode& a, const FinishedEpisode& b) { return a.step < b.step; });
     collector_.add_episodes(merged_);
   }
+  // The rows of one sample's stored action (1 for Categorical, K for MultiCategorical, the
+  // dimension for Box).
+  static Index action_rows_of(const Policy& policy) {
+    if constexpr (is_recurrent_v<Policy>)
+      return Policy::discrete ? 1 : policy.action_size();
+    else
+      return policy.action_rows();
+  }
   static Config validated(Config config, const Env& prototype) {
     config.validate();
     Index action_size = 0, action_rows = 1;
-    if constexpr (Policy::discrete) {
+    if constexpr (envs::has_multi_discrete_actions_v<Env>) {
+      action_size = prototype.action_space().total();
+      action_rows = prototype.action_space().size();
+    } else if constexpr (Policy::discrete) {
       action_size = prototype.action_space().n;
     } else {
       action_size = prototype.action_space().size();

@@ -82,26 +82,47 @@ typename Env::Action sample_action(const Env& env, Rng& rng) {
   }
 }
 
-// An allowed action of `env`'s current mask, drawn uniformly among the allowed ones, after
-// checking the mask (n flags, one at least allowed, the same as `twin`'s: deterministic).
+// An allowed action of `env`'s current mask, drawn uniformly among the allowed ones (per
+// component for MultiDiscrete), after checking the mask (one flag per action, the same as
+// `twin`'s: deterministic; at least one allowed, per component).
 template <class Env>
 typename Env::Action allowed_action(const Env& env, const Env& twin, Rng& rng, Index t) {
-  const Index n = env.action_space().n;
+  const auto space = env.action_space();
+  constexpr bool multi = has_multi_discrete_actions_v<Env>;
+  Index n = 0;
+  if constexpr (multi)
+    n = space.total();
+  else
+    n = space.n;
   const auto& mask = env.action_mask();
   const auto& twin_mask = twin.action_mask();
   PGRAD_REQUIRE(static_cast<Index>(mask.size()) == n, "check_env: action_mask() (step ", t, ") has ",
                 static_cast<Index>(mask.size()), " flags for ", n, " actions");
-  std::uint64_t allowed = 0;
-  for (Index a = 0; a < n; ++a) {
+  for (Index a = 0; a < n; ++a)
     PGRAD_REQUIRE(static_cast<bool>(mask[a]) == static_cast<bool>(twin_mask[a]), "check_env: action_mask() is not "
                   "deterministic: at step ", t, " two copies in the same state disagree on action ", a);
-    allowed += static_cast<bool>(mask[a]) ? 1 : 0;
+  // Uniform among the allowed flags of [begin, begin + count), as an index into that range.
+  const auto draw = [&](Index begin, Index count, const char* what) {
+    std::uint64_t allowed = 0;
+    for (Index a = begin; a < begin + count; ++a) allowed += static_cast<bool>(mask[a]) ? 1 : 0;
+    PGRAD_REQUIRE(allowed > 0, "check_env: action_mask() (step ", t, ") forbids every action", what);
+    std::uint64_t k = rng.below(allowed);
+    for (Index a = begin; a < begin + count; ++a)
+      if (static_cast<bool>(mask[a]) && k-- == 0) return a - begin;
+    return Index(0);  // not reached
+  };
+  if constexpr (multi) {
+    typename Env::Action action = space.sample(rng);  // the right size; every entry redrawn below
+    Index offset = 0;
+    for (Index c = 0; c < space.size(); ++c) {
+      const Index choices = space.nvec[static_cast<std::size_t>(c)];
+      action[c] = draw(offset, choices, " of a component");
+      offset += choices;
+    }
+    return action;
+  } else {
+    return static_cast<typename Env::Action>(draw(0, n, ""));
   }
-  PGRAD_REQUIRE(allowed > 0, "check_env: action_mask() (step ", t, ") forbids every action");
-  std::uint64_t k = rng.below(allowed);
-  for (Index a = 0; a < n; ++a)
-    if (static_cast<bool>(mask[a]) && k-- == 0) return static_cast<typename Env::Action>(a);
-  return 0;  // not reached
 }
 
 }  // namespace detail

@@ -58,6 +58,10 @@ struct has_reset<E, std::void_t<decltype(std::declval<E&>().reset(std::declval<R
 template <class, class = void> struct has_action_mask : std::false_type {};
 template <class E>
 struct has_action_mask<E, std::void_t<decltype(std::declval<const E&>().action_mask())>> : std::true_type {};
+template <class T, class = void> struct is_integer_vector : std::false_type {};
+template <class T>
+struct is_integer_vector<T, std::void_t<typename T::Scalar, decltype(T::RowsAtCompileTime)>>
+    : std::bool_constant<std::is_integral_v<typename T::Scalar>> {};
 template <class, class = void> struct has_step : std::false_type {};
 template <class E>
 struct has_step<E, std::void_t<decltype(std::declval<E&>().step(std::declval<const typename E::Action&>()))>>
@@ -85,8 +89,9 @@ constexpr bool require_env() {
   static_assert(detail::has_action_space<E>::value, "pgrad env contract: missing `action_space() const`");
   static_assert(detail::has_reset<E>::value, "pgrad env contract: missing `Observation reset(pgrad::Rng&)`");
   if constexpr (detail::has_action_mask<E>::value && detail::has_action<E>::value)
-    static_assert(std::is_integral_v<typename E::Action>,
-                  "pgrad env contract: action_mask() is for Discrete action spaces (an integer Action)");
+    static_assert(std::is_integral_v<typename E::Action> || detail::is_integer_vector<typename E::Action>::value,
+                  "pgrad env contract: action_mask() is for Discrete and MultiDiscrete action spaces (an integer "
+                  "Action or an Eigen vector of integers)");
   static_assert(detail::has_step<E>::value,
                 "pgrad env contract: missing `StepResult<Observation> step(const Action&)`");
   if constexpr (detail::has_step<E>::value && detail::has_observation<E>::value &&
@@ -106,8 +111,13 @@ struct is_env : std::bool_constant<is_env_v<E>> {};
 template <class E>
 constexpr bool has_discrete_actions_v = std::is_integral_v<typename E::Action>;
 
+/// True when E's actions are MultiDiscrete: Action is an Eigen column vector of integers (one
+/// choice per component) and action_space() a MultiDiscrete.
+template <class E>
+constexpr bool has_multi_discrete_actions_v = detail::is_integer_vector<typename E::Action>::value;
+
 /// True when E has the optional member `action_mask() const`: for a Discrete(n) space, n flags
-/// (true = allowed) for the current state, read after every reset and step (an Eigen vector or
+/// (for a MultiDiscrete one, Σ nvec: component 0's, then 1's, ...) (true = allowed) for the current state, read after every reset and step (an Eigen vector or
 /// array of bool, or anything with size() and operator[]). The collector samples only allowed
 /// actions, updates recompute log-probabilities and entropies with the same masks (sb3-contrib
 /// MaskablePPO's semantics), and evaluate_policy honours them.

@@ -1,6 +1,8 @@
 #pragma once
-// Observation and action spaces: Discrete(n) and Box(low, high).
+// Observation and action spaces: Discrete(n), MultiDiscrete(nvec) and Box(low, high).
 #include <limits>
+#include <utility>
+#include <vector>
 
 #include <pgrad/core/check.hpp>
 #include <pgrad/core/random.hpp>
@@ -18,6 +20,41 @@ struct Discrete {
   bool contains(Index action) const { return action >= 0 && action < n; }
   /// Uniform over the n actions.
   Index sample(Rng& rng) const { return static_cast<Index>(rng.below(static_cast<std::uint64_t>(n))); }
+};
+
+/// K independent discrete choices, component k among {0, ..., nvec[k] − 1} (Gymnasium's
+/// MultiDiscrete, e.g. nvec = {3, 5, 2}). Actions are Eigen column vectors of K pgrad::Index
+/// values; an action mask has Σ nvec flags, component k's in [offset(k), offset(k) + nvec[k]).
+struct MultiDiscrete {
+  std::vector<Index> nvec;
+
+  explicit MultiDiscrete(std::vector<Index> sizes) : nvec(std::move(sizes)) {
+    PGRAD_REQUIRE(!nvec.empty(), "MultiDiscrete: nvec is empty (need at least one component)");
+    for (std::size_t k = 0; k < nvec.size(); ++k)
+      PGRAD_REQUIRE(nvec[k] > 0, "MultiDiscrete: nvec[", k, "] must be positive, got ", nvec[k]);
+  }
+  /// K, the number of components (the rows of an action).
+  Index size() const { return static_cast<Index>(nvec.size()); }
+  /// Σ nvec: the flags of an action mask (and the logits of a policy).
+  Index total() const {
+    Index sum = 0;
+    for (Index n : nvec) sum += n;
+    return sum;
+  }
+  template <class Derived>
+  bool contains(const Eigen::MatrixBase<Derived>& action) const {
+    if (action.size() != size()) return false;
+    for (Index k = 0; k < size(); ++k)
+      if (action[k] < 0 || action[k] >= nvec[static_cast<std::size_t>(k)]) return false;
+    return true;
+  }
+  /// Uniform over each component, independently.
+  Eigen::Matrix<Index, Eigen::Dynamic, 1> sample(Rng& rng) const {
+    Eigen::Matrix<Index, Eigen::Dynamic, 1> action(size());
+    for (Index k = 0; k < size(); ++k)
+      action[k] = static_cast<Index>(rng.below(static_cast<std::uint64_t>(nvec[static_cast<std::size_t>(k)])));
+    return action;
+  }
 };
 
 /// The box low <= x <= high per dimension; bounds may be infinite.

@@ -61,8 +61,12 @@ class VectorEnv {
   using Observation = typename Env::Observation;
   using Action = typename Env::Action;
   static constexpr bool discrete_actions = has_discrete_actions_v<Env>;
-  /// One action per copy: a 1 x N row of indices (Discrete) or an act_dim x N matrix (Box).
-  using Actions = std::conditional_t<discrete_actions, IndexRowVector, Matrix<Scalar>>;
+  static constexpr bool multi_discrete_actions = has_multi_discrete_actions_v<Env>;
+  /// One action per copy: a 1 x N row of indices (Discrete), a K x N matrix of indices
+  /// (MultiDiscrete) or an act_dim x N matrix (Box).
+  using Actions = std::conditional_t<discrete_actions, IndexRowVector,
+                                     std::conditional_t<multi_discrete_actions, Eigen::Matrix<Index, Eigen::Dynamic, Eigen::Dynamic>,
+                                                        Matrix<Scalar>>>;
 
   /// The given copies, stepped by a pool of `num_threads` threads of its own.
   VectorEnv(std::vector<Env> copies, std::uint64_t seed, int num_threads = 1) : envs_(std::move(copies)) {
@@ -254,12 +258,17 @@ class VectorEnv {
       PGRAD_REQUIRE(static_cast<Index>(mask.size()) == num_actions_, "VectorEnv::", where, ": copy ", i,
                     " returned an action mask of ", static_cast<Index>(mask.size()), " flags for ", num_actions_,
                     " actions");
-      bool any = false;
-      for (Index k = 0; k < num_actions_; ++k) {
-        masks_(k, i) = static_cast<bool>(mask[k]);
-        any = any || masks_(k, i);
+      for (Index k = 0; k < num_actions_; ++k) masks_(k, i) = static_cast<bool>(mask[k]);
+      if constexpr (multi_discrete_actions) {
+        Index offset = 0;
+        for (std::size_t c = 0; c < nvec_.size(); ++c) {
+          PGRAD_REQUIRE(masks_.col(i).segment(offset, nvec_[c]).any(), "VectorEnv::", where, ": copy ", i,
+                        "'s action mask forbids every action of component ", c);
+          offset += nvec_[c];
+        }
+      } else {
+        PGRAD_REQUIRE(masks_.col(i).any(), "VectorEnv::", where, ": copy ", i, "'s action mask forbids every action");
       }
-      PGRAD_REQUIRE(any, "VectorEnv::", where, ": copy ", i, "'s action mask forbids every action");
     }
   }
   std::uint64_t stream_index(Index i) const { return static_cast<std::uint64_t>(first_copy_ + i); }
@@ -270,6 +279,10 @@ class VectorEnv {
     obs_dim_ = envs_[0].observation_space().size();
     act_dim_ = space_size(envs_[0].action_space());
     if constexpr (discrete_actions) num_actions_ = envs_[0].action_space().n;
+    if constexpr (multi_discrete_actions) {
+      nvec_ = envs_[0].action_space().nvec;
+      num_actions_ = envs_[0].action_space().total();
+    }
     for (Index i = 1; i < n; ++i) {
       const Env& e = envs_[static_cast<std::size_t>(i)];
       PGRAD_REQUIRE(e.observation_space().size() == obs_dim_, "VectorEnv: copy ", i,
@@ -279,6 +292,9 @@ class VectorEnv {
       if constexpr (discrete_actions)
         PGRAD_REQUIRE(e.action_space().n == num_actions_, "VectorEnv: copy ", i, " has ",
                       e.action_space().n, " actions, copy 0 has ", num_actions_);
+      if constexpr (multi_discrete_actions)
+        PGRAD_REQUIRE(e.action_space().nvec == nvec_, "VectorEnv: copy ", i,
+                      "'s MultiDiscrete space differs from copy 0's");
     }
     if constexpr (!discrete_actions) {
       if constexpr (Action::RowsAtCompileTime != Eigen::Dynamic)
@@ -294,7 +310,8 @@ class VectorEnv {
     obs_ = Matrix<Scalar>::Zero(obs_dim_, n);
     final_obs_ = obs_;
     if constexpr (has_masks) {
-      static_assert(discrete_actions, "VectorEnv: action_mask() is for Discrete action spaces");
+      static_assert(discrete_actions || multi_discrete_actions,
+                    "VectorEnv: action_mask() is for Discrete and MultiDiscrete action spaces");
       masks_.setConstant(num_actions_, n, true);
     }
     rewards_ = RowVector<Scalar>::Zero(n);
@@ -345,6 +362,21 @@ class VectorEnv {
         if constexpr (has_masks)
           PGRAD_REQUIRE(masks_(actions[i], i), "VectorEnv::step: action ", actions[i], " for copy ", i,
                         " is forbidden by its action mask");
+      }
+    } else if constexpr (multi_discrete_actions) {
+      PGRAD_REQUIRE(actions.rows() == act_dim_ && actions.cols() == n, "VectorEnv::step: expected ",
+                    act_dim_, "x", n, " actions, got ", actions.rows(), "x", actions.cols());
+      for (Index i = 0; i < n; ++i) {
+        Index offset = 0;
+        for (Index k = 0; k < act_dim_; ++k) {
+          const Index choices = nvec_[static_cast<std::size_t>(k)], a = actions(k, i);
+          PGRAD_REQUIRE(a >= 0 && a < choices, "VectorEnv::step: action ", a, " of component ", k, " for copy ", i,
+                        " is outside {0, ..., ", choices - 1, "}");
+          if constexpr (has_masks)
+            PGRAD_REQUIRE(masks_(offset + a, i), "VectorEnv::step: action ", a, " of component ", k, " for copy ",
+                          i, " is forbidden by its action mask");
+          offset += choices;
+        }
       }
     } else {
       PGRAD_REQUIRE(actions.rows() == act_dim_ && actions.cols() == n, "VectorEnv::step: expected ",
@@ -446,6 +478,7 @@ class VectorEnv {
   const Actions* actions_ = nullptr;
   Matrix<Scalar> obs_, final_obs_;
   BoolMatrix masks_;  // num_actions x N with action masks, else empty
+  std::vector<Index> nvec_;  // MultiDiscrete: the component sizes
   RowVector<Scalar> rewards_;
   BoolRowVector terminated_, truncated_;
   std::vector<double> returns_;

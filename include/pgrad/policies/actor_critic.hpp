@@ -16,6 +16,7 @@
 #include <pgrad/distributions/categorical.hpp>
 #include <pgrad/distributions/continuous_distribution.hpp>
 #include <pgrad/distributions/diag_gaussian.hpp>
+#include <pgrad/distributions/multi_categorical.hpp>
 #include <pgrad/envs/env.hpp>
 #include <pgrad/nn/clip_grad.hpp>
 #include <pgrad/nn/dropout.hpp>
@@ -161,6 +162,10 @@ template <class S> struct DistributionTraits<dist::DiagGaussian<S>> {
   using Actions = Matrix<S>;       ///< action_dim x batch
   static constexpr bool discrete = false;
 };
+template <class S> struct DistributionTraits<dist::MultiCategorical<S>> {
+  using Actions = typename dist::MultiCategorical<S>::Actions;  ///< K x batch action indices
+  static constexpr bool discrete = true;
+};
 template <class S> struct DistributionTraits<dist::ContinuousDistribution<S>> {
   using Actions = Matrix<S>;       ///< action_dim x batch
   static constexpr bool discrete = false;
@@ -195,14 +200,19 @@ template <class S> struct DistributionTraits<dist::ContinuousDistribution<S>> {
 template <class S, class Distribution>
 class ActorCritic {
   static_assert(std::is_same_v<Distribution, dist::Categorical<S>> ||
+                    std::is_same_v<Distribution, dist::MultiCategorical<S>> ||
                     std::is_same_v<Distribution, dist::ContinuousDistribution<S>>,
-                "pgrad: ActorCritic's distribution is dist::Categorical<S> (Discrete actions) or "
-                "dist::ContinuousDistribution<S> (Box actions: PolicyConfig::box_distribution chooses)");
+                "pgrad: ActorCritic's distribution is dist::Categorical<S> (Discrete actions), "
+                "dist::MultiCategorical<S> (MultiDiscrete) or dist::ContinuousDistribution<S> (Box actions: "
+                "PolicyConfig::box_distribution chooses)");
 
  public:
   using Scalar = S;
   using Actions = typename detail::DistributionTraits<Distribution>::Actions;
+  /// Integer actions with logits (Categorical and MultiCategorical).
   static constexpr bool discrete = detail::DistributionTraits<Distribution>::discrete;
+  /// MultiDiscrete actions: one categorical choice per component (nvec()).
+  static constexpr bool multi_discrete = std::is_same_v<Distribution, dist::MultiCategorical<S>>;
 
   /// observation_size inputs; action_size = number of actions (Categorical) or action dimension.
   /// Draws the initial parameters from `rng`: trunk, actor, then critic.
@@ -227,10 +237,26 @@ class ActorCritic {
     if constexpr (!discrete)
       for (Distribution* dist : {&acting_dist_, &training_dist_, &evaluated_dist_, &fisher_dist_})
         dist->set_kind(config.box_distribution);
+    if constexpr (multi_discrete) set_nvec({action_size});
+  }
+  /// MultiCategorical: one component of nvec[k] choices per k; the actor has Σ nvec outputs.
+  ActorCritic(Index observation_size, const std::vector<Index>& nvec, const PolicyConfig& config, Rng& rng)
+      : ActorCritic(observation_size, total_choices(nvec), config, rng) {
+    static_assert(multi_discrete, "pgrad: the nvec constructor is for MultiCategorical policies");
+    set_nvec(nvec);
   }
 
   Index observation_size() const { return trunk_ ? trunk_->input_size() : actor_.input_size(); }
+  /// The number of actions (Categorical), Σ nvec (MultiCategorical: the logits and mask rows) or
+  /// the action dimension (Box).
   Index action_size() const { return action_size_; }
+  /// The rows of one sample's action: 1 (Categorical), K (MultiCategorical), the dimension (Box).
+  Index action_rows() const {
+    if constexpr (multi_discrete) return static_cast<Index>(nvec_.size());
+    return discrete ? 1 : action_size_;
+  }
+  /// MultiCategorical: the component sizes (empty otherwise).
+  const std::vector<Index>& nvec() const { return nvec_; }
   /// Whether log σ comes from the actor's second half of outputs (PolicyConfig::state_dependent_std).
   bool state_dependent_std() const { return !discrete && config_.state_dependent_std; }
   /// Box actions: the distribution (PolicyConfig::box_distribution; box_env_actions maps its
@@ -304,7 +330,10 @@ class ActorCritic {
   /// discards them: how a process of a data-parallel run skips the other processes' copies in
   /// the shared action-sampling stream.
   void discard_samples(Rng& rng, Index samples) const {
-    if constexpr (discrete)
+    if constexpr (multi_discrete)
+      PGRAD_REQUIRE(false, "ActorCritic: MultiDiscrete policies do not train across processes yet (", samples,
+                    " samples to skip)");
+    else if constexpr (discrete)
       Distribution::discard_samples(rng, samples, 1);
     else
       Distribution::discard_samples(rng, samples, action_size(), config_.box_distribution);
@@ -515,8 +544,12 @@ class ActorCritic {
   void save_state(Writer& w) const {
     w.section("ActorCritic");
     write_scalar_type<S>(w);
-    w.boolean(discrete);
+    w.u8(action_kind);
     if constexpr (!discrete) w.u64(static_cast<std::uint64_t>(config_.box_distribution));
+    if constexpr (multi_discrete) {
+      w.u64(nvec_.size());
+      for (Index n : nvec_) w.i64(n);
+    }
     for (const nn::Mlp<S>* net : networks()) {
       const std::vector<Index> none;
       const std::vector<Index>& sizes = net ? net->sizes() : none;
@@ -529,15 +562,25 @@ class ActorCritic {
   void load_state(Reader& r) {
     r.section("ActorCritic");
     check_scalar_type<S>(r);
-    const bool file_discrete = r.boolean();
-    PGRAD_REQUIRE(file_discrete == discrete, r.source(), ": action distribution differs: file ",
-                  file_discrete ? "Categorical" : "Box", ", policy ", discrete ? "Categorical" : "Box");
+    const std::uint8_t file_kind = r.u8();
+    PGRAD_REQUIRE(file_kind == action_kind, r.source(), ": action distribution differs: file ",
+                  file_kind < 3 ? action_kind_names[file_kind] : "corrupt", ", policy ", action_kind_names[action_kind]);
     if constexpr (!discrete) {
       const auto kind = r.u64();
       PGRAD_REQUIRE(kind == static_cast<std::uint64_t>(config_.box_distribution), r.source(),
                     ": Box distribution differs: file ",
                     kind <= 2 ? box_distribution_name(static_cast<BoxDistribution>(kind)) : "corrupt", ", policy ",
                     box_distribution_name(config_.box_distribution));
+    }
+    if constexpr (multi_discrete) {
+      const auto count = r.u64();
+      PGRAD_REQUIRE(count == nvec_.size(), r.source(), ": MultiDiscrete components differ: file ", count, ", policy ",
+                    nvec_.size());
+      for (Index n : nvec_) {
+        const auto found = r.i64();
+        PGRAD_REQUIRE(found == n, r.source(), ": MultiDiscrete nvec differs: file has ", found, " where the policy has ",
+                      n);
+      }
     }
     const char* names[3] = {"trunk", "actor", "critic"};
     int k = 0;
@@ -562,6 +605,25 @@ class ActorCritic {
 
  private:
   static constexpr std::size_t max_blocks = 4;
+  // The action distribution's code in checkpoints (0 and 1 were version 2's Box / Categorical flag).
+  static constexpr std::uint8_t action_kind = multi_discrete ? 2 : discrete ? 1 : 0;
+  static constexpr const char* action_kind_names[3] = {"Box", "Categorical", "MultiCategorical"};
+
+  static Index total_choices(const std::vector<Index>& nvec) {
+    PGRAD_REQUIRE(!nvec.empty(), "ActorCritic: nvec is empty (a MultiDiscrete space needs at least one component)");
+    Index total = 0;
+    for (std::size_t k = 0; k < nvec.size(); ++k) {
+      PGRAD_REQUIRE(nvec[k] >= 1, "ActorCritic: nvec[", k, "] = ", nvec[k], " must be at least 1");
+      total += nvec[k];
+    }
+    return total;
+  }
+  void set_nvec(const std::vector<Index>& nvec) {
+    PGRAD_REQUIRE(total_choices(nvec) == action_size_, "ActorCritic: nvec sums to ", total_choices(nvec), ", the actor has ",
+                  action_size_, " outputs");
+    nvec_ = nvec;
+    for (Distribution* dist : {&acting_dist_, &training_dist_, &evaluated_dist_, &fisher_dist_}) dist->set_nvec(nvec);
+  }
 
   /// The parameter blocks that exist, in order (a fixed-capacity list: no allocation).
   template <class P>
@@ -729,6 +791,7 @@ class ActorCritic {
   std::optional<nn::Mlp<S>> critic_;
   nn::Parameters<S> log_std_;  // empty unless has_log_std_block
   Index action_size_;
+  std::vector<Index> nvec_;  // MultiCategorical only
   // One distribution for acting (a few samples per call), one for training (a minibatch), one
   // for evaluate_actions and one for policy_pass (a whole batch), so that none resizes its
   // buffers when a rollout and an update alternate.
@@ -749,20 +812,33 @@ class ActorCritic {
   typename nn::Mlp<S>::PredictScratch acting_scratch_;
 };
 
-/// The policy type that fits environment Env: Categorical for Discrete actions,
-/// ContinuousDistribution (PolicyConfig::box_distribution) for Box.
+/// The policy type that fits environment Env: Categorical for Discrete actions, MultiCategorical
+/// for MultiDiscrete, ContinuousDistribution (PolicyConfig::box_distribution) for Box.
 template <class Env, class S = typename Env::Scalar>
-using PolicyFor = ActorCritic<S, std::conditional_t<envs::has_discrete_actions_v<Env>, dist::Categorical<S>,
-                                                    dist::ContinuousDistribution<S>>>;
+using PolicyFor = ActorCritic<
+    S, std::conditional_t<envs::has_discrete_actions_v<Env>, dist::Categorical<S>,
+                          std::conditional_t<envs::has_multi_discrete_actions_v<Env>, dist::MultiCategorical<S>,
+                                             dist::ContinuousDistribution<S>>>>;
+
+namespace detail {
+/// Whether Policy has MultiCategorical actions (ActorCritic::multi_discrete; false for others).
+template <class Policy, class = void>
+struct is_multi_discrete_policy : std::false_type {};
+template <class Policy>
+struct is_multi_discrete_policy<Policy, std::void_t<decltype(Policy::multi_discrete)>>
+    : std::bool_constant<Policy::multi_discrete> {};
+}  // namespace detail
 
 /// Builds the policy for an environment, sizing the networks from its spaces. The compile-time
 /// checks say clearly when the environment does not meet the contract or Policy does not fit it.
 template <class Policy, class Env>
 Policy make_policy(const Env& env, const PolicyConfig& config, Rng& rng) {
   static_assert(envs::require_env<Env>());
-  static_assert(Policy::discrete == envs::has_discrete_actions_v<Env>,
-                "pgrad: the policy's distribution does not fit the environment's actions (Categorical "
-                "needs an integer Action / Discrete space, ContinuousDistribution an Eigen-vector Action / Box space)");
+  static_assert(Policy::discrete == (envs::has_discrete_actions_v<Env> || envs::has_multi_discrete_actions_v<Env>) &&
+                    detail::is_multi_discrete_policy<Policy>::value == envs::has_multi_discrete_actions_v<Env>,
+                "pgrad: the policy's distribution does not fit the environment's actions (Categorical needs an "
+                "integer Action / Discrete space, MultiCategorical an integer Eigen vector / MultiDiscrete, "
+                "ContinuousDistribution an Eigen-vector Action / Box space)");
   using Observation = typename Env::Observation;
   static_assert(Observation::ColsAtCompileTime == 1, "pgrad: Env::Observation must be a column vector");
   const Index obs_size = env.observation_space().size();
@@ -770,7 +846,9 @@ Policy make_policy(const Env& env, const PolicyConfig& config, Rng& rng) {
     PGRAD_REQUIRE(obs_size == Observation::RowsAtCompileTime, "make_policy: observation space has ", obs_size,
                   " dimensions but Env::Observation has ", Observation::RowsAtCompileTime);
   Index action_size = 0;
-  if constexpr (Policy::discrete) {
+  if constexpr (envs::has_multi_discrete_actions_v<Env>) {
+    return Policy(obs_size, env.action_space().nvec, config, rng);
+  } else if constexpr (Policy::discrete) {
     action_size = env.action_space().n;
   } else {
     const auto space = env.action_space();

@@ -87,7 +87,9 @@ EvaluationResult evaluate_policy(Policy& policy, Env env, Index episodes, std::u
       } else {
         policy.act(observation, action_rng, action, log_prob, masked ? &mask : nullptr);
       }
-      if constexpr (Policy::discrete) {
+      if constexpr (envs::has_multi_discrete_actions_v<Env>) {
+        env_action = action.col(0);
+      } else if constexpr (Policy::discrete) {
         env_action = action[0];
       } else {
         box_env_actions(policy.box_distribution(), action.col(0), space.low, space.high, env_action);

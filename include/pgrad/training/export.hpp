@@ -235,9 +235,20 @@ Matrix<S> export_normalized(const ExportOptions& options, const Matrix<S>& raw) 
 }
 
 /// The margin between the two largest logits of each column, relative to 1 + |largest|
-/// (+inf with a single action).
+/// (+inf with a single action); with `nvec` (MultiCategorical), the smallest margin among the
+/// components' blocks of rows.
 template <class S>
-RowVector<double> top_two_margin(const Matrix<S>& logits) {
+RowVector<double> top_two_margin(const Matrix<S>& logits, const std::vector<Index>& nvec = {}) {
+  if (nvec.size() > 1) {
+    RowVector<double> margin = RowVector<double>::Constant(logits.cols(), std::numeric_limits<double>::infinity());
+    Index offset = 0;
+    for (Index n : nvec) {
+      const Matrix<S> block = logits.middleRows(offset, n);
+      margin = margin.cwiseMin(top_two_margin(block));
+      offset += n;
+    }
+    return margin;
+  }
   RowVector<double> margin(logits.cols());
   for (Index j = 0; j < logits.cols(); ++j) {
     double first = -std::numeric_limits<double>::infinity(), second = first;
@@ -325,7 +336,7 @@ Matrix<S> export_test_observations(const ActorCritic<S, Distribution>& policy, c
     const Matrix<S> given = options.test_observations.template cast<S>();
     if constexpr (ActorCritic<S, Distribution>::discrete) {
       const Matrix<S> logits = export_actor_outputs(policy, options, given);
-      const RowVector<double> margin = top_two_margin(logits);
+      const RowVector<double> margin = top_two_margin(logits, policy.nvec());
       for (Index j = 0; j < margin.size(); ++j)
         PGRAD_REQUIRE(margin[j] > export_discrete_margin, "export_c_header: test observation ", j,
                       " has its two largest logits within ", export_discrete_margin,
@@ -343,7 +354,7 @@ Matrix<S> export_test_observations(const ActorCritic<S, Distribution>& policy, c
     for (int round = 0; round < 64 && found < wanted; ++round) {
       const Matrix<S> candidates = draw(4 * wanted);
       logits = export_actor_outputs(policy, options, candidates);
-      const RowVector<double> margin = top_two_margin(logits);
+      const RowVector<double> margin = top_two_margin(logits, policy.nvec());
       for (Index j = 0; j < candidates.cols() && found < wanted; ++j)
         if (margin[j] > export_discrete_margin) chosen.col(found++) = candidates.col(j);
     }
@@ -386,13 +397,29 @@ std::vector<double> export_expected(const Matrix<S>& head, const ExportOptions& 
   return expected;
 }
 
+/// A MultiCategorical policy's answers: the argmax of each component's block of logits (the first
+/// on ties), K per test observation.
+template <class S>
+std::vector<double> export_expected_components(const Matrix<S>& head, const std::vector<Index>& nvec) {
+  std::vector<double> expected;
+  for (Index j = 0; j < head.cols(); ++j)
+    for (Index offset = 0, c = 0; c < static_cast<Index>(nvec.size()); offset += nvec[static_cast<std::size_t>(c)], ++c) {
+      Index best = 0;
+      head.col(j).segment(offset, nvec[static_cast<std::size_t>(c)]).maxCoeff(&best);
+      expected.push_back(static_cast<double>(best));
+    }
+  return expected;
+}
+
 /// The header's text for `net` (see c_header_source): with a GRU, <name>_act also takes the
 /// state (hidden_size values, updated in place) and the test observations are one sequence
 /// from a zero state.
 template <class S, bool discrete>
 std::string c_header_text(const ExportedActor<S>& net, Index obs_size, Index action_size, const ExportOptions& options,
                           const Matrix<S>& test_obs, const std::vector<double>& expected,
-                          BoxDistribution box = BoxDistribution::gaussian) {
+                          BoxDistribution box = BoxDistribution::gaussian, const std::vector<Index>& nvec = {}) {
+  const bool multi = !nvec.empty();  // MultiCategorical: one argmax per component
+  const Index components = static_cast<Index>(nvec.size());
   using C = CScalar<S>;
   const nn::Mlp<S>& actor = *net.head;
   const Index tests = test_obs.cols();
@@ -464,7 +491,13 @@ std::string c_header_text(const ExportedActor<S>& net, Index obs_size, Index act
     text << " *   x = o (no observation normalisation)\n";
   text << " *   h_0 = x,  h_{l+1} = f_l(W_l h_l + b_l)  (" << name << "_w<l> row-major out x in, " << name
        << "_b<l>)\n";
-  if (discrete) {
+  if (multi) {
+    text << " *   and writes action[c] = the argmax of component c's " << name << "_nvec[c] rows of h_L (components in\n"
+         << " *   order, the first on ties), c < " << components << "; returns 0, or -1 for a non-finite observation.\n"
+         << " * int " << name << "_act_masked(const " << ctype << "* observation, const unsigned char* allowed, int* action)\n"
+         << " *   the same argmaxes over the actions with allowed[row] != 0 (an environment's action mask, one flag per\n"
+         << " *   row of h_L; NULL: all), or -1 when a component allows none.\n";
+  } else if (discrete) {
     text << " *   and returns argmax_k h_L[k] (the first on ties), or -1 for a non-finite observation.\n"
          << " * int " << name << "_act_masked(const " << ctype << "* observation" << state_param
          << ", const unsigned char* allowed)\n"
@@ -497,6 +530,7 @@ std::string c_header_text(const ExportedActor<S>& net, Index obs_size, Index act
   text << "#ifndef PGRAD_EXPORT_" << upper << "_H\n#define PGRAD_EXPORT_" << upper << "_H\n\n#include <math.h>\n\n";
   text << "#define " << upper << "_OBSERVATION_SIZE " << obs_size << "\n";
   text << "#define " << upper << (discrete ? "_NUM_ACTIONS " : "_ACTION_SIZE ") << action_size << "\n";
+  if (multi) text << "#define " << upper << "_NUM_COMPONENTS " << components << "\n";
   if (net.gru) text << "#define " << upper << "_HIDDEN_SIZE " << state << "\n";
   text << "#define " << upper << "_NUM_TEST_VECTORS " << tests << "\n\n";
 
@@ -544,12 +578,16 @@ std::string c_header_text(const ExportedActor<S>& net, Index obs_size, Index act
   // One observation after the other (Eigen's column-major order).
   detail::write_c_array(text, ctype, name + "_test_observations", test_obs.data(), test_obs.size(), C::digits,
                         C::suffix);
-  if (discrete) {
-    text << "static const int " << name << "_test_actions[" << tests << "] = {";
-    for (Index j = 0; j < tests; ++j)
-      text << (j % 16 == 0 ? "\n    " : " ") << static_cast<long long>(expected[static_cast<std::size_t>(j)])
-           << (j + 1 < tests ? "," : "");
+  const auto write_ints = [&](const std::string& symbol, const std::vector<double>& values) {
+    const std::size_t count = values.size();
+    text << "static const int " << symbol << "[" << count << "] = {";
+    for (std::size_t j = 0; j < count; ++j)
+      text << (j % 16 == 0 ? "\n    " : " ") << static_cast<long long>(values[j]) << (j + 1 < count ? "," : "");
     text << "\n};\n";
+  };
+  if (multi) write_ints(name + "_nvec", std::vector<double>(nvec.begin(), nvec.end()));
+  if (discrete) {
+    write_ints(name + "_test_actions", expected);
   } else {
     detail::write_c_array(text, ctype, name + "_test_actions", expected.data(), static_cast<Index>(expected.size()),
                           C::digits, C::suffix);
@@ -597,7 +635,7 @@ std::string c_header_text(const ExportedActor<S>& net, Index obs_size, Index act
   // Discrete: <name>_act_masked holds the network, and <name>_act calls it with every action allowed.
   text << "static inline int " << name << (discrete ? "_act_masked" : "_act") << "(const " << ctype << "* observation"
        << state_param << (discrete ? ", const unsigned char* allowed" : ", " + std::string(ctype) + "* action")
-       << ") {\n"
+       << (multi ? ", int* action" : "") << ") {\n"
        << "  " << ctype << " h0[" << max_width << "], h1[" << max_width << "];\n"
        << "  int i;\n"
        << "  for (i = 0; i < " << obs_size << "; ++i)\n"
@@ -638,7 +676,21 @@ std::string c_header_text(const ExportedActor<S>& net, Index obs_size, Index act
          << "  for (i = 0; i < " << state << "; ++i) " << buffer(current) << "[i] = hidden[i];\n";
   call_layers(actor, "_");
   const char* last = buffer(current);
-  if (discrete) {
+  if (multi) {
+    text << "  {\n"
+         << "    int c, offset = 0;\n"
+         << "    for (c = 0; c < " << components << "; ++c) {\n"
+         << "      int best = -1;\n"
+         << "      for (i = 0; i < " << name << "_nvec[c]; ++i)\n"
+         << "        if ((allowed == 0 || allowed[offset + i]) && (best < 0 || " << last << "[offset + i] > " << last
+         << "[offset + best])) best = i;\n"
+         << "      if (best < 0) return -1;\n"
+         << "      action[c] = best;\n"
+         << "      offset += " << name << "_nvec[c];\n"
+         << "    }\n"
+         << "    return 0;\n"
+         << "  }\n";
+  } else if (discrete) {
     text << "  {\n"
          << "    int best = -1;\n"
          << "    for (i = 0; i < " << action_size << "; ++i)\n"
@@ -684,7 +736,11 @@ std::string c_header_text(const ExportedActor<S>& net, Index obs_size, Index act
          << "  return 0;\n";
   }
   text << "}\n\n";
-  if (discrete)
+  if (multi)
+    text << "static inline int " << name << "_act(const " << ctype << "* observation, int* action) {\n"
+         << "  return " << name << "_act_masked(observation, 0, action);\n"
+         << "}\n\n";
+  else if (discrete)
     text << "static inline int " << name << "_act(const " << ctype << "* observation" << state_param << ") {\n"
          << "  return " << name << "_act_masked(observation" << (net.gru ? ", hidden" : "") << ", 0);\n"
          << "}\n\n";
@@ -698,7 +754,13 @@ std::string c_header_text(const ExportedActor<S>& net, Index obs_size, Index act
          << "  for (k = 0; k < " << state << "; ++k) hidden[k] = " << lit(0) << ";\n";
   text << "  for (k = 0; k < " << tests << "; ++k) {\n"
        << "    const " << ctype << "* observation = " << name << "_test_observations + k * " << obs_size << ";\n";
-  if (discrete) {
+  if (multi) {
+    text << "    int action[" << components << "], d, bad;\n"
+         << "    bad = " << name << "_act(observation, action) != 0;\n"
+         << "    for (d = 0; d < " << components << " && !bad; ++d)\n"
+         << "      if (action[d] != " << name << "_test_actions[k * " << components << " + d]) bad = 1;\n"
+         << "    mismatches += bad;\n";
+  } else if (discrete) {
     text << "    if (" << name << "_act(observation" << state_arg << ") != " << name
          << "_test_actions[k]) ++mismatches;\n";
   } else {
@@ -736,6 +798,7 @@ std::string c_header_source(const ActorCritic<S, Distribution>& policy, const Ex
   static_assert(std::is_same_v<S, float> || std::is_same_v<S, double>,
                 "export_c_header: Scalar must be float or double");
   constexpr bool discrete = ActorCritic<S, Distribution>::discrete;
+  constexpr bool multi_discrete = ActorCritic<S, Distribution>::multi_discrete;
   const nn::Mlp<S>& actor = policy.actor();
   const Index obs_size = policy.observation_size(), action_size = policy.action_size();
   detail::validate_export_options(options, obs_size, action_size, discrete);
@@ -747,6 +810,10 @@ std::string c_header_source(const ActorCritic<S, Distribution>& policy, const Ex
   if (trunk) check_finite(trunk->parameters().value, "export_c_header: shared trunk parameters");
   const Matrix<S> head = detail::export_actor_outputs(policy, options, test_obs);
   const detail::ExportedActor<S> net{trunk, nullptr, &actor};
+  if constexpr (multi_discrete)
+    return detail::c_header_text<S, discrete>(net, obs_size, action_size, options, test_obs,
+                                             detail::export_expected_components(head, policy.nvec()),
+                                             BoxDistribution::gaussian, policy.nvec());
   if constexpr (!discrete) {
     const BoxDistribution box = policy.box_distribution();
     if (box != BoxDistribution::gaussian) {
