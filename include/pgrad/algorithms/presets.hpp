@@ -106,6 +106,17 @@ inline TrpoConfig cartpole_trpo() {
   return config;
 }
 
+/// Recurrent TRPO for CartPole-v1, also with its velocities hidden (hide_cartpole_velocity):
+/// cartpole_trpo's settings with a RecurrentActorCritic of cartpole_ppo_gru's shape (no
+/// encoder, a GRU of `recurrent_size`, 64-unit heads), actor and critic each with its own GRU
+/// (the critic's trained by its Adam, the actor's by the natural-gradient step).
+inline TrpoConfig cartpole_trpo_gru(Index recurrent_size = 32) {
+  TrpoConfig config = cartpole_trpo();
+  config.policy = cartpole_ppo_gru(recurrent_size).policy;
+  config.policy.recurrent_shared = false;
+  return config;
+}
+
 /// TRPO for Pendulum-v1: RL-Zoo's 2 envs x 1024 steps, γ 0.9 and 15 critic epochs (RL-Zoo adds
 /// gSDE exploration, which pgrad does not have), with pendulum_ppo()'s 64-64 ReLU networks.
 inline TrpoConfig pendulum_trpo() {
