@@ -4,7 +4,7 @@
 //                             [--threads 2] [--csv PATH] [--save PATH [--save-every K]] [--load PATH [--eval N]]
 //                             [--policy mlp|gru] [--hide-velocity]
 // --hide-velocity shows the agent only x and theta (a partially observed task); --policy gru
-// trains a recurrent policy (PPO or A2C), which can infer the velocities from what it saw.
+// trains a recurrent policy (PPO, A2C or TRPO), which can infer the velocities from what it saw.
 #include <pgrad/algorithms/presets.hpp>
 #include <pgrad/envs/cartpole.hpp>
 #include <pgrad/envs/wrappers/select_observation.hpp>
@@ -65,11 +65,13 @@ int run_on(const Env& env, const example::Options& options) {
   namespace presets = algo::presets;
   if (options.policy == "gru") {
     using Policy = pgrad::RecurrentPolicyFor<Env>;
-    if (options.algo == "a2c") {
-      algo::A2cConfig config;
-      config.policy = presets::cartpole_ppo_gru().policy;
-      return run<algo::A2c<Env, Policy>>(env, config, options, 500000, 2000);
-    }
+    // A2C and TRPO stop once the last 100 episodes average 475: their policies keep moving.
+    if (options.algo == "a2c")
+      return run<algo::A2c<Env, Policy>>(env, presets::cartpole_a2c_gru(), options, 300000, 2000,
+                                         pgrad::stop_at_return(475.0));
+    if (options.algo == "trpo")
+      return run<algo::Trpo<Env, Policy>>(env, presets::cartpole_trpo_gru(), options, 300000, 20,
+                                          pgrad::stop_at_return(475.0));
     return run<algo::Ppo<Env, Policy>>(env, presets::cartpole_ppo_gru(), options, 250000, 50);
   }
   if (options.algo == "a2c")  // SB3's A2C with RL-Zoo's 8 environments
@@ -94,8 +96,8 @@ int main(int argc, char** argv) try {
     std::fprintf(stderr, "error: --preset %s is for --algo %s\n", options.preset.c_str(), tutorial ? "reinforce" : "ppo");
     return 2;
   }
-  if (options.policy == "gru" && (options.algo == "reinforce" || options.algo == "trpo" || !options.preset.empty())) {
-    std::fprintf(stderr, "error: --policy gru trains with --algo ppo or a2c, without --preset\n");
+  if (options.policy == "gru" && (options.algo == "reinforce" || !options.preset.empty())) {
+    std::fprintf(stderr, "error: --policy gru trains with --algo ppo, a2c or trpo, without --preset\n");
     return 2;
   }
   if (options.hide_velocity) return run_on(pgrad::envs::hide_cartpole_velocity(CartPole{}), options);

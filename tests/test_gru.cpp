@@ -125,6 +125,63 @@ TEST_CASE("Gru gradients in float agree with double", "[gru]") {
   CHECK(relative_error(gru.initial_state_gradient(), gru_f.initial_state_gradient().cast<double>()) < 1e-4);
 }
 
+// J·v of the states along a direction in parameters and input, against central differences of
+// the states themselves, each parameter block's part on its own; the cut at a reset; float
+// against double.
+TEST_CASE("Gru forward_tangent is J·v: central differences over sequences with resets", "[gru][tangent]") {
+  const Index in = 3, hidden = 4, steps = 6, batch = 3;
+  pgrad::Rng rng(17);
+  Gru<double> gru = random_gru<double>(in, hidden, rng);
+  const Matrix<double> x = random_matrix(in, steps * batch, rng);
+  const Matrix<double> h0 = random_matrix(hidden, batch, rng, 0.5);
+  const Matrix<double> x_tangent = random_matrix(in, steps * batch, rng);
+  const BoolRowVector resets = some_resets(steps, batch);
+  const Eigen::VectorXd theta = gru.parameters().value;
+  const auto states = [&](const Eigen::VectorXd& parameters, const Matrix<double>& xs) {
+    Gru<double> copy = gru;
+    copy.parameters().value = parameters;
+    return Matrix<double>(copy.forward(xs, h0, resets, batch));
+  };
+  const double step = 1e-6;
+  const Index h3 = 3 * hidden;
+  const Index offsets[5] = {0, h3 * in, h3 * (in + hidden), h3 * (in + hidden) + h3, gru.parameter_count()};
+  const char* names[5] = {"W_i", "W_h", "b_i", "b_h", "all"};
+  for (int block = 0; block < 5; ++block) {
+    Eigen::VectorXd direction = Eigen::VectorXd::Zero(theta.size());
+    const Index first = block < 4 ? offsets[block] : 0, last = block < 4 ? offsets[block + 1] : theta.size();
+    for (Index i = first; i < last; ++i) direction[i] = rng.normal<double>();
+    for (bool move_input : {false, true}) {
+      INFO(names[block] << (move_input ? " with the input" : ""));
+      gru.forward(x, h0, resets, batch);
+      const Matrix<double> analytic = gru.forward_tangent(direction, move_input ? &x_tangent : nullptr);
+      const double s = move_input ? step : 0.0;
+      const Matrix<double> numeric =
+          (states(theta + step * direction, x + s * x_tangent) - states(theta - step * direction, x - s * x_tangent)) /
+          (2 * step);
+      CHECK(numeric.norm() > 1e-2);
+      CHECK(relative_error(analytic, numeric) < 1e-7);
+    }
+  }
+  // A reset cuts the tangent: with the parameters fixed and only sequence 0's inputs before its
+  // reset at step 2 moved, its states from step 2 on do not move at all.
+  Matrix<double> early = Matrix<double>::Zero(in, steps * batch);
+  for (Index t = 0; t < 2; ++t) early.col(t * batch) = x_tangent.col(t * batch);
+  gru.forward(x, h0, resets, batch);
+  const Matrix<double> cut = gru.forward_tangent(Eigen::VectorXd::Zero(theta.size()), &early);
+  CHECK(cut.col(batch).norm() > 1e-3);
+  for (Index t = 2; t < steps; ++t) CHECK(cut.col(t * batch).norm() == 0.0);
+  // Float against double.
+  Gru<float> single(in, hidden);
+  single.parameters().value = theta.cast<float>();
+  Eigen::VectorXd direction(theta.size());
+  for (Index i = 0; i < direction.size(); ++i) direction[i] = rng.normal<double>();
+  gru.forward(x, h0, resets, batch);
+  single.forward(x.cast<float>(), h0.cast<float>(), resets, batch);
+  const Matrix<float> x_tangent_f = x_tangent.cast<float>();
+  const Matrix<double> tangent = gru.forward_tangent(direction, &x_tangent);
+  CHECK(relative_error(tangent, single.forward_tangent(direction.cast<float>(), &x_tangent_f).cast<double>()) < 1e-5);
+}
+
 TEST_CASE("Gru step follows PyTorch's gate equations", "[gru]") {
   const Index in = 3, hidden = 2;
   pgrad::Rng rng(3);
@@ -172,10 +229,11 @@ TEMPLATE_TEST_CASE("Gru: a sequence in one call equals its steps one by one, bit
   for (Index t = 0; t < steps; ++t) CHECK((single.col(t).array() == sequence.col(t * batch + 2).array()).all());
 }
 
-TEST_CASE("Gru forward, backward and step allocate nothing at a fixed shape", "[gru]") {
+TEST_CASE("Gru forward, backward, forward_tangent and step allocate nothing at a fixed shape", "[gru]") {
   const Index in = 6, hidden = 32, steps = 16, batch = 4;
   pgrad::Rng rng(9);
   Gru<float> gru = random_gru<float>(in, hidden, rng);
+  const pgrad::Vector<float> direction = random_matrix(gru.parameter_count(), 1, rng).cast<float>();
   const Matrix<float> x = random_matrix(in, steps * batch, rng).cast<float>();
   const Matrix<float> h0 = Matrix<float>::Zero(hidden, batch);
   const Matrix<float> c = random_matrix(hidden, steps * batch, rng).cast<float>();
@@ -185,6 +243,7 @@ TEST_CASE("Gru forward, backward and step allocate nothing at a fixed shape", "[
     gru.zero_grad();
     gru.forward(x, h0, resets, batch);
     gru.backward(c);
+    gru.forward_tangent(direction, &x);
     gru.step(x.leftCols(batch), h);
   };
   round();  // sizes the buffers
@@ -205,8 +264,12 @@ TEST_CASE("Gru rejects wrong shapes", "[gru]") {
   CHECK_THROWS_AS(gru.forward(Matrix<float>::Zero(3, 5), Matrix<float>::Zero(4, 2), BoolRowVector(), 2), pgrad::Error);
   CHECK_THROWS_AS(gru.forward(Matrix<float>::Zero(3, 4), Matrix<float>::Zero(4, 2), BoolRowVector(3), 2), pgrad::Error);
   CHECK_THROWS_AS(gru.backward(Matrix<float>::Zero(4, 4)), pgrad::Error);
+  CHECK_THROWS_AS(gru.forward_tangent(pgrad::Vector<float>::Zero(gru.parameter_count())), pgrad::Error);
   gru.forward(Matrix<float>::Zero(3, 4), Matrix<float>::Zero(4, 2), BoolRowVector(), 2);
   CHECK_THROWS_AS(gru.backward(Matrix<float>::Zero(4, 3)), pgrad::Error);
+  CHECK_THROWS_AS(gru.forward_tangent(pgrad::Vector<float>::Zero(3)), pgrad::Error);
+  const Matrix<float> wrong_input = Matrix<float>::Zero(3, 3);
+  CHECK_THROWS_AS(gru.forward_tangent(pgrad::Vector<float>::Zero(gru.parameter_count()), &wrong_input), pgrad::Error);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <pgrad/policies/recurrent_actor_critic.hpp>
 
 #include "gradient_check.hpp"
+#include "recurrent_checks.hpp"
 
 using pgrad::BoolRowVector;
 using pgrad::Index;
@@ -18,21 +19,9 @@ using pgrad_test::relative_error;
 
 namespace {
 
-template <class S>
-using Discrete = pgrad::RecurrentActorCritic<S, pgrad::dist::Categorical<S>>;
-template <class S>
-using Gaussian = pgrad::RecurrentActorCritic<S, pgrad::dist::DiagGaussian<S>>;
-
-pgrad::PolicyConfig small_config(bool shared) {
-  pgrad::PolicyConfig config;
-  config.shared_hidden = {5};
-  config.recurrent_size = 4;
-  config.recurrent_shared = shared;
-  config.actor_hidden = {3};
-  config.critic_hidden = {3};
-  config.actor_output_gain = 1.0;  // not 0.01: the test wants the policy's gradient well above rounding
-  return config;
-}
+using pgrad_test::Discrete;
+using pgrad_test::Gaussian;
+using pgrad_test::small_recurrent_config;
 
 Matrix<double> random_matrix(Index rows, Index cols, pgrad::Rng& rng) {
   Matrix<double> m(rows, cols);
@@ -44,7 +33,7 @@ template <class Policy>
 void check_sequence_gradients(bool shared) {
   const Index obs = 3, actions = 2, steps = 5, sequences = 3;
   pgrad::Rng rng(21);
-  Policy policy(obs, actions, small_config(shared), rng);
+  Policy policy(obs, actions, small_recurrent_config(shared), rng);
   // Non-zero biases everywhere, so every bias gradient is exercised.
   Eigen::VectorXd theta = policy.flat_parameters();
   for (Index i = 0; i < theta.size(); ++i) theta[i] += 0.1 * rng.normal<double>();
@@ -109,7 +98,7 @@ TEMPLATE_TEST_CASE("RecurrentActorCritic: acting step by step equals replaying t
   for (bool shared : {true, false}) {
     const Index obs = 3, steps = 8, envs = 4;
     pgrad::Rng rng(5);
-    pgrad::PolicyConfig config = small_config(shared);
+    pgrad::PolicyConfig config = small_recurrent_config(shared);
     config.shared_hidden = {16};
     config.recurrent_size = 16;
     config.actor_hidden = {};
@@ -149,15 +138,15 @@ TEMPLATE_TEST_CASE("RecurrentActorCritic: acting step by step equals replaying t
 
 TEST_CASE("RecurrentActorCritic checkpoints its architecture and parameters", "[recurrent]") {
   pgrad::Rng rng(1);
-  Discrete<float> policy(3, 2, small_config(true), rng);
+  Discrete<float> policy(3, 2, small_recurrent_config(true), rng);
   pgrad::Writer w;
   policy.save_state(w);
   pgrad::Rng other_rng(2);
-  Discrete<float> restored(3, 2, small_config(true), other_rng);
+  Discrete<float> restored(3, 2, small_recurrent_config(true), other_rng);
   pgrad::Reader r(w.bytes(), "test");
   restored.load_state(r);
   CHECK((restored.flat_parameters().array() == policy.flat_parameters().array()).all());
-  Discrete<float> separate(3, 2, small_config(false), other_rng);
+  Discrete<float> separate(3, 2, small_recurrent_config(false), other_rng);
   pgrad::Reader again(w.bytes(), "test");
   CHECK_THROWS_AS(separate.load_state(again), pgrad::Error);
 }

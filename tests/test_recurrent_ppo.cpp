@@ -15,26 +15,23 @@
 #include <pgrad/envs/wrappers/select_observation.hpp>
 
 #include "allocation_hooks.hpp"
+#include "recurrent_checks.hpp"
 
 namespace {
 
-using Env = pgrad::envs::SelectObservation<pgrad::envs::CartPole<float>, 2>;
+using Env = pgrad_test::HiddenVelocityCartPole;
 using Policy = pgrad::RecurrentPolicyFor<Env>;
 using Ppo = pgrad::algo::Ppo<Env, Policy>;
 using A2c = pgrad::algo::A2c<Env, Policy>;
-
-Env env() { return pgrad::envs::hide_cartpole_velocity(pgrad::envs::CartPole<float>{}); }
+constexpr auto env = pgrad_test::hidden_velocity_cartpole;
 
 pgrad::algo::PpoConfig small_ppo(bool shared = true) {
-  pgrad::algo::PpoConfig config = pgrad::algo::presets::cartpole_ppo_gru(8);
+  pgrad::algo::PpoConfig config = pgrad::algo::presets::cartpole_ppo_gru();
   config.num_envs = 4;
   config.num_steps = 16;
   config.num_minibatches = 2;
   config.update_epochs = 2;
-  config.policy.shared_hidden = {8};
-  config.policy.actor_hidden = {8};
-  config.policy.critic_hidden = {8};
-  config.policy.recurrent_shared = shared;
+  config.policy = pgrad_test::small_gru_policy(shared);
   return config;
 }
 
@@ -94,58 +91,24 @@ TEST_CASE("Replaying a rollout's sequences reproduces what acting computed", "[r
 
 TEST_CASE("Recurrent PPO and A2C are bit-identical whatever the thread count", "[recurrent][determinism]") {
   for (bool shared : {true, false}) {
-    pgrad::Vector<float> reference, reference_a2c;
-    pgrad::Matrix<float> reference_hidden;
-    for (int threads : {1, 2, 3}) {
-      INFO("threads " << threads << ", shared " << shared);
-      pgrad::algo::PpoConfig config = small_ppo(shared);
-      config.num_threads = threads;
-      Ppo ppo(env(), config, 11);
-      ppo.learn(4 * config.batch_size());
-      pgrad::algo::A2cConfig a2c_config;
-      a2c_config.num_envs = 4;
-      a2c_config.num_threads = threads;
-      a2c_config.policy = config.policy;
-      A2c a2c(env(), a2c_config, 11);
-      a2c.learn(6 * a2c_config.batch_size());
-      if (threads == 1) {
-        reference = ppo.policy().flat_parameters();
-        reference_hidden = ppo.collector().hidden();
-        reference_a2c = a2c.policy().flat_parameters();
-        continue;
-      }
-      CHECK((ppo.policy().flat_parameters().array() == reference.array()).all());
-      CHECK((ppo.collector().hidden().array() == reference_hidden.array()).all());
-      CHECK((a2c.policy().flat_parameters().array() == reference_a2c.array()).all());
-    }
+    const pgrad::algo::PpoConfig config = small_ppo(shared);
+    pgrad_test::check_same_bits_across_threads<Ppo>(env(), config, 4 * config.batch_size(), {1, 2, 3});
+    pgrad::algo::A2cConfig a2c_config;
+    a2c_config.num_envs = 4;
+    a2c_config.policy = config.policy;
+    pgrad_test::check_same_bits_across_threads<A2c>(env(), a2c_config, 6 * a2c_config.batch_size(), {1, 2, 3});
   }
 }
 
-TEST_CASE("Recurrent PPO resumes exactly from a checkpoint", "[recurrent][checkpoint]") {
+TEST_CASE("Recurrent PPO and A2C resume exactly from a checkpoint", "[recurrent][checkpoint]") {
   const pgrad::algo::PpoConfig config = small_ppo(false);
-  const long long total = 6 * config.batch_size();
-  Ppo straight(env(), config, 7);
-  straight.learn(total);
-
-  pgrad::Writer writer;
-  pgrad::Vector<float> halfway;
-  {
-    Ppo first(env(), config, 7);
-    first.learn(total, stop_after(3));
-    halfway = first.policy().flat_parameters();
-    REQUIRE(first.collector().hidden().cwiseAbs().maxCoeff() > 0);  // the states matter
-    first.save_state(writer);
-  }
   Ppo resumed(env(), config, 12345);
-  pgrad::Reader reader(writer.bytes(), "test");
-  resumed.load_state(reader);
-  CHECK((resumed.policy().flat_parameters().array() == halfway.array()).all());
-  resumed.learn(total);
-  CHECK(resumed.iteration() == 6);
-  CHECK((straight.policy().flat_parameters().array() != halfway.array()).any());
-  CHECK((resumed.policy().flat_parameters().array() == straight.policy().flat_parameters().array()).all());
-  CHECK((resumed.collector().hidden().array() == straight.collector().hidden().array()).all());
-  CHECK(resumed.collector().episodes().mean_return() == straight.collector().episodes().mean_return());
+  pgrad_test::check_exact_resume(env(), config, resumed);
+  pgrad::algo::A2cConfig a2c_config;
+  a2c_config.num_envs = 4;
+  a2c_config.policy = config.policy;
+  A2c resumed_a2c(env(), a2c_config, 12345);
+  pgrad_test::check_exact_resume(env(), a2c_config, resumed_a2c);
 
   // A feed-forward run's checkpoint does not load into a recurrent one, nor states outside [-1, 1].
   pgrad::algo::PpoConfig mlp = config;

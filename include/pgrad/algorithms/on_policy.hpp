@@ -24,7 +24,7 @@ namespace pgrad::algo {
 
 /// An on-policy algorithm on environment Env: everything every one of them has, plus one Update
 /// (its config, loss and update step) that makes it PPO, A2C or REINFORCE. The policy is an
-/// ActorCritic or, for PPO and A2C, a RecurrentActorCritic (PolicyConfig::recurrent_size > 0),
+/// ActorCritic or, for PPO, A2C and TRPO, a RecurrentActorCritic (PolicyConfig::recurrent_size > 0),
 /// whose states the collector carries and whose updates replay whole sequences.
 ///
 /// OnPolicy owns the run's random streams (weight initialisation, action sampling, each

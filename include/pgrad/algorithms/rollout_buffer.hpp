@@ -111,6 +111,22 @@ struct Minibatch {
                   const Matrix<S>* masks = nullptr) const {
     policy.train_pass(observations, actions, policy_part, value_part, workers, masks, this->masks());
   }
+  /// The policy's half of a training pass on this batch (ActorCritic::policy_pass: TRPO's gradient).
+  template <class Policy, class PolicyPart>
+  void policy_pass(Policy& policy, PolicyPart&& policy_part) const {
+    policy.policy_pass(observations, actions, policy_part, masks());
+  }
+  /// The critic's half (ActorCritic::value_pass: TRPO's value steps).
+  template <class Policy, class ValuePart>
+  void value_pass(Policy& policy, ValuePart&& value_part) const {
+    policy.value_pass(observations, value_part);
+  }
+  /// log π and entropy of this batch's actions (ActorCritic::evaluate_actions); the policy's
+  /// evaluated_distribution() is then π on the batch.
+  template <class Policy>
+  void evaluate(Policy& policy, RowVector<S>& log_probs, RowVector<S>& entropy) const {
+    policy.evaluate_actions(observations, actions, log_probs, entropy, masks());
+  }
 
  protected:
   void resize_like(const RolloutBuffer<S, Actions>& rollout, Index count) {

@@ -57,12 +57,35 @@ struct SequenceMinibatch : Minibatch<S, Actions> {
   void train_pass(Policy& policy, PolicyPart&& policy_part, ValuePart&& value_part, ThreadPool* workers,
                   const Matrix<S>* masks = nullptr) const {
     PGRAD_REQUIRE(masks == nullptr, "SequenceMinibatch: recurrent policies take no dropout masks");
-    PGRAD_REQUIRE(this->action_masks.size() == 0, "SequenceMinibatch: recurrent policies take no action masks yet");
+    check_no_action_masks();
     policy.train_sequences(this->observations, this->actions, initial_hidden, resets, sequences, policy_part,
                            value_part, workers);
   }
+  /// The policy's half of a training pass on these sequences (RecurrentActorCritic::policy_pass).
+  template <class Policy, class PolicyPart>
+  void policy_pass(Policy& policy, PolicyPart&& policy_part) const {
+    check_no_action_masks();
+    policy.policy_pass(this->observations, this->actions, initial_hidden, resets, sequences, policy_part);
+  }
+  /// The critic's half (RecurrentActorCritic::value_pass).
+  template <class Policy, class ValuePart>
+  void value_pass(Policy& policy, ValuePart&& value_part) const {
+    policy.value_pass(this->observations, initial_hidden, resets, sequences, value_part);
+  }
+  /// log π and entropy of the sequences' actions (RecurrentActorCritic::evaluate_sequences); the
+  /// policy's evaluated_distribution() is then π on them.
+  template <class Policy>
+  void evaluate(Policy& policy, RowVector<S>& log_probs, RowVector<S>& entropy) const {
+    check_no_action_masks();
+    policy.evaluate_sequences(this->observations, this->actions, initial_hidden, resets, sequences, log_probs,
+                              entropy);
+  }
 
  private:
+  void check_no_action_masks() const {
+    PGRAD_REQUIRE(this->action_masks.size() == 0, "SequenceMinibatch: recurrent policies take no action masks yet");
+  }
+
   std::vector<Index> all_;
 };
 

@@ -117,10 +117,12 @@ LineSearchResult backtracking_line_search(const Evaluate& evaluate, const Vector
 ///      mean KL(π_old || π_θ) <= δ and a surrogate above its value at θ_old is kept; when none
 ///      is, θ stays θ_old and the report says so;
 ///   4. the critic (only) trained by Adam on mean((V - R)²) in shuffled minibatches.
+/// A recurrent policy (RecurrentActorCritic) is trained the same way on whole sequences: the
+/// batch is every environment copy's sequence from its stored initial state (SequenceMinibatch),
+/// the Fisher-vector products go forward and back through time, and the critic's minibatches
+/// are critic_minibatch_size / num_steps whole sequences.
 template <class PolicyType>
 class TrpoUpdate {
-  static_assert(!is_recurrent_v<PolicyType>, "pgrad: TRPO does not train recurrent policies yet (use Ppo or A2c)");
-
  public:
   using Policy = PolicyType;
   using Config = TrpoConfig;
@@ -131,13 +133,20 @@ class TrpoUpdate {
 
   /// The rollout (and the critic's minibatches) split into the layout's shards (TRPO over MPI):
   /// the policy gradient, every Fisher-vector product and the line search's surrogate and KL are
-  /// sums over the shards (ShardedMinibatch).
+  /// sums over the shards (ShardedMinibatch). A recurrent policy needs critic_minibatch_size to
+  /// be a whole number of sequences, a multiple of num_steps (pgrad::Error otherwise).
   TrpoUpdate(const TrpoConfig& config, const Policy& policy, RandomStreams& streams, const ShardLayout& layout,
              Communicator& comm)
-      : optimizer_(config, config.adam_eps, streams, policy.block_sizes(ParameterGroup::critic)),
+      : optimizer_(config, config.adam_eps, streams, policy.block_sizes(ParameterGroup::critic),
+                   minibatch_units<Policy>(config.num_envs, config.batch_size())),
         batch_(layout, comm),
         critic_batch_(layout, comm),
-        old_distributions_(static_cast<std::size_t>(layout.local_shards)) {}
+        old_distributions_(static_cast<std::size_t>(layout.local_shards)) {
+    PGRAD_REQUIRE(!is_recurrent_v<Policy> || config.critic_minibatch_size % config.num_steps == 0,
+                  "Trpo: critic_minibatch_size = ", config.critic_minibatch_size, " is not a whole number of ",
+                  "num_steps = ", config.num_steps, " sequences (a recurrent policy's critic minibatches are whole "
+                  "environment sequences)");
+  }
 
   UpdateReport update(const TrpoConfig& config, Policy& policy, const RolloutBuffer<S, typename Policy::Actions>& rollout,
                       double progress, ThreadPool& /*workers: TRPO's passes are whole-batch, on this thread*/) {
@@ -156,7 +165,7 @@ class TrpoUpdate {
   void load_state(Reader& r) { optimizer_.load_state(r); }
 
  private:
-  using Batch = Minibatch<S, typename Policy::Actions>;
+  using Batch = MinibatchFor<Policy>;
 
   // Steps 1-3: the natural-gradient step on the policy's parameters, inside the trust region.
   void policy_step(const TrpoConfig& config, Policy& policy, UpdateReport& report) {
@@ -224,13 +233,10 @@ class TrpoUpdate {
   // prepare fisher_vector_product on that share.
   void policy_gradient(Policy& policy, const Batch& share, S weight, Vector<S>& out) {
     policy.zero_grad(nullptr, ParameterGroup::policy);
-    policy.policy_pass(
-        share.observations, share.actions,
-        [&](const PolicyTerms<S>& p) {
-          p.log_prob_weight = share.advantages * weight;
-          p.entropy_weight.setZero(share.size());
-        },
-        share.masks());
+    share.policy_pass(policy, [&](const PolicyTerms<S>& p) {
+      p.log_prob_weight = share.advantages * weight;
+      p.entropy_weight.setZero(share.size());
+    });
     policy.flat_gradients(out, ParameterGroup::policy);
   }
 
@@ -238,7 +244,7 @@ class TrpoUpdate {
   // With set_old, π_θ becomes π_old (share by share) and the KL is not computed.
   std::array<double, 3> measure(Policy& policy, bool set_old) {
     return batch_.template sum<3>([&](const Batch& share, Index s) {
-      policy.evaluate_actions(share.observations, share.actions, log_probs_, entropy_, share.masks());
+      share.evaluate(policy, log_probs_, entropy_);
       Distribution& old = old_distributions_[static_cast<std::size_t>(s)];
       if (set_old) old = policy.evaluated_distribution();
       double surrogate = 0, kl = 0;
@@ -252,24 +258,25 @@ class TrpoUpdate {
     });
   }
 
-  // Step 4: critic_epochs passes of shuffled minibatches, one Adam step each on mean((V - R)²);
-  // returns the last minibatch's loss.
+  // Step 4: critic_epochs passes of shuffled minibatches (of samples, or of whole sequences for a
+  // recurrent policy), one Adam step each on mean((V - R)²); returns the last minibatch's loss.
   double train_critic(const TrpoConfig& config, Policy& policy, const RolloutBuffer<S, typename Policy::Actions>& rollout,
                       double learning_rate) {
     optimizer_.adam.set_learning_rate(static_cast<S>(learning_rate));
     optimizer_.order.restart();
-    const Index samples = batch_.size();
+    const Index units = minibatch_units<Policy>(config.num_envs, batch_.size());
+    const Index per_minibatch =
+        is_recurrent_v<Policy> ? config.critic_minibatch_size / config.num_steps : config.critic_minibatch_size;
     double loss = 0, grad_norm = 0;
     for (Index epoch = 0; epoch < config.critic_epochs; ++epoch) {
       optimizer_.order.shuffle();
-      for (Index start = 0; start < samples; start += config.critic_minibatch_size) {
-        critic_batch_.gather(rollout, optimizer_.order.indices(), start,
-                             std::min(config.critic_minibatch_size, samples - start));
+      for (Index start = 0; start < units; start += per_minibatch) {
+        critic_batch_.gather(rollout, optimizer_.order.indices(), start, std::min(per_minibatch, units - start));
         const auto value_loss = [&](const Batch& share) {
           const Index size = share.size();
           const S scale = S(2) / static_cast<S>(share.mean_over());
           LossStats stats;
-          policy.value_pass(share.observations, [&](const ValueTerms<S>& v) {
+          share.value_pass(policy, [&](const ValueTerms<S>& v) {
             double squares = 0;
             v.value_weight.resize(size);
             for (Index j = 0; j < size; ++j) {

@@ -181,6 +181,61 @@ class Gru {
     return grad_input_;
   }
 
+  /// Forward mode (J·v) at the last forward: the change of the states h_1..h_T (H x T·B) when the
+  /// parameters move along `direction` (parameter_count() values, in the flat block's order) and
+  /// the input along `input_tangent` (I x T·B; null: the input held fixed). The initial state is
+  /// held fixed, and a reset cuts the tangent as it cuts the state. Per step, with d the
+  /// derivative along the direction, ĝ = W_i x + b_i and g = W_h h + b_h:
+  ///   dĝ = dW_i x + W_i dx + db_i,  dg = dW_h h + W_h dh + db_h,
+  ///   dr = r(1 − r)(dĝ_r + dg_r),  dz = z(1 − z)(dĝ_z + dg_z),
+  ///   dn = (1 − n²)(dĝ_n + dr·g_n + r·dg_n),  dh' = (1 − z)dn + dz(h − n) + z·dh.
+  /// Nothing allocates once the shapes are fixed; the backward state of the forward is kept.
+  const Matrix<S>& forward_tangent(const VectorCRef<S>& direction, const Matrix<S>* input_tangent = nullptr) {
+    PGRAD_REQUIRE(has_forward_state_, "Gru::forward_tangent called without a preceding forward");
+    PGRAD_REQUIRE(direction.size() == parameter_count(), "Gru::forward_tangent: direction has ", direction.size(),
+                  " entries, the GRU ", parameter_count(), " parameters");
+    const Index columns = input_.cols(), batch = batch_, steps = columns / batch, h = hidden_, g = 3 * h;
+    PGRAD_REQUIRE(input_tangent == nullptr || (input_tangent->rows() == in_ && input_tangent->cols() == columns),
+                  "Gru::forward_tangent: input tangent is ", input_tangent ? input_tangent->rows() : 0, "x",
+                  input_tangent ? input_tangent->cols() : 0, ", expected ", in_, "x", columns);
+    const S* d = direction.data();
+    // dĝ for every column, and the parameters' part of dg (the states' part is added step by step).
+    tangent_input_gates_.resize(g, columns);
+    small_gemm<S>(g, columns, in_, d, g, input_.data(), in_, GemmB::plain, tangent_input_gates_.data(), g,
+                  GemmInit::bias, d + input_bias_offset());
+    if (input_tangent != nullptr)
+      small_gemm<S>(g, columns, in_, params_.value.data(), g, input_tangent->data(), in_, GemmB::plain,
+                    tangent_input_gates_.data(), g, GemmInit::accumulate);
+    tangent_hidden_gates_.resize(g, columns);
+    small_gemm<S>(g, columns, h, d + hidden_weight_offset(), g, previous_.data(), h, GemmB::plain,
+                  tangent_hidden_gates_.data(), g, GemmInit::bias, d + input_bias_offset() + g);
+    tangent_.resize(h, columns);
+    tangent_previous_.setZero(h, batch);
+    for (Index t = 0; t < steps; ++t) {
+      const Index c = t * batch * h;
+      if (t > 0)
+        for (Index b = 0; b < batch; ++b)
+          for (Index i = 0; i < h; ++i)
+            tangent_previous_(i, b) =
+                resets_.size() > 0 && resets_[t * batch + b] ? S(0) : tangent_.data()[c - batch * h + b * h + i];
+      S* dgh = tangent_hidden_gates_.data() + t * batch * g;
+      small_gemm<S>(g, batch, h, params_.value.data() + hidden_weight_offset(), g, tangent_previous_.data(), h,
+                    GemmB::plain, dgh, g, GemmInit::accumulate);
+      const S* dgi = tangent_input_gates_.data() + t * batch * g;
+      for (Index b = 0; b < batch; ++b)
+        for (Index i = 0; i < h; ++i) {
+          const Index k = c + b * h + i;
+          const S r = reset_gate_.data()[k], z = update_gate_.data()[k], n = candidate_.data()[k];
+          const S dr = r * (S(1) - r) * (dgi[b * g + i] + dgh[b * g + i]);
+          const S dz = z * (S(1) - z) * (dgi[b * g + h + i] + dgh[b * g + h + i]);
+          const S dn = (S(1) - n * n) *
+                       (dgi[b * g + 2 * h + i] + dr * hidden_candidate_.data()[k] + r * dgh[b * g + 2 * h + i]);
+          tangent_.data()[k] = (S(1) - z) * dn + dz * (previous_.data()[k] - n) + z * tangent_previous_(i, b);
+        }
+    }
+    return tangent_;
+  }
+
   /// dL/dh0 from the last backward (H x B; zero for a sequence reset at its first step).
   const Matrix<S>& initial_state_gradient() const {
     PGRAD_REQUIRE(has_forward_state_, "Gru::initial_state_gradient called without a preceding forward");
@@ -257,6 +312,8 @@ class Gru {
   // Backward's buffers.
   Matrix<S> grad_input_gates_, grad_hidden_gates_, carry_, grad_input_, transposed_hidden_weight_,
       transposed_input_weight_;
+  // forward_tangent's buffers.
+  Matrix<S> tangent_input_gates_, tangent_hidden_gates_, tangent_, tangent_previous_;
   bool has_forward_state_ = false, has_input_gradient_ = false;
   mutable StepScratch scratch_;
 };

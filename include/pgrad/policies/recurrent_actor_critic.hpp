@@ -82,8 +82,11 @@ class RecurrentActorCritic {
   const nn::Mlp<S>& actor() const { return actor_; }
   nn::Parameters<S>& log_std() { return log_std_; }
   const nn::Parameters<S>& log_std() const { return log_std_; }
-  /// The action distribution of the last act(), act_deterministic() or evaluate_sequences().
+  /// The action distribution of the last act() or act_deterministic().
   const Distribution& distribution() const { return acting_dist_; }
+  /// The action distribution of the last evaluate_sequences() (buffers of its own, so that a
+  /// whole rollout evaluated between rollouts does not resize the acting ones).
+  const Distribution& evaluated_distribution() const { return evaluated_dist_; }
 
   /// The interface of ActorCritic's dropout, which a recurrent policy does not have
   /// (PolicyConfig::dropout must be 0): training mode changes nothing, there are no masks.
@@ -159,17 +162,7 @@ class RecurrentActorCritic {
                        ThreadPool* workers = nullptr) {
     (void)workers;
     sequence_forward(observations, initial_hidden, resets, sequences);
-    set_distribution(training_dist_, actor_.forward(outputs(0)));
-    training_dist_.log_prob(actions, pass_log_probs_);
-    training_dist_.entropy(pass_entropy_);
-    policy_part(PolicyTerms<S>{pass_log_probs_, pass_entropy_, pass_log_prob_weight_, pass_entropy_weight_});
-    if constexpr (discrete) {
-      training_dist_.loss_gradient(actions, pass_log_prob_weight_, pass_entropy_weight_, grad_head_);
-    } else {
-      training_dist_.loss_gradient(actions, pass_log_prob_weight_, pass_entropy_weight_, grad_head_, grad_log_std_);
-      log_std_.grad += grad_log_std_.rowwise().sum();
-    }
-    actor_.backward(grad_head_, true);
+    actor_side(actions, policy_part, training_dist_);
     if (critic_)
       pass_values_ = critic_->forward(outputs(critic_core_ ? 1 : 0)).row(0);
     else
@@ -187,21 +180,98 @@ class RecurrentActorCritic {
   }
 
   /// log π, entropy and V of given actions along B sequences (as train_sequences, without the
-  /// backward); distribution() is then that π. It overwrites the training pass's forward state.
+  /// backward); evaluated_distribution() is then that π. It overwrites the training pass's
+  /// forward state (and what fisher_vector_product reads).
   void evaluate_sequences(const MatrixCRef<S>& observations, const Actions& actions, const Matrix<S>& initial_hidden,
                           const BoolRowVector& resets, Index sequences, RowVector<S>& log_probs, RowVector<S>& entropy,
                           RowVector<S>& values) {
     sequence_forward(observations, initial_hidden, resets, sequences);
-    actor_.predict(outputs(0), head_);
-    set_distribution(acting_dist_, head_);
-    acting_dist_.log_prob(actions, log_probs);
-    acting_dist_.entropy(entropy);
+    evaluate_actor(actions, log_probs, entropy);
     if (critic_) {
       critic_->predict(outputs(critic_core_ ? 1 : 0), value_out_);
       values = value_out_.row(0);
     } else {
       values.setZero(observations.cols());
     }
+  }
+
+  /// log π and entropy of given actions along B sequences, without the critic (TRPO's surrogate
+  /// and KL): only the actor's encoder and GRU run. evaluated_distribution() is then that π.
+  void evaluate_sequences(const MatrixCRef<S>& observations, const Actions& actions, const Matrix<S>& initial_hidden,
+                          const BoolRowVector& resets, Index sequences, RowVector<S>& log_probs,
+                          RowVector<S>& entropy) {
+    check_sequences(observations, initial_hidden, sequences);
+    core_forward(0, observations, initial_hidden, resets, sequences);
+    evaluate_actor(actions, log_probs, entropy);
+  }
+
+  /// A training pass of the policy alone over B sequences (TRPO's gradient; as
+  /// ActorCritic::policy_pass): the forward of the actor's encoder, GRU and head, the policy
+  /// part of a loss (as in train_sequences), and the backward through time, accumulating the
+  /// gradients of the policy group (a separate critic GRU and the critic head take no part). It
+  /// also prepares fisher_vector_product at these parameters and sequences.
+  template <class PolicyPart>
+  void policy_pass(const MatrixCRef<S>& observations, const Actions& actions, const Matrix<S>& initial_hidden,
+                   const BoolRowVector& resets, Index sequences, PolicyPart&& policy_part) {
+    check_sequences(observations, initial_hidden, sequences);
+    core_forward(0, observations, initial_hidden, resets, sequences);
+    actor_side(actions, policy_part, fisher_dist_);
+    core_backward(core_, actor_.input_gradient());
+  }
+
+  /// F·v for the policy group's parameters (encoder, GRU, actor head, log-std) at the parameters
+  /// and sequences of the last policy_pass, without forming F:
+  ///   F v = (1/B) Σⱼ Jⱼᵀ Mⱼ Jⱼ v   over the T·B samples j,
+  /// Jⱼ v the change of sample j's distribution parameters: a forward-mode pass through the
+  /// encoder (Mlp::forward_tangent), the GRU over the whole sequence from the stored initial
+  /// states, cut at the resets (Gru::forward_tangent), and the actor head; Mⱼ the
+  /// distribution's Fisher metric; Jⱼᵀ the backward through time. F is the Hessian of the mean
+  /// KL(π || π_θ) over the samples at θ = the current parameters. No damping. The policy group's
+  /// gradients serve as scratch and are overwritten. With mean_over > 0 the sum is divided by
+  /// mean_over instead of B.
+  void fisher_vector_product(const VectorCRef<S>& v, Vector<S>& out, Index mean_over = 0) {
+    PGRAD_REQUIRE(v.size() == parameter_count(ParameterGroup::policy),
+                  "RecurrentActorCritic::fisher_vector_product: got ", v.size(), " values for ",
+                  parameter_count(ParameterGroup::policy), " policy parameters");
+    const Index encoder_size = core_.encoder ? core_.encoder->parameters().size() : 0;
+    const Index gru_size = core_.gru.parameter_count(), actor_size = actor_.parameters().size();
+    const Matrix<S>* encoder_tangent = core_.encoder ? &core_.encoder->forward_tangent(v.head(encoder_size)) : nullptr;
+    const Matrix<S>& state_tangent = core_.gru.forward_tangent(v.segment(encoder_size, gru_size), encoder_tangent);
+    const Matrix<S>& head_tangent =
+        actor_.forward_tangent(v.segment(encoder_size + gru_size, actor_size), &state_tangent);
+    fisher_dist_.fisher_product(head_tangent, metric_tangent_);
+    const Index batch = head_tangent.cols(), over = mean_over > 0 ? mean_over : batch;
+    metric_tangent_ *= S(1) / static_cast<S>(over);
+    zero_grad(nullptr, ParameterGroup::policy);
+    actor_.backward(metric_tangent_, true);
+    core_backward(core_, actor_.input_gradient());
+    if constexpr (!discrete)  // a log-std shared by every sample: the batch mean of its metric
+      log_std_.grad = Distribution::log_std_fisher * (static_cast<S>(batch) / static_cast<S>(over)) *
+                      v.tail(log_std_.size());
+    flat_gradients(out, ParameterGroup::policy);
+  }
+
+  /// A training pass of the critic alone over B sequences (TRPO's value steps; as
+  /// ActorCritic::value_pass): V along the sequences, the value part of a loss, and the
+  /// backward. With a shared GRU only the critic head gets a gradient (the encoder and GRU only
+  /// feed it, by the inference path with buffers of their own, so the policy's trust region is
+  /// kept and the policy's passes keep their state); with its own, the critic's encoder and GRU
+  /// get theirs through time. Needs a critic.
+  template <class ValuePart>
+  void value_pass(const MatrixCRef<S>& observations, const Matrix<S>& initial_hidden, const BoolRowVector& resets,
+                  Index sequences, ValuePart&& value_part) {
+    PGRAD_REQUIRE(critic_.has_value(), "RecurrentActorCritic::value_pass: this policy has no critic");
+    check_sequences(observations, initial_hidden, sequences);
+    if (critic_core_) {
+      core_forward(1, observations, initial_hidden, resets, sequences);
+      pass_values_ = critic_->forward(outputs(1)).row(0);
+    } else {
+      predict_states(observations, initial_hidden, resets, sequences);
+      pass_values_ = critic_->forward(value_states_).row(0);
+    }
+    value_part(ValueTerms<S>{pass_values_, pass_value_weight_});
+    critic_->backward(pass_value_weight_, critic_core_.has_value());
+    if (critic_core_) core_backward(*critic_core_, critic_->input_gradient());
   }
 
   void zero_grad(ThreadPool* = nullptr, ParameterGroup group = ParameterGroup::all) {
@@ -232,6 +302,9 @@ class RecurrentActorCritic {
   Vector<S> flat_gradients(ParameterGroup group = ParameterGroup::all) const {
     return concat(&nn::Parameters<S>::grad, group);
   }
+  /// The same into the caller's vector (no allocation once it has the size).
+  void flat_parameters(Vector<S>& out, ParameterGroup group) const { blocks(group).concat(&nn::Parameters<S>::value, out); }
+  void flat_gradients(Vector<S>& out, ParameterGroup group) const { blocks(group).concat(&nn::Parameters<S>::grad, out); }
   void set_flat_parameters(const VectorCRef<S>& flat, ParameterGroup group = ParameterGroup::all) {
     blocks(group).set_values(flat, "RecurrentActorCritic");
   }
@@ -401,21 +474,70 @@ class RecurrentActorCritic {
     values = value_out_.row(0);
   }
 
-  // The training forward of every core over the sequences.
-  void sequence_forward(const MatrixCRef<S>& observations, const Matrix<S>& initial_hidden,
-                        const BoolRowVector& resets, Index sequences) {
+  void check_sequences(const MatrixCRef<S>& observations, const Matrix<S>& initial_hidden, Index sequences) const {
     PGRAD_REQUIRE(sequences > 0 && observations.cols() % sequences == 0 && initial_hidden.rows() == hidden_size() &&
                       initial_hidden.cols() == sequences,
                   "RecurrentActorCritic: ", observations.cols(), " samples with a ", initial_hidden.rows(), "x",
                   initial_hidden.cols(), " initial state are not whole steps of ", sequences,
                   " sequences with a state of ", hidden_size());
+  }
+  // The training forward of every core over the sequences.
+  void sequence_forward(const MatrixCRef<S>& observations, const Matrix<S>& initial_hidden,
+                        const BoolRowVector& resets, Index sequences) {
+    check_sequences(observations, initial_hidden, sequences);
+    for (std::size_t c = 0; c < (critic_core_ ? 2u : 1u); ++c)
+      core_forward(c, observations, initial_hidden, resets, sequences);
+  }
+  // The training forward of core c (0: the actor's or the shared one, 1: the critic's own) from
+  // its rows of the initial state; outputs(c) is then its states.
+  void core_forward(std::size_t c, const MatrixCRef<S>& observations, const Matrix<S>& initial_hidden,
+                    const BoolRowVector& resets, Index sequences) {
     const Index h = core_.gru.hidden_size();
-    for (std::size_t c = 0; c < (critic_core_ ? 2u : 1u); ++c) {
-      Core& core = c == 0 ? core_ : *critic_core_;
-      initial_[c] = initial_hidden.middleRows(static_cast<Index>(c) * h, h);
-      outputs_[c] = core.encoder ? &core.gru.forward(core.encoder->forward(observations), initial_[c], resets, sequences)
-                                 : &core.gru.forward(observations, initial_[c], resets, sequences);
+    Core& core = c == 0 ? core_ : *critic_core_;
+    initial_[c] = initial_hidden.middleRows(static_cast<Index>(c) * h, h);
+    outputs_[c] = core.encoder ? &core.gru.forward(core.encoder->forward(observations), initial_[c], resets, sequences)
+                               : &core.gru.forward(observations, initial_[c], resets, sequences);
+  }
+  // The shared core's states along the sequences into value_states_ by the inference path
+  // (encoder predict, GRU step by step with the resets), leaving the training forward alone.
+  void predict_states(const MatrixCRef<S>& observations, const Matrix<S>& initial_hidden, const BoolRowVector& resets,
+                      Index sequences) {
+    const Index steps = observations.cols() / sequences;
+    PGRAD_REQUIRE(resets.size() == 0 || resets.size() == observations.cols(), "RecurrentActorCritic: ",
+                  resets.size(), " reset flags for ", observations.cols(), " samples");
+    if (core_.encoder) core_.encoder->predict(observations, value_features_, value_scratch_);
+    const MatrixCRef<S> input = core_.encoder ? MatrixCRef<S>(value_features_) : observations;
+    value_state_ = initial_hidden;
+    value_states_.resize(value_state_.rows(), observations.cols());
+    for (Index t = 0; t < steps; ++t) {
+      for (Index b = 0; b < sequences; ++b)
+        if (resets.size() > 0 && resets[t * sequences + b]) value_state_.col(b).setZero();
+      core_.gru.step(input.middleCols(t * sequences, sequences), value_state_, value_step_);
+      value_states_.middleCols(t * sequences, sequences) = value_state_;
     }
+  }
+  // The actor head's side of a training pass on the states of core 0: forward, π into dist, the
+  // policy part of the loss, its closed-form gradient, and the head's backward (with dL/dh).
+  template <class PolicyPart>
+  void actor_side(const Actions& actions, PolicyPart& policy_part, Distribution& dist) {
+    set_distribution(dist, actor_.forward(outputs(0)));
+    dist.log_prob(actions, pass_log_probs_);
+    dist.entropy(pass_entropy_);
+    policy_part(PolicyTerms<S>{pass_log_probs_, pass_entropy_, pass_log_prob_weight_, pass_entropy_weight_});
+    if constexpr (discrete) {
+      dist.loss_gradient(actions, pass_log_prob_weight_, pass_entropy_weight_, grad_head_);
+    } else {
+      dist.loss_gradient(actions, pass_log_prob_weight_, pass_entropy_weight_, grad_head_, grad_log_std_);
+      log_std_.grad += grad_log_std_.rowwise().sum();
+    }
+    actor_.backward(grad_head_, true);
+  }
+  // π on the states of core 0 into evaluated_dist_, and log π and entropy of the actions.
+  void evaluate_actor(const Actions& actions, RowVector<S>& log_probs, RowVector<S>& entropy) {
+    actor_.predict(outputs(0), evaluated_head_, evaluated_scratch_);
+    set_distribution(evaluated_dist_, evaluated_head_);
+    evaluated_dist_.log_prob(actions, log_probs);
+    evaluated_dist_.entropy(entropy);
   }
   const Matrix<S>& outputs(std::size_t c) const { return *outputs_[c]; }
   void core_backward(Core& core, const Matrix<S>& grad_state) {
@@ -435,11 +557,19 @@ class RecurrentActorCritic {
   std::optional<Core> critic_core_;
   std::optional<nn::Mlp<S>> critic_;
   nn::Parameters<S> log_std_;
-  Distribution acting_dist_, training_dist_;
+  // One distribution for acting, one for train_sequences, one for evaluate_sequences and one for
+  // policy_pass (and fisher_vector_product), so that none resizes when rollouts and updates alternate.
+  Distribution acting_dist_, training_dist_, evaluated_dist_, fisher_dist_;
   // Acting buffers (state_[c]: core c's state after the step).
   std::array<Matrix<S>, 2> state_, initial_;
   std::array<const Matrix<S>*, 2> outputs_{};
-  Matrix<S> features_, head_, grad_head_, grad_log_std_, grad_state_;
+  Matrix<S> features_, head_, grad_head_, grad_log_std_, grad_state_, metric_tangent_;
+  Matrix<S> evaluated_head_;  // evaluate_sequences' own
+  typename nn::Mlp<S>::PredictScratch evaluated_scratch_;
+  // value_pass's own (a shared core's inference path).
+  Matrix<S> value_features_, value_state_, value_states_;
+  typename nn::Mlp<S>::PredictScratch value_scratch_;
+  typename nn::Gru<S>::StepScratch value_step_;
   mutable Matrix<S> value_out_;
   typename nn::Mlp<S>::PredictScratch predict_scratch_;
   typename nn::Gru<S>::StepScratch step_scratch_;
