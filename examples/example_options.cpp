@@ -26,7 +26,8 @@ Options parse_options(int argc, char** argv, const std::string& description, Opt
   if (groups & mujoco_presets) {
     std::string help = "PPO hyperparameters by name instead of CleanRL's on 2 copies x 1024 steps:";
     for (const auto& preset : pgrad::algo::presets::mujoco_ppo_presets())
-      help += std::string(" ") + preset.name + " = " + preset.summary + (preset.task ? " (" + std::string(preset.task) + " only);" : ";");
+      help += std::string(" ") + preset.name + " = " + preset.summary +
+              (preset.task ? " (" + std::string(preset.task) + " only);" : ";");
     help.back() = '.';
     app.add_option("--preset", options.preset, help);
   }

@@ -1,8 +1,9 @@
 // Trains one of Gymnasium's MuJoCo locomotion tasks (Walker2d-v4, Hopper-v4, HalfCheetah-v4) with
 // observation and reward normalisation, by PPO (default: CleanRL's ppo_continuous_action.py
 // settings on 2 environment copies x 1024 steps, 32 minibatches, 10 epochs; --preset picks
-// another, see presets.hpp) or TRPO (RL-Zoo's MuJoCo settings, 2 copies), then evaluates the deterministic policy over 10 episodes
-// with the observation statistics frozen. The same setup as walker2d.cpp, for any of the three.
+// another, see presets.hpp) or TRPO (RL-Zoo's MuJoCo settings, 2 copies), then evaluates the
+// deterministic policy over 10 episodes with the observation statistics frozen. The same setup
+// as walker2d.cpp, for any of the three.
 // Published PPO at 1M steps (CleanRL v4 / RL-Zoo): Walker2d 2288 / 3479, Hopper 2383 / 2410,
 // HalfCheetah 1443 / 5819.
 //   ./build/examples/mujoco [--env walker2d|hopper|half_cheetah] [--algo ppo|trpo]

@@ -22,7 +22,8 @@ namespace {
 template <class Config>
 std::map<std::string, double> numbers(const Config& config) {
   std::map<std::string, double> out;
-  config.visit(pgrad::algo::detail::number_visitor([&out](const std::string& name, double value) { out[name] = value; }));
+  config.visit(
+      pgrad::algo::detail::number_visitor([&out](const std::string& name, double value) { out[name] = value; }));
   return out;
 }
 }  // namespace

@@ -138,7 +138,7 @@ inline TrpoConfig mujoco_trpo() {
 }
 
 /// RL-Zoo's tuned PPO for Walker2d (rl-baselines3-zoo hyperparams/ppo.yml, entry Walker2d-v4,
-/// from its Optuna search; RL-Zoo's benchmark gives 3479 at 1M steps, one run), mapped to pgrad:
+/// under "Tuned"; issue 14 quotes RL-Zoo's result as 3479 at 1M steps, one run), mapped to pgrad:
 ///   n_envs 1, n_steps 512              → num_envs 1, num_steps 512
 ///   batch_size 32 (an SB3 minibatch)   → num_minibatches = 1 * 512 / 32 = 16
 ///   n_epochs 20, gamma 0.99, gae_lambda 0.95, ent_coef 0.000585045, max_grad_norm 1 → the same fields
@@ -159,7 +159,7 @@ inline TrpoConfig mujoco_trpo() {
 /// 4249 ± 1227 for the examples' default; about 2 minutes per run. Seeds 4-6 give 2283 / 3256 /
 /// 1723 (the default 4805 / 3251 / 3778): over seeds 1-6, 3120 ± 943 against the default's
 /// 4097 ± 938, so it meets the goal on seeds 1-3 without being better in general. Its training
-/// return is the steadiest (3050 ± 281 over seeds 1-6) and still rising at 1M steps; annealing
+/// return varies little (3050 ± 281 over seeds 1-6) and is still rising at 1M steps; annealing
 /// its learning rate from 1e-4 instead made it collapse on 2 of seeds 1-3 (docs/learning.md).
 inline PpoConfig walker2d_ppo_rlzoo() {
   PpoConfig config;
@@ -189,7 +189,8 @@ inline PpoConfig walker2d_ppo_rlzoo() {
 /// same 2048 samples as 2 copies x 1024 steps. Measured on Walker2d at 1M steps, seeds 1-3
 /// (learning_bench --env walker2d --algo ppo --seeds 1,2,3 --steps 1000000 --jobs 1 --preset
 /// details37; 2-core AMD EPYC VM, AVX-512, GCC 12, Release): evaluation 1909 / 5232 / 5145 =
-/// 4096 ± 1894 (training, last 100 episodes: 3066 ± 1348) (docs/learning.md).
+/// 4096 ± 1894 (training, last 100 episodes: 3066 ± 1348); seeds 4-6 give 3757 / 2393 / 4721,
+/// so 3860 ± 1431 over seeds 1-6 against the default's 4097 ± 938 (docs/learning.md).
 inline PpoConfig mujoco_ppo_details37() { return PpoConfig::continuous_defaults(); }
 
 /// A PPO preset the MuJoCo examples select by name (`--preset NAME`).
