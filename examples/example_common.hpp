@@ -1,6 +1,7 @@
 #pragma once
 // What the example programs share: training with the options' checkpoints, CSV log and progress
 // line, and the result lines they end with.
+#include <pgrad/algorithms/presets.hpp>
 #include <pgrad/algorithms/report.hpp>
 #include <pgrad/training/callbacks.hpp>
 #include <pgrad/training/checkpoint.hpp>
@@ -116,6 +117,18 @@ double train(Algorithm& algorithm, const Options& options, long long print_every
     std::printf("saved %s\n", options.save.c_str());
   }
   return seconds;
+}
+
+/// The PPO configuration of the MuJoCo examples for `task` (their --env name): the preset that
+/// --preset names (pgrad::algo::presets::mujoco_ppo_preset, with its own num_envs; an unknown
+/// name throws, listing the valid ones), or without --preset CleanRL's ppo_continuous_action.py
+/// settings on 2 copies x 1024 steps (its 2048 samples per rollout).
+inline pgrad::algo::PpoConfig mujoco_ppo_config(const Options& options, const std::string& task) {
+  if (!options.preset.empty()) return pgrad::algo::presets::mujoco_ppo_preset(options.preset, task);
+  pgrad::algo::PpoConfig config = pgrad::algo::PpoConfig::continuous_defaults();
+  config.num_envs = 2;
+  config.num_steps = 1024;
+  return config;
 }
 
 /// Prints the evaluation and the `result:` line every example ends with; returns the exit code

@@ -2,6 +2,7 @@
 #include "example_options.hpp"
 
 #include <CLI/CLI.hpp>
+#include <pgrad/algorithms/presets.hpp>
 #include <pgrad/core/thread_pool.hpp>
 
 #include <algorithm>
@@ -22,6 +23,14 @@ Options parse_options(int argc, char** argv, const std::string& description, Opt
                    "PPO: fast = RL-Zoo's tuned CartPole PPO (150k steps); REINFORCE: datacamp or article = the "
                    "two PyTorch tutorials as published, with their stopping rules")
         ->check(CLI::IsMember({"", "fast", "datacamp", "article"}));
+  if (groups & mujoco_presets) {
+    std::string help = "PPO hyperparameters by name instead of CleanRL's on 2 copies x 1024 steps:";
+    for (const auto& preset : pgrad::algo::presets::mujoco_ppo_presets())
+      help += std::string(" ") + preset.name + " = " + preset.summary +
+              (preset.task ? " (" + std::string(preset.task) + " only);" : ";");
+    help.back() = '.';
+    app.add_option("--preset", options.preset, help);
+  }
   if (groups & recurrent) {
     app.add_option("--policy", options.policy, "Policy network: mlp (feed-forward) or gru (recurrent: an MLP cannot "
                    "remember what it saw)")->check(CLI::IsMember({"mlp", "gru"}));
@@ -64,6 +73,8 @@ Options parse_options(int argc, char** argv, const std::string& description, Opt
     app.parse(argc, argv);
     if (options.save_every > 0 && options.save.empty()) throw CLI::ValidationError("--save-every", "needs --save PATH");
     if (options.eval > 0 && options.load.empty()) throw CLI::ValidationError("--eval", "needs --load PATH");
+    if ((groups & mujoco_presets) && !options.preset.empty() && options.algo != "ppo")
+      throw CLI::ValidationError("--preset", "names a PPO preset: use it with --algo ppo");
   } catch (const CLI::ParseError& error) {
     std::exit(app.exit(error) == 0 ? 0 : 2);
   }

@@ -14,7 +14,7 @@ struct Options {
   long long steps = 0;          ///< --steps: environment steps to train for
   int threads = 0;              ///< --threads: the run's thread budget (0: min(2, pgrad::usable_cpus()))
   std::string csv;              ///< --csv PATH: one row per update
-  std::string preset;           ///< --preset NAME (cartpole only: fast for PPO; datacamp, article for REINFORCE)
+  std::string preset;           ///< --preset NAME (cartpole: fast, datacamp, article; MuJoCo PPO: rlzoo, details37)
   std::string save, load;       ///< --save PATH, --load PATH: checkpoints
   long long save_every = 0;     ///< --save-every K: also every K updates
   long long eval = 0;           ///< --eval N: with --load, only evaluate N episodes
@@ -26,7 +26,18 @@ struct Options {
 };
 
 /// Which option groups an example takes beyond --seed, --steps, --threads and --csv.
-enum OptionGroups : unsigned { basic = 0, presets = 1, checkpoints = 2, recurrent = 4, box_actions = 8, mujoco_tasks = 16 };
+/// `presets`: CartPole's --preset names; `mujoco_presets`: --preset among
+/// pgrad::algo::presets::mujoco_ppo_presets(), with --algo ppo; `box_actions`: --distribution and
+/// --state-dependent-std.
+enum OptionGroups : unsigned {
+  basic = 0,
+  presets = 1,
+  checkpoints = 2,
+  recurrent = 4,
+  box_actions = 8,
+  mujoco_tasks = 16,
+  mujoco_presets = 32
+};
 
 /// Parses argv into `defaults` for an example described by `description`; `algorithms` lists
 /// what --algo may name (no --algo when empty). --help prints every option with its default and

@@ -1,12 +1,14 @@
 // Trains one of Gymnasium's MuJoCo locomotion tasks (Walker2d-v4, Hopper-v4, HalfCheetah-v4) with
-// observation and reward normalisation on 2 environment copies, by PPO (default: CleanRL's
-// ppo_continuous_action.py settings, 2048 samples per rollout, 32 minibatches, 10 epochs) or
-// TRPO (RL-Zoo's MuJoCo settings), then evaluates the deterministic policy over 10 episodes
-// with the observation statistics frozen. The same setup as walker2d.cpp, for any of the three.
+// observation and reward normalisation, by PPO (default: CleanRL's ppo_continuous_action.py
+// settings on 2 environment copies x 1024 steps, 32 minibatches, 10 epochs; --preset picks
+// another, see presets.hpp) or TRPO (RL-Zoo's MuJoCo settings, 2 copies), then evaluates the
+// deterministic policy over 10 episodes with the observation statistics frozen. The same setup
+// as walker2d.cpp, for any of the three.
 // Published PPO at 1M steps (CleanRL v4 / RL-Zoo): Walker2d 2288 / 3479, Hopper 2383 / 2410,
 // HalfCheetah 1443 / 5819.
-//   ./build/examples/mujoco [--env walker2d|hopper|half_cheetah] [--algo ppo|trpo] [--seed 1]
-//                           [--steps 1000000] [--threads 2] [--csv PATH]
+//   ./build/examples/mujoco [--env walker2d|hopper|half_cheetah] [--algo ppo|trpo]
+//                           [--preset details37|rlzoo (walker2d only)] [--seed 1] [--steps 1000000]
+//                           [--threads 2] [--csv PATH]
 #include <pgrad/algorithms/presets.hpp>
 #include <pgrad/envs/half_cheetah.hpp>
 #include <pgrad/envs/hopper.hpp>
@@ -31,7 +33,6 @@ struct Stack {
 template <class Task, template <class> class Algorithm, class Config>
 int run(Config config, const example::Options& options, const char* gymnasium_id, double threshold) {
   using S = Stack<Task>;
-  config.num_envs = 2;
   config.num_threads = options.threads;
   std::printf("%s with %s, seed %llu, %d threads, %d process(es)\n", gymnasium_id, options.algo.c_str(),
               static_cast<unsigned long long>(options.seed), options.threads, example::Processes::current().count());
@@ -55,9 +56,8 @@ template <class Task>
 int train_task(const example::Options& options, const char* gymnasium_id, double threshold) {
   if (options.algo == "trpo")
     return run<Task, pgrad::algo::Trpo>(pgrad::algo::presets::mujoco_trpo(), options, gymnasium_id, threshold);
-  pgrad::algo::PpoConfig config = pgrad::algo::PpoConfig::continuous_defaults();
-  config.num_steps = 1024;  // 2 copies x 1024: CleanRL's 2048 samples per rollout
-  return run<Task, pgrad::algo::Ppo>(config, options, gymnasium_id, threshold);
+  return run<Task, pgrad::algo::Ppo>(example::mujoco_ppo_config(options, options.env), options, gymnasium_id,
+                                     threshold);
 }
 
 }  // namespace
@@ -67,7 +67,8 @@ int main(int argc, char** argv) try {
   example::Options defaults;
   defaults.steps = 1000000;
   const auto options = example::parse_options(argc, argv, "Trains a MuJoCo locomotion task and evaluates the policy",
-                                              defaults, example::mujoco_tasks, {"ppo", "trpo"});
+                                              defaults, example::mujoco_tasks | example::mujoco_presets,
+                                              {"ppo", "trpo"});
   if (options.env == "hopper") return train_task<pgrad::envs::Hopper<float>>(options, "Hopper-v4", 2000.0);
   if (options.env == "half_cheetah")
     return train_task<pgrad::envs::HalfCheetah<float>>(options, "HalfCheetah-v4", 1500.0);

@@ -1,9 +1,12 @@
-// Trains Walker2d (MuJoCo) with observation and reward normalisation on 2 environment copies, by
-// PPO (default: CleanRL's ppo_continuous_action.py settings, 2048 steps per rollout, 32
-// minibatches, 10 epochs) or TRPO (RL-Zoo's MuJoCo settings), then evaluates the deterministic
-// policy over 10 episodes with the observation statistics frozen. Published results at 1M steps:
-// PPO about 2300-3500, TRPO (sb3-contrib) 4933.
-//   ./build/examples/walker2d [--algo ppo|trpo] [--seed 1] [--steps 1000000] [--threads 2] [--csv PATH]
+// Trains Walker2d (MuJoCo) with observation and reward normalisation, by PPO (default:
+// CleanRL's ppo_continuous_action.py settings on 2 environment copies x 1024 steps, 32
+// minibatches, 10 epochs; --preset rlzoo: RL-Zoo's tuned Walker2d PPO, --preset details37: the 37
+// implementation details' settings, 1 copy x 2048 steps; see presets.hpp) or TRPO (RL-Zoo's
+// MuJoCo settings, 2 copies), then evaluates the deterministic policy over 10 episodes with the
+// observation statistics frozen. Published results at 1M steps: PPO about 2300-3500, TRPO
+// (sb3-contrib) 4933.
+//   ./build/examples/walker2d [--algo ppo|trpo] [--preset rlzoo|details37] [--seed 1] [--steps 1000000]
+//                             [--threads 2] [--csv PATH]
 #include <pgrad/algorithms/presets.hpp>
 #include <pgrad/envs/walker2d.hpp>
 #include <pgrad/envs/wrappers/normalize_observation.hpp>
@@ -19,7 +22,6 @@ using Env = pgrad::envs::NormalizeReward<ObservationNormalized>;
 
 template <class Algorithm, class Config>
 int run(Config config, const example::Options& options) {
-  config.num_envs = 2;
   config.num_threads = options.threads;
   std::printf("Walker2d-v4 with %s, seed %llu, %d threads, %d process(es)\n", options.algo.c_str(),
               static_cast<unsigned long long>(options.seed), options.threads, example::Processes::current().count());
@@ -43,11 +45,9 @@ int main(int argc, char** argv) try {
   example::Options defaults;
   defaults.steps = 1000000;
   const auto options = example::parse_options(argc, argv, "Trains Walker2d (MuJoCo) and evaluates the policy",
-                                              defaults, example::basic, {"ppo", "trpo"});
+                                              defaults, example::mujoco_presets, {"ppo", "trpo"});
   if (options.algo == "trpo") return run<pgrad::algo::Trpo<Env>>(pgrad::algo::presets::mujoco_trpo(), options);
-  pgrad::algo::PpoConfig config = pgrad::algo::PpoConfig::continuous_defaults();
-  config.num_steps = 1024;  // 2 copies x 1024: CleanRL's 2048 samples per rollout
-  return run<pgrad::algo::Ppo<Env>>(config, options);
+  return run<pgrad::algo::Ppo<Env>>(example::mujoco_ppo_config(options, "walker2d"), options);
 } catch (const std::exception& error) {
   if (example::Processes::prints_errors()) std::fprintf(stderr, "error: %s\n", error.what());
   return 2;

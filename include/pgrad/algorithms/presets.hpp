@@ -4,6 +4,10 @@
 #include <pgrad/algorithms/ppo.hpp>
 #include <pgrad/algorithms/reinforce.hpp>
 #include <pgrad/algorithms/trpo.hpp>
+#include <pgrad/core/error.hpp>
+
+#include <string>
+#include <vector>
 
 namespace pgrad::algo::presets {
 
@@ -162,6 +166,101 @@ inline TrpoConfig mujoco_trpo() {
   config.cg_damping = 0.1;
   config.learning_rate = 1e-3;
   return config;
+}
+
+/// RL-Zoo's tuned PPO for Walker2d (rl-baselines3-zoo hyperparams/ppo.yml, entry Walker2d-v4,
+/// under "Tuned"; issue 14 quotes RL-Zoo's result as 3479 at 1M steps, one run), mapped to pgrad:
+///   n_envs 1, n_steps 512              → num_envs 1, num_steps 512
+///   batch_size 32 (an SB3 minibatch)   → num_minibatches = 1 * 512 / 32 = 16
+///   n_epochs 20, gamma 0.99, gae_lambda 0.95, ent_coef 0.000585045, max_grad_norm 1 → the same fields
+///   learning_rate 5.05041e-05, clip_range 0.1: constants (RL-Zoo anneals neither)
+///   vf_coef 0.871923                   → 1.743846: SB3's value loss is mean((R - V)²), pgrad's
+///                                         (CleanRL's) ½·mean(...), so the coefficient doubles
+///   clip_range_vf None (SB3's default) → clip_value_loss = false
+///   normalize: true (VecNormalize: observations and rewards, clip 10) → the examples' wrappers
+/// The entry sets no policy_kwargs, so the policy is SB3's default MlpPolicy, which is pgrad's
+/// default PolicyConfig: separate 64-64 tanh actor and critic, orthogonal init (gains √2, 0.01,
+/// 1), state-independent log-std starting at 0; Adam ε 1e-5 (SB3's PPO) as PpoConfig's. SB3
+/// normalises advantages per minibatch, as pgrad does. (RL-Zoo's 256-256 ReLU networks with
+/// log_std_init -2 and ortho_init False belong to its Hopper-v4 and HalfCheetah-v4 entries, not
+/// to Walker2d-v4's.) No setting lacks a pgrad equivalent.
+/// Measured at 1M steps, seeds 1-3 (learning_bench --env walker2d --algo ppo --seeds 1,2,3
+/// --steps 1000000 --jobs 1 --preset rlzoo; 2-core AMD EPYC VM, AVX-512, GCC 12, Release):
+/// evaluation 4048 / 3367 / 4045 = 3820 ± 392 (training, last 100 episodes: 3086 ± 300), against
+/// 4249 ± 1227 for the examples' default; about 2 minutes per run. Seeds 4-6 give 2283 / 3256 /
+/// 1723 (the default 4805 / 3251 / 3778): over seeds 1-6, 3120 ± 943 against the default's
+/// 4097 ± 938, so it meets the goal on seeds 1-3 without being better in general. Its training
+/// return varies little (3050 ± 281 over seeds 1-6) and is still rising at 1M steps; annealing
+/// its learning rate from 1e-4 instead made it collapse on 2 of seeds 1-3 (docs/learning.md).
+inline PpoConfig walker2d_ppo_rlzoo() {
+  PpoConfig config;
+  config.num_envs = 1;
+  config.num_steps = 512;
+  config.num_minibatches = 16;
+  config.update_epochs = 20;
+  config.gamma = 0.99;
+  config.gae_lambda = 0.95;
+  config.learning_rate = 5.05041e-05;
+  config.clip_coef = 0.1;
+  config.clip_value_loss = false;
+  config.ent_coef = 0.000585045;
+  config.vf_coef = 2 * 0.871923;
+  config.max_grad_norm = 1.0;
+  return config;
+}
+
+/// The MuJoCo settings of "The 37 Implementation Details of Proximal Policy Optimization"
+/// (Huang et al., ICLR 2022 blog track; its reference code is CleanRL's ppo_continuous_action.py),
+/// exactly: 1 env x 2048 steps, 32 minibatches (of 64), 10 epochs, Adam lr 3e-4 (ε 1e-5) annealed
+/// linearly to 0, γ 0.99, GAE λ 0.95, per-minibatch advantage normalisation, clip 0.2 on the
+/// ratio and on the value, no entropy bonus, vf_coef 0.5, global gradient clip 0.5, separate
+/// 64-64 tanh networks with orthogonal init, a state-independent log-std starting at 0 (with
+/// observation and reward normalisation clipped at ±10: the examples' wrappers). That is
+/// PpoConfig::continuous_defaults(); the MuJoCo examples' default differs only in collecting the
+/// same 2048 samples as 2 copies x 1024 steps. Measured on Walker2d at 1M steps, seeds 1-3
+/// (learning_bench --env walker2d --algo ppo --seeds 1,2,3 --steps 1000000 --jobs 1 --preset
+/// details37; 2-core AMD EPYC VM, AVX-512, GCC 12, Release): evaluation 1909 / 5232 / 5145 =
+/// 4096 ± 1894 (training, last 100 episodes: 3066 ± 1348); seeds 4-6 give 3757 / 2393 / 4721,
+/// so 3860 ± 1431 over seeds 1-6 against the default's 4097 ± 938 (docs/learning.md).
+inline PpoConfig mujoco_ppo_details37() { return PpoConfig::continuous_defaults(); }
+
+/// A PPO preset the MuJoCo examples select by name (`--preset NAME`).
+struct NamedPpoPreset {
+  const char* name;     ///< what --preset takes
+  const char* task;     ///< the one task it was tuned for (an example's --env name), or nullptr: any task
+  const char* summary;  ///< one line for --help
+  PpoConfig (*make)();  ///< builds the configuration
+};
+
+/// The MuJoCo examples' PPO presets, in --help order.
+inline const std::vector<NamedPpoPreset>& mujoco_ppo_presets() {
+  static const std::vector<NamedPpoPreset> presets = {
+      {"rlzoo", "walker2d", "RL-Zoo's tuned Walker2d-v4 PPO (1 env x 512 steps, 20 epochs of 16 minibatches)",
+       walker2d_ppo_rlzoo},
+      {"details37", nullptr, "the 37 implementation details' MuJoCo PPO (CleanRL's, 1 env x 2048 steps)",
+       mujoco_ppo_details37},
+  };
+  return presets;
+}
+
+/// The names mujoco_ppo_presets() offers, comma-separated ("rlzoo, details37").
+inline std::string mujoco_ppo_preset_names() {
+  std::string names;
+  for (const auto& preset : mujoco_ppo_presets()) names += (names.empty() ? "" : ", ") + std::string(preset.name);
+  return names;
+}
+
+/// The configuration of the preset called `name` for `task` (an example's --env name: walker2d,
+/// hopper, half_cheetah). Throws pgrad::Error listing the valid names for an unknown name, and
+/// naming its task for a preset tuned for another one.
+inline PpoConfig mujoco_ppo_preset(const std::string& name, const std::string& task) {
+  for (const auto& preset : mujoco_ppo_presets()) {
+    if (name != preset.name) continue;
+    PGRAD_REQUIRE(preset.task == nullptr || task == preset.task, "PPO preset '", name, "' is tuned for ",
+                  preset.task, ", not for ", task);
+    return preset.make();
+  }
+  pgrad::detail::fail("unknown PPO preset '", name, "': the valid names are ", mujoco_ppo_preset_names());
 }
 
 }  // namespace pgrad::algo::presets
