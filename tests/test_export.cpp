@@ -851,6 +851,8 @@ TEST_CASE("exported recurrent policies take and return the state and match the l
   const std::string first = pgrad::c_header_source(discrete, a, rng);
   const std::string second = pgrad::c_header_source(gaussian, b, rng);
   CHECK_THAT(first, Contains("static inline int rdisc_act(const float* observation, float* hidden)"));
+  CHECK_THAT(first, Contains("static inline int rdisc_act_masked(const float* observation, float* hidden, const "
+                             "unsigned char* allowed)"));
   CHECK_THAT(first, Contains("#define RDISC_HIDDEN_SIZE 5"));
   CHECK_THAT(second, Contains("static inline int rgauss_act(const float* observation, float* hidden, float* action)"));
   write_text(dir / "rdisc.h", first);

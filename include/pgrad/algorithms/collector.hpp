@@ -140,7 +140,6 @@ class RolloutCollector {
 
   static constexpr bool recurrent = is_recurrent_v<Policy>;
   static constexpr bool masked = envs::has_action_mask_v<Env>;  // the environment's action masks
-  static_assert(!(recurrent && masked), "pgrad: recurrent policies do not take action masks yet");
 
   /// Collects from `vector_env`, sampling actions from `sampling_rng`; a recurrent policy's
   /// states (hidden_rows each, Policy::hidden_size()) start at zero. `share`: this process's
@@ -271,7 +270,12 @@ class RolloutCollector {
     Index t = 0;
     for (; t < buffer.num_steps; ++t) {
       if constexpr (recurrent) {
-        policy.act(observations_, hidden_, rng_, step_actions_, step_log_probs_, step_values_);
+        if constexpr (masked) {
+          policy.act(observations_, hidden_, rng_, step_actions_, step_log_probs_, step_values_, &env_.action_masks());
+          buffer.action_masks.middleCols(t * n, n) = env_.action_masks();
+        } else {
+          policy.act(observations_, hidden_, rng_, step_actions_, step_log_probs_, step_values_);
+        }
         buffer.values.col(t) = step_values_.transpose();
       } else {
         if (share_.first_copy > 0) policy.discard_samples(rng_, share_.first_copy);

@@ -57,15 +57,14 @@ struct SequenceMinibatch : Minibatch<S, Actions> {
   void train_pass(Policy& policy, PolicyPart&& policy_part, ValuePart&& value_part, ThreadPool* workers,
                   const Matrix<S>* masks = nullptr) const {
     PGRAD_REQUIRE(masks == nullptr, "SequenceMinibatch: recurrent policies take no dropout masks");
-    check_no_action_masks();
     policy.train_sequences(this->observations, this->actions, initial_hidden, resets, sequences, policy_part,
-                           value_part, workers);
+                           value_part, workers, this->masks());
   }
   /// The policy's half of a training pass on these sequences (RecurrentActorCritic::policy_pass).
   template <class Policy, class PolicyPart>
   void policy_pass(Policy& policy, PolicyPart&& policy_part) const {
-    check_no_action_masks();
-    policy.policy_pass(this->observations, this->actions, initial_hidden, resets, sequences, policy_part);
+    policy.policy_pass(this->observations, this->actions, initial_hidden, resets, sequences, policy_part,
+                       this->masks());
   }
   /// The critic's half (RecurrentActorCritic::value_pass).
   template <class Policy, class ValuePart>
@@ -76,16 +75,11 @@ struct SequenceMinibatch : Minibatch<S, Actions> {
   /// policy's evaluated_distribution() is then π on them.
   template <class Policy>
   void evaluate(Policy& policy, RowVector<S>& log_probs, RowVector<S>& entropy) const {
-    check_no_action_masks();
     policy.evaluate_sequences(this->observations, this->actions, initial_hidden, resets, sequences, log_probs,
-                              entropy);
+                              entropy, this->masks());
   }
 
  private:
-  void check_no_action_masks() const {
-    PGRAD_REQUIRE(this->action_masks.size() == 0, "SequenceMinibatch: recurrent policies take no action masks yet");
-  }
-
   std::vector<Index> all_;
 };
 

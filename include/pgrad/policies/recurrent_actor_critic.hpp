@@ -107,21 +107,24 @@ class RecurrentActorCritic {
 
   /// One step of N environments: advances `hidden` (hidden_size() x N) on the observations and
   /// samples actions with their log π (and V from the new state, zeros without a critic).
+  /// `action_masks` (Categorical only: num_actions x N, true = allowed) restricts π to the
+  /// allowed actions, as ActorCritic::act does.
   void act(const MatrixCRef<S>& observations, Matrix<S>& hidden, Rng& rng, Actions& actions,
-           RowVector<S>& log_probs, RowVector<S>& values) {
+           RowVector<S>& log_probs, RowVector<S>& values, const BoolMatrix* action_masks = nullptr) {
     advance(observations, hidden);
-    act_from_state(rng, actions, log_probs);
+    act_from_state(rng, actions, log_probs, action_masks);
     state_values(values);
   }
   void act(const MatrixCRef<S>& observations, Matrix<S>& hidden, Rng& rng, Actions& actions,
-           RowVector<S>& log_probs) {
+           RowVector<S>& log_probs, const BoolMatrix* action_masks = nullptr) {
     advance(observations, hidden);
-    act_from_state(rng, actions, log_probs);
+    act_from_state(rng, actions, log_probs, action_masks);
   }
-  /// The most likely action of each copy, advancing `hidden` (evaluation).
-  void act_deterministic(const MatrixCRef<S>& observations, Matrix<S>& hidden, Actions& actions) {
+  /// The most likely (allowed) action of each copy, advancing `hidden` (evaluation).
+  void act_deterministic(const MatrixCRef<S>& observations, Matrix<S>& hidden, Actions& actions,
+                         const BoolMatrix* action_masks = nullptr) {
     actor_outputs(observations, hidden, head_);
-    set_distribution(acting_dist_, head_);
+    set_distribution(acting_dist_, head_, action_masks);
     acting_dist_.mode(actions);
   }
   /// The actor head's outputs (logits, or the Gaussian mean) after advancing `hidden`.
@@ -155,14 +158,14 @@ class RecurrentActorCritic {
   /// parts (as ActorCritic::train_pass: policy_part reads log π and H and writes their weights,
   /// value_part reads V and writes its weight), and the backward through time. Gradients
   /// accumulate (see zero_grad). `workers` is accepted for the common interface; the pass runs
-  /// on the calling thread.
+  /// on the calling thread. π is restricted by `action_masks` (one column per sample) as in act().
   template <class PolicyPart, class ValuePart>
   void train_sequences(const MatrixCRef<S>& observations, const Actions& actions, const Matrix<S>& initial_hidden,
                        const BoolRowVector& resets, Index sequences, PolicyPart&& policy_part, ValuePart&& value_part,
-                       ThreadPool* workers = nullptr) {
+                       ThreadPool* workers = nullptr, const BoolMatrix* action_masks = nullptr) {
     (void)workers;
     sequence_forward(observations, initial_hidden, resets, sequences);
-    actor_side(actions, policy_part, training_dist_);
+    actor_side(actions, policy_part, training_dist_, action_masks);
     if (critic_)
       pass_values_ = critic_->forward(outputs(critic_core_ ? 1 : 0)).row(0);
     else
@@ -184,9 +187,9 @@ class RecurrentActorCritic {
   /// forward state (and what fisher_vector_product reads).
   void evaluate_sequences(const MatrixCRef<S>& observations, const Actions& actions, const Matrix<S>& initial_hidden,
                           const BoolRowVector& resets, Index sequences, RowVector<S>& log_probs, RowVector<S>& entropy,
-                          RowVector<S>& values) {
+                          RowVector<S>& values, const BoolMatrix* action_masks = nullptr) {
     sequence_forward(observations, initial_hidden, resets, sequences);
-    evaluate_actor(actions, log_probs, entropy);
+    evaluate_actor(actions, log_probs, entropy, action_masks);
     if (critic_) {
       critic_->predict(outputs(critic_core_ ? 1 : 0), value_out_);
       values = value_out_.row(0);
@@ -199,10 +202,10 @@ class RecurrentActorCritic {
   /// and KL): only the actor's encoder and GRU run. evaluated_distribution() is then that π.
   void evaluate_sequences(const MatrixCRef<S>& observations, const Actions& actions, const Matrix<S>& initial_hidden,
                           const BoolRowVector& resets, Index sequences, RowVector<S>& log_probs,
-                          RowVector<S>& entropy) {
+                          RowVector<S>& entropy, const BoolMatrix* action_masks = nullptr) {
     check_sequences(observations, initial_hidden, sequences);
     core_forward(0, observations, initial_hidden, resets, sequences);
-    evaluate_actor(actions, log_probs, entropy);
+    evaluate_actor(actions, log_probs, entropy, action_masks);
   }
 
   /// A training pass of the policy alone over B sequences (TRPO's gradient; as
@@ -212,10 +215,11 @@ class RecurrentActorCritic {
   /// also prepares fisher_vector_product at these parameters and sequences.
   template <class PolicyPart>
   void policy_pass(const MatrixCRef<S>& observations, const Actions& actions, const Matrix<S>& initial_hidden,
-                   const BoolRowVector& resets, Index sequences, PolicyPart&& policy_part) {
+                   const BoolRowVector& resets, Index sequences, PolicyPart&& policy_part,
+                   const BoolMatrix* action_masks = nullptr) {
     check_sequences(observations, initial_hidden, sequences);
     core_forward(0, observations, initial_hidden, resets, sequences);
-    actor_side(actions, policy_part, fisher_dist_);
+    actor_side(actions, policy_part, fisher_dist_, action_masks);
     core_backward(core_, actor_.input_gradient());
   }
 
@@ -459,9 +463,9 @@ class RecurrentActorCritic {
       hidden.middleRows(static_cast<Index>(c) * h, h) = state_[c];
     }
   }
-  void act_from_state(Rng& rng, Actions& actions, RowVector<S>& log_probs) {
+  void act_from_state(Rng& rng, Actions& actions, RowVector<S>& log_probs, const BoolMatrix* action_masks) {
     actor_.predict(state_[0], head_);
-    set_distribution(acting_dist_, head_);
+    set_distribution(acting_dist_, head_, action_masks);
     acting_dist_.sample(rng, actions);
     acting_dist_.log_prob(actions, log_probs);
   }
@@ -519,8 +523,9 @@ class RecurrentActorCritic {
   // The actor head's side of a training pass on the states of core 0: forward, π into dist, the
   // policy part of the loss, its closed-form gradient, and the head's backward (with dL/dh).
   template <class PolicyPart>
-  void actor_side(const Actions& actions, PolicyPart& policy_part, Distribution& dist) {
-    set_distribution(dist, actor_.forward(outputs(0)));
+  void actor_side(const Actions& actions, PolicyPart& policy_part, Distribution& dist,
+                  const BoolMatrix* action_masks) {
+    set_distribution(dist, actor_.forward(outputs(0)), action_masks);
     dist.log_prob(actions, pass_log_probs_);
     dist.entropy(pass_entropy_);
     policy_part(PolicyTerms<S>{pass_log_probs_, pass_entropy_, pass_log_prob_weight_, pass_entropy_weight_});
@@ -533,9 +538,10 @@ class RecurrentActorCritic {
     actor_.backward(grad_head_, true);
   }
   // π on the states of core 0 into evaluated_dist_, and log π and entropy of the actions.
-  void evaluate_actor(const Actions& actions, RowVector<S>& log_probs, RowVector<S>& entropy) {
+  void evaluate_actor(const Actions& actions, RowVector<S>& log_probs, RowVector<S>& entropy,
+                      const BoolMatrix* action_masks) {
     actor_.predict(outputs(0), evaluated_head_, evaluated_scratch_);
-    set_distribution(evaluated_dist_, evaluated_head_);
+    set_distribution(evaluated_dist_, evaluated_head_, action_masks);
     evaluated_dist_.log_prob(actions, log_probs);
     evaluated_dist_.entropy(entropy);
   }
@@ -545,7 +551,18 @@ class RecurrentActorCritic {
     if (core.encoder) core.encoder->backward(core.gru.input_gradient(), false);
   }
 
-  void set_distribution(Distribution& dist, const MatrixCRef<S>& head) {
+  // π from the head's outputs, restricted by action masks (Categorical only) when given.
+  void set_distribution(Distribution& dist, const MatrixCRef<S>& head, const BoolMatrix* action_masks = nullptr) {
+    if constexpr (discrete) {
+      if (action_masks != nullptr) {
+        PGRAD_REQUIRE(action_masks->cols() == head.cols(), "RecurrentActorCritic: ", action_masks->cols(),
+                      " action masks for ", head.cols(), " samples");
+        dist.set_logits(head, *action_masks);
+        return;
+      }
+    } else {
+      PGRAD_REQUIRE(action_masks == nullptr, "RecurrentActorCritic: action masks are for Categorical policies");
+    }
     detail::set_distribution<discrete>(dist, head, log_std_);
   }
 

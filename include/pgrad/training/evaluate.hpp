@@ -44,7 +44,6 @@ EvaluationResult evaluate_policy(Policy& policy, Env env, Index episodes, std::u
   RowVector<S> log_prob;
   Matrix<S> hidden;  // a recurrent policy's state, zero at the start of every episode
   constexpr bool masked = envs::has_action_mask_v<Env>;
-  static_assert(!(masked && is_recurrent_v<Policy>), "pgrad: recurrent policies do not take action masks yet");
   BoolMatrix mask;  // the environment's action mask of the current observation (masked only)
   const auto read_mask = [&] {
     if constexpr (masked) {
@@ -79,9 +78,9 @@ EvaluationResult evaluate_policy(Policy& policy, Env env, Index episodes, std::u
     for (;;) {
       if constexpr (is_recurrent_v<Policy>) {
         if (deterministic)
-          policy.act_deterministic(observation, hidden, action);
+          policy.act_deterministic(observation, hidden, action, masked ? &mask : nullptr);
         else
-          policy.act(observation, hidden, action_rng, action, log_prob);
+          policy.act(observation, hidden, action_rng, action, log_prob, masked ? &mask : nullptr);
       } else if (deterministic) {
         policy.act_deterministic(observation, action, masked ? &mask : nullptr);
       } else {
