@@ -1,11 +1,15 @@
-// Benchmark: CartPole-v1 PPO with CleanRL's defaults (PpoConfig{}: 4 envs x 128 steps, 4
-// minibatches, 4 epochs, 64-64 tanh actor and critic) in float, with 1 and 2 threads: environment
-// steps per second, the network FLOPs per step, and the share of the GEMM roof reached, the roof
-// being small_gemm's rate on a hidden layer's forward product (64x64 by one minibatch) measured
-// in the same run, before and after the training runs (the higher of the two).
+// Benchmark: PPO in float with 1 and 2 threads on three workloads: CartPole-v1 with CleanRL's
+// defaults (PpoConfig{}: 4 envs x 128 steps, 4 minibatches, 4 epochs, 64-64 tanh), Pendulum-v1
+// with pendulum_ppo() (4 x 1024 steps, minibatches of 256, 2 epochs, 64-64 ReLU) and Pendulum-v1
+// with CleanRL's continuous settings (1 x 2048 steps, 32 minibatches of 64, 10 epochs). For each:
+// environment steps per second, the network FLOPs per step, and the share of the GEMM roof
+// reached, the roof being small_gemm's rate on a hidden layer's forward product (64x64 by one
+// minibatch) measured in the same run, before and after the training runs (the higher of the two).
 //   ./build/examples/ppo_bench [steps per run, default 500000, CleanRL's budget]
 #include <pgrad/algorithms/ppo.hpp>
+#include <pgrad/algorithms/presets.hpp>
 #include <pgrad/envs/cartpole.hpp>
+#include <pgrad/envs/pendulum.hpp>
 #include <pgrad/nn/small_gemm.hpp>
 
 #include <algorithm>
@@ -60,29 +64,22 @@ MlpFlops mlp_flops(const pgrad::nn::Mlp<float>& net) {
   return f;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  using Env = pgrad::envs::CartPole<float>;
-  const long long steps = argc > 1 ? std::atoll(argv[1]) : 500000;
-  if (steps <= 0) {
-    std::fprintf(stderr, "usage: ppo_bench [steps per run > 0]\n");
-    return 2;
-  }
-  const pgrad::algo::PpoConfig defaults;
-  const double roof_before = gemm_roof(defaults.minibatch_size());
-
+/// One workload: `name`, its environment and PPO settings, run for `steps` with 1 and 2 threads;
+/// prints steps/s, the network FLOPs per step and the share of the GEMM roof (small_gemm's rate
+/// on a 64x64 hidden layer by one of its minibatches, measured before and after, the higher).
+template <class Env>
+void run_workload(const char* name, const pgrad::algo::PpoConfig& settings, long long steps) {
+  const double roof_before = gemm_roof(settings.minibatch_size());
+  std::printf("\n%s (%ld envs x %ld steps, %ld minibatches of %ld, %ld epochs), float, %lld steps per run\n", name,
+              static_cast<long>(settings.num_envs), static_cast<long>(settings.num_steps),
+              static_cast<long>(settings.num_minibatches), static_cast<long>(settings.minibatch_size()),
+              static_cast<long>(settings.update_epochs), steps);
   // Per environment step: the rollout's forward of actor and critic (a batch of num_envs), then
   // update_epochs passes of forward and backward over every sample.
   double flops_per_step = 0;
-  std::printf("CartPole-v1 PPO, CleanRL defaults (%ld envs x %ld steps, %ld minibatches of %ld, %ld epochs), float, "
-              "%lld steps per run\n",
-              static_cast<long>(defaults.num_envs), static_cast<long>(defaults.num_steps),
-              static_cast<long>(defaults.num_minibatches), static_cast<long>(defaults.minibatch_size()),
-              static_cast<long>(defaults.update_epochs), steps);
   double rates[2] = {0, 0};
   for (int threads : {1, 2}) {
-    pgrad::algo::PpoConfig config;
+    pgrad::algo::PpoConfig config = settings;
     config.num_threads = threads;
     pgrad::algo::Ppo<Env> ppo(Env{}, config, /*seed=*/1);
     if (flops_per_step == 0) {
@@ -94,16 +91,30 @@ int main(int argc, char** argv) {
     ppo.learn(steps);
     rates[threads - 1] = static_cast<double>(ppo.run_steps()) / seconds_since(start);
   }
-  const double roof = std::max(roof_before, gemm_roof(defaults.minibatch_size()));
-
+  const double roof = std::max(roof_before, gemm_roof(settings.minibatch_size()));
   std::printf("network FLOPs per environment step: %.0f\n", flops_per_step);
   std::printf("GEMM roof (small_gemm, 64x64 by %ld, float, one thread): %.1f GFLOP/s\n",
-              static_cast<long>(defaults.minibatch_size()), roof);
+              static_cast<long>(settings.minibatch_size()), roof);
   std::printf("%-8s %12s %12s %16s\n", "threads", "steps/s", "GFLOP/s", "share of roof");
   for (int threads : {1, 2}) {
     const double gflops = rates[threads - 1] * flops_per_step * 1e-9;
     std::printf("%-8d %12.0f %12.1f %15.1f%%\n", threads, rates[threads - 1], gflops,
                 100.0 * gflops / (roof * threads));  // the roof of as many cores as threads
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const long long steps = argc > 1 ? std::atoll(argv[1]) : 500000;
+  if (steps <= 0) {
+    std::fprintf(stderr, "usage: ppo_bench [steps per run > 0]\n");
+    return 2;
+  }
+  run_workload<pgrad::envs::CartPole<float>>("CartPole-v1 PPO, CleanRL defaults", pgrad::algo::PpoConfig{}, steps);
+  run_workload<pgrad::envs::Pendulum<float>>("Pendulum-v1 PPO, pendulum_ppo() (64-64 ReLU)",
+                                             pgrad::algo::presets::pendulum_ppo(), steps);
+  run_workload<pgrad::envs::Pendulum<float>>("Pendulum-v1 PPO, CleanRL's continuous settings (64-64 tanh)",
+                                             pgrad::algo::PpoConfig::continuous_defaults(), steps);
   return 0;
 }
