@@ -41,27 +41,30 @@ inline void check_motors(const mjModel& model, std::initializer_list<const char*
   }
 }
 
-/// Copies of `prototype` (time limit 100) through VectorEnv on 1 and on 2 threads step bit
-/// identically under the same random actions, episodes ending and auto-resetting on the way.
+/// Five copies of `prototype` (time limit 100) through VectorEnv on 1 and on 2 threads step bit
+/// identically for 300 steps under the same random actions (observations, final observations,
+/// rewards and flags), episodes ending and auto-resetting on the way.
 template <class Env>
 void check_threads_agree(const Env& prototype) {
   using Vec = pgrad::envs::VectorEnv<Env>;
-  Vec one(4, prototype, 17, 1), two(4, prototype, 17, 2);
+  constexpr pgrad::Index copies = 5;
+  Vec one(copies, prototype, 17, 1), two(copies, prototype, 17, 2);
   CHECK(one.reset() == two.reset());
   pgrad::Rng rng(3);
-  pgrad::Matrix<typename Env::Scalar> actions(prototype.action_space().size(), 4);
+  pgrad::Matrix<typename Env::Scalar> actions(prototype.action_space().size(), copies);
   int finished = 0;
-  for (int t = 0; t < 200; ++t) {
-    for (pgrad::Index i = 0; i < 4; ++i) actions.col(i) = prototype.action_space().sample(rng);
+  for (int t = 0; t < 300; ++t) {
+    for (pgrad::Index i = 0; i < copies; ++i) actions.col(i) = prototype.action_space().sample(rng);
     one.step(actions);
     two.step(actions);
     REQUIRE(one.observations() == two.observations());
+    REQUIRE(one.final_observations() == two.final_observations());
     REQUIRE(one.rewards() == two.rewards());
     REQUIRE((one.terminated() == two.terminated()).all());
     REQUIRE((one.truncated() == two.truncated()).all());
     finished += static_cast<int>(one.finished_episodes().size());
   }
-  CHECK(finished >= 4);
+  CHECK(finished >= copies);
 }
 
 }  // namespace mujoco_checks

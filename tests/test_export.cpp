@@ -190,6 +190,16 @@ std::string driver_source(const std::string& name, const std::vector<Eigen::Vect
   return c.str();
 }
 
+// Writes `source` as dir/driver.c, compiles and runs it (it must exit with 0) and returns what it
+// printed.
+std::string run_c_driver(const fs::path& dir, const std::string& source) {
+  write_text(dir / "driver.c", source);
+  compile(dir / "driver.c", dir / "driver");
+  const fs::path out = dir / "driver.out";
+  REQUIRE(run(quoted(dir / "driver"), out) == 0);
+  return read_text(out);
+}
+
 // C definitions of `observations` (float) and `allowed` (the masks' 0/1 flags), both column after
 // column, for drivers of masked policies.
 std::string c_observations_and_masks(const Matrix<float>& observations, const pgrad::BoolMatrix& masks) {
@@ -215,11 +225,7 @@ struct DriverOutput {
 DriverOutput run_driver(const fs::path& dir, const std::string& name, const std::string& header,
                         const std::vector<Eigen::VectorXf>& observations, Index action_size, bool discrete) {
   write_text(dir / (name + ".h"), header);
-  write_text(dir / "driver.c", driver_source(name, observations, action_size, discrete));
-  compile(dir / "driver.c", dir / "driver");
-  const fs::path out = dir / "driver.out";
-  REQUIRE(run(quoted(dir / "driver"), out) == 0);
-  std::istringstream in(read_text(out));
+  std::istringstream in(run_c_driver(dir, driver_source(name, observations, action_size, discrete)));
   in.imbue(std::locale::classic());
   DriverOutput result;
   REQUIRE(in >> result.self_test);
@@ -482,10 +488,7 @@ TEST_CASE("exported Categorical policy takes an action mask as the library does"
     << "  printf(\"%d\\n\", masked_act_masked(observations, none));\n"
     << "  printf(\"%d\\n\", masked_act(observations) == masked_act_masked(observations, 0));\n"
     << "  return 0;\n}\n";
-  write_text(dir / "driver.c", c.str());
-  compile(dir / "driver.c", dir / "driver");
-  REQUIRE(run(quoted(dir / "driver"), dir / "out.txt") == 0);
-  std::istringstream out(read_text(dir / "out.txt"));
+  std::istringstream out(run_c_driver(dir, c.str()));
   for (Index k = 0; k < count; ++k) {
     int action = -2;
     out >> action;
@@ -535,10 +538,7 @@ TEST_CASE("exported MultiDiscrete policy writes one argmax per component, with a
     << "    printf(\" %d\", multi_act_masked(observations + k * " << n << ", allowed + k * " << rows << ", action));\n"
     << "    for (d = 0; d < 3; ++d) printf(\" %d\", action[d]);\n"
     << "    printf(\"\\n\");\n  }\n  return 0;\n}\n";
-  write_text(dir / "driver.c", c.str());
-  compile(dir / "driver.c", dir / "driver");
-  REQUIRE(run(quoted(dir / "driver"), dir / "out.txt") == 0);
-  std::istringstream out(read_text(dir / "out.txt"));
+  std::istringstream out(run_c_driver(dir, c.str()));
   int self_test = -1;
   out >> self_test;
   CHECK(self_test == 0);

@@ -6,6 +6,8 @@
 #include <pgrad/envs/vector_env.hpp>
 #include <pgrad/envs/walker2d.hpp>
 
+#include "mujoco_checks.hpp"
+
 #include <cmath>
 #include <limits>
 #include <string>
@@ -17,20 +19,9 @@ using pgrad::envs::Walker2dVersion;
 
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
+using mujoco_checks::id_of;
+constexpr double kPi = mujoco_checks::pi;
 constexpr double kDt = 4 * 0.002;  // frame skip x timestep, written out rather than asked
-
-int geom_id(const mjModel& model, const char* name) {
-  const int id = mj_name2id(&model, mjOBJ_GEOM, name);
-  REQUIRE(id >= 0);
-  return id;
-}
-
-int joint_id(const mjModel& model, const char* name) {
-  const int id = mj_name2id(&model, mjOBJ_JOINT, name);
-  REQUIRE(id >= 0);
-  return id;
-}
 
 Walker2d<double>::State state_vector(std::initializer_list<double> values) {
   Walker2d<double>::State s;
@@ -54,7 +45,7 @@ TEST_CASE("Walker2d model has the published sizes and total mass", "[walker2d]")
   CHECK(model.nu == 6);
   // Seven capsules of density 1000: torso r .05 half-length .2, thigh .05/.225, leg .04/.25,
   // foot .06/.1, the last three twice. pi r^2 2h + 4/3 pi r^3 each sums to 23.677 kg.
-  const auto capsule = [](double r, double h) { return 1000 * kPi * r * r * (2 * h + 4.0 / 3.0 * r); };
+  const auto capsule = [](double r, double h) { return 1000 * mujoco_checks::capsule_volume(r, h); };
   const double by_hand = capsule(0.05, 0.2) + 2 * (capsule(0.05, 0.225) + capsule(0.04, 0.25) + capsule(0.06, 0.1));
   CHECK(by_hand == Approx(23.677).margin(1e-3));
   CHECK(mj_getTotalmass(&model) == Approx(23.677).margin(1e-3));
@@ -65,19 +56,16 @@ TEST_CASE("Walker2d model has the published sizes and total mass", "[walker2d]")
   CHECK(model.opt.timestep == 0.002);
   CHECK(model.opt.integrator == mjINT_RK4);
   CHECK(env.dt() == Approx(kDt).epsilon(1e-15));
-  for (int a = 0; a < model.nu; ++a) {
-    CHECK(model.actuator_gear[6 * a] == 100);
-    CHECK(model.actuator_ctrllimited[a] == 1);
-    CHECK(model.actuator_ctrlrange[2 * a] == -1);
-    CHECK(model.actuator_ctrlrange[2 * a + 1] == 1);
-  }
+  mujoco_checks::check_motors(
+      model, {"thigh_joint", "leg_joint", "foot_joint", "thigh_left_joint", "leg_left_joint", "foot_left_joint"},
+      {100, 100, 100, 100, 100, 100});
   for (const char* name : {"thigh_joint", "leg_joint", "thigh_left_joint", "leg_left_joint"}) {
-    const int j = joint_id(model, name);
+    const int j = id_of(model, mjOBJ_JOINT, name);
     CHECK(model.jnt_range[2 * j] == Approx(-150 * kPi / 180).epsilon(1e-12));
     CHECK(model.jnt_range[2 * j + 1] == 0);
   }
   for (const char* name : {"foot_joint", "foot_left_joint"}) {
-    const int j = joint_id(model, name);
+    const int j = id_of(model, mjOBJ_JOINT, name);
     CHECK(model.jnt_range[2 * j] == Approx(-kPi / 4).epsilon(1e-12));
     CHECK(model.jnt_range[2 * j + 1] == Approx(kPi / 4).epsilon(1e-12));
   }
@@ -93,7 +81,7 @@ TEST_CASE("Walker2d starts at height 1.25 with the published pose", "[walker2d]"
   CHECK(data.xpos[3 * torso + 2] == Approx(1.25).epsilon(1e-12));
   // Published geom centres (x, z) in the initial pose.
   const auto centre = [&](const char* name, double x, double z) {
-    const int g = geom_id(model, name);
+    const int g = id_of(model, mjOBJ_GEOM, name);
     CHECK(data.geom_xpos[3 * g] == Approx(x).margin(1e-12));
     CHECK(data.geom_xpos[3 * g + 2] == Approx(z).margin(1e-12));
   };
@@ -230,7 +218,7 @@ TEST_CASE("Walker2d truncates at max_episode_steps", "[walker2d]") {
 TEST_CASE("Walker2d v5 option changes foot friction and the terminal healthy reward", "[walker2d]") {
   Walker2d<double> v4(1000, Walker2dVersion::v4), v5(1000, Walker2dVersion::v5);
   const auto friction = [](const Walker2d<double>& env, const char* geom) {
-    return env.model().geom_friction[3 * geom_id(env.model(), geom)];
+    return env.model().geom_friction[3 * id_of(env.model(), mjOBJ_GEOM, geom)];
   };
   CHECK(friction(v4, "foot_geom") == 0.9);
   CHECK(friction(v4, "foot_left_geom") == 1.9);
@@ -354,24 +342,5 @@ TEST_CASE("Walker2d passes check_env in both versions", "[walker2d]") {
 
 TEST_CASE("Walker2d through VectorEnv is bit identical with 1 and 2 threads", "[walker2d]") {
   // The copies share one mjModel across the worker threads; each owns its mjData.
-  using Vec = pgrad::envs::VectorEnv<Walker2d<float>>;
-  const Walker2d<float> prototype(100);
-  Vec one(5, prototype, 17, 1), two(5, prototype, 17, 2);
-  CHECK(one.reset() == two.reset());
-  Rng rng(3);
-  const auto space = prototype.action_space();
-  pgrad::Matrix<float> actions(6, 5);
-  int finished = 0;
-  for (int t = 0; t < 300; ++t) {
-    for (pgrad::Index i = 0; i < 5; ++i) actions.col(i) = space.sample(rng);
-    one.step(actions);
-    two.step(actions);
-    REQUIRE(one.observations() == two.observations());
-    REQUIRE(one.final_observations() == two.final_observations());
-    REQUIRE(one.rewards() == two.rewards());
-    REQUIRE((one.terminated() == two.terminated()).all());
-    REQUIRE((one.truncated() == two.truncated()).all());
-    finished += static_cast<int>(one.finished_episodes().size());
-  }
-  CHECK(finished >= 5);  // auto-resets happened (falls, or truncation at 100)
+  mujoco_checks::check_threads_agree(Walker2d<float>(100));
 }
