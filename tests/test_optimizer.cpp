@@ -1,8 +1,11 @@
 // Optimisers against hand-computed PyTorch updates for two steps; global-norm clipping.
 #include <catch2/catch.hpp>
 
+#include <pgrad/core/random.hpp>
 #include <pgrad/nn/clip_grad.hpp>
 #include <pgrad/nn/optimizer.hpp>
+
+#include <vector>
 
 using pgrad::nn::Parameters;
 
@@ -80,6 +83,41 @@ TEST_CASE("optimisers update several blocks like one vector and check block size
   CHECK(b.value[0] == joined.value[2]);
   Parameters<double> wrong(5);
   CHECK_THROWS_WITH(split_adam.step({&wrong, &b}), Catch::Contains("5 entries") && Catch::Contains("built for 2"));
+}
+
+namespace {
+// Each entry of a 53-entry block (whole packets and a tail on every instruction set) against the
+// same entry updated alone (the scalar path, checked against PyTorch above), for three steps.
+template <class S, class Optimizer>
+void check_packets_match_scalar_updates(const Optimizer& prototype) {
+  const pgrad::Index n = 53;
+  pgrad::Rng rng(11);
+  Parameters<S> block(n);
+  for (pgrad::Index i = 0; i < n; ++i) block.value[i] = rng.normal<S>();
+  std::vector<Parameters<S>> alone(static_cast<std::size_t>(n), Parameters<S>(1));
+  std::vector<Optimizer> alone_optimizers(static_cast<std::size_t>(n), prototype);
+  for (pgrad::Index i = 0; i < n; ++i) alone[static_cast<std::size_t>(i)].value[0] = block.value[i];
+  Optimizer block_optimizer = prototype;
+  for (int step = 0; step < 3; ++step) {
+    for (pgrad::Index i = 0; i < n; ++i) {
+      block.grad[i] = S(0.1) * rng.normal<S>();
+      alone[static_cast<std::size_t>(i)].grad[0] = block.grad[i];
+      alone_optimizers[static_cast<std::size_t>(i)].step({&alone[static_cast<std::size_t>(i)]});
+    }
+    block_optimizer.step({&block});
+    for (pgrad::Index i = 0; i < n; ++i) {
+      INFO("step " << step << ", entry " << i);
+      CHECK(block.value[i] == alone[static_cast<std::size_t>(i)].value[0]);
+    }
+  }
+}
+}  // namespace
+
+TEST_CASE("Adam and RMSprop update entries in packets with the bits of an entry updated alone", "[nn][optimizer]") {
+  check_packets_match_scalar_updates<float>(pgrad::nn::Adam<float>({2.5e-4f, 0.9f, 0.999f, 1e-5f}));
+  check_packets_match_scalar_updates<double>(pgrad::nn::Adam<double>({3e-4, 0.9, 0.999, 1e-8}));
+  check_packets_match_scalar_updates<float>(pgrad::nn::RMSprop<float>({7e-4f, 0.99f, 1e-5f}));
+  check_packets_match_scalar_updates<double>(pgrad::nn::RMSprop<double>({7e-4, 0.99, 1e-5}));
 }
 
 TEST_CASE("bad optimiser hyperparameters throw naming the field", "[nn][optimizer][errors]") {

@@ -1,7 +1,10 @@
 #pragma once
 // Element-wise activations and their derivatives, on whole batches.
+#include <type_traits>
+
 #include <pgrad/core/error.hpp>
 #include <pgrad/core/types.hpp>
+#include <pgrad/nn/tanh.hpp>
 
 namespace pgrad::nn {
 
@@ -17,13 +20,19 @@ inline const char* to_string(Activation activation) {
   return "?";
 }
 
-/// y = f(z), in place.
-template <class Derived>
-void apply_activation(Activation activation, Eigen::MatrixBase<Derived>& z) {
+/// y = f(z), in place. tanh is Eigen's vectorised one in float and nn::tanh_in_place in double
+/// (Eigen 3.4 computes a double tanh one std::tanh at a time).
+template <class S>
+void apply_activation(Activation activation, Matrix<S>& z) {
   switch (activation) {
     case Activation::identity: return;
-    case Activation::tanh: z.derived().array() = z.derived().array().tanh(); return;
-    case Activation::relu: z.derived().array() = z.derived().array().max(typename Derived::Scalar(0)); return;
+    case Activation::tanh:
+      if constexpr (std::is_same_v<S, double>)
+        tanh_in_place(z.data(), z.size());
+      else
+        z.array() = z.array().tanh();
+      return;
+    case Activation::relu: z.array() = z.array().max(S(0)); return;
   }
 }
 
