@@ -1,5 +1,6 @@
 #pragma once
 // pgrad::algo::RolloutBuffer: one on-policy rollout of T steps x N environments.
+#include <algorithm>
 #include <numeric>
 #include <vector>
 
@@ -138,8 +139,9 @@ struct Minibatch {
   }
   // Sample j of the rollout into column k.
   void copy_sample(const RolloutBuffer<S, Actions>& rollout, Index j, Index k) {
-    observations.col(k) = rollout.observations.col(j);
-    actions.col(k) = rollout.actions.col(j);
+    // Columns of a few rows: plain copies (Eigen's per-column assignment costs more than the data).
+    std::copy_n(rollout.observations.col(j).data(), observations.rows(), observations.col(k).data());
+    std::copy_n(rollout.actions.col(j).data(), actions.rows(), actions.col(k).data());
     old_log_probs[k] = rollout.log_probs[j];
     old_values[k] = RolloutBuffer<S, Actions>::flat(rollout.values)[j];
     advantages[k] = RolloutBuffer<S, Actions>::flat(rollout.advantages)[j];

@@ -25,11 +25,15 @@ namespace detail {
 /// One instantiation per scalar type serves every matrix, map, Ref and block.
 template <class S>
 void check_finite_strided(const S* data, Index rows, Index cols, Index row_stride, Index col_stride, const char* what) {
-  // The common layouts through Eigen's allFinite on one Map type per scalar; the search for the
-  // offending entry only on failure.
+  // The common layouts as Σ x·0 over one Map type per scalar, in packets: the sum is 0 unless some
+  // x is NaN or infinite (Eigen's allFinite ends in a scalar loop, 2% of CartPole PPO's time).
+  // The search for the offending entry only on failure.
   using Strided = Eigen::Map<const Matrix<S>, 0, Eigen::OuterStride<>>;
-  if (row_stride == 1 && Strided(data, rows, cols, Eigen::OuterStride<>(col_stride)).allFinite()) return;
-  if (row_stride != 1 && col_stride == 1 && Strided(data, cols, rows, Eigen::OuterStride<>(row_stride)).allFinite())
+  const auto all_finite = [](const auto& values) { return (values.array() * S(0)).sum() == S(0); };
+  if (row_stride == 1 && (col_stride == rows || cols <= 1) && all_finite(Eigen::Map<const Vector<S>>(data, rows * cols)))
+    return;
+  if (row_stride == 1 && all_finite(Strided(data, rows, cols, Eigen::OuterStride<>(col_stride)))) return;
+  if (row_stride != 1 && col_stride == 1 && all_finite(Strided(data, cols, rows, Eigen::OuterStride<>(row_stride))))
     return;
   for (Index col = 0; col < cols; ++col)
     for (Index row = 0; row < rows; ++row) {

@@ -2,6 +2,8 @@
 // Eigen aliases over a Scalar. Batches are column-major: one column per sample.
 #include <Eigen/Core>
 
+#include <algorithm>
+
 namespace pgrad {
 
 using Index = Eigen::Index;
@@ -29,5 +31,18 @@ template <class Scalar>
 using VectorCRef = Eigen::Ref<const Vector<Scalar>>;
 template <class Scalar>
 using RowVectorCRef = Eigen::Ref<const RowVector<Scalar>>;
+
+/// to = from, resizing `to` only when the shape changes: one flat copy when from's columns are
+/// contiguous, else one per column. (Eigen's assignment from a Ref with a run-time stride peels
+/// and loops per column, which cost 2-4% of CartPole PPO for its 4-row observation batches.)
+template <class Scalar>
+void copy_matrix(const MatrixCRef<Scalar>& from, Matrix<Scalar>& to) {
+  to.resize(from.rows(), from.cols());
+  if (from.outerStride() == from.rows() || from.cols() <= 1) {
+    std::copy_n(from.data(), from.size(), to.data());
+    return;
+  }
+  for (Index j = 0; j < from.cols(); ++j) std::copy_n(from.data() + j * from.outerStride(), from.rows(), to.data() + j * from.rows());
+}
 
 }  // namespace pgrad

@@ -43,7 +43,7 @@ class Categorical {
   void set_logits(const MatrixCRef<S>& logits) {
     check_logits(logits);
     masked_ = false;
-    log_probs_ = logits;
+    copy_matrix(logits, log_probs_);
     normalize();
   }
 

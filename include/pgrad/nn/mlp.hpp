@@ -80,7 +80,7 @@ class Mlp {
   const Matrix<S>& forward(const MatrixCRef<S>& input, const Matrix<S>* dropout_masks = nullptr) {
     check_input(input, "Mlp::forward input");
     check_masks(dropout_masks, input.cols(), "Mlp::forward");
-    input_ = input;
+    copy_matrix(input, input_);
     has_masks_ = dropout_masks != nullptr;
     if (has_masks_) masks_ = *dropout_masks;
     for (Index l = 0; l < num_layers(); ++l) {
@@ -101,7 +101,7 @@ class Mlp {
   const Matrix<S>& backward(const MatrixCRef<S>& grad_output, bool want_input_gradient = true) {
     PGRAD_REQUIRE(has_forward_state_, "Mlp::backward called without a preceding forward");
     check_shape(grad_output, output_size(), input_.cols(), "Mlp::backward gradient");
-    output_delta_ = grad_output;
+    copy_matrix(grad_output, output_delta_);
     for (Index l = num_layers() - 1; l >= 0; --l) {
       const auto i = static_cast<std::size_t>(l);
       // dL/dz of layer l, formed in place in the buffer holding dL/dy (the next layer's dX).

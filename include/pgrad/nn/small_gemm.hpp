@@ -79,19 +79,22 @@ EIGEN_ALWAYS_INLINE void tile_loop(const GemmArgs<S>& g, Index row, Index col, s
   (pstoreu(c + static_cast<Index>(I / R) * g.ldc + static_cast<Index>(I % R) * size, acc), ...);
 }
 
+/// The starting value of accumulator i (packet i % R of column i / R) of the tile at (row, col).
+/// Always inlined: as a lambda GCC called it once per accumulator, 4% of CartPole PPO's time.
+template <class S, int R>
+EIGEN_ALWAYS_INLINE Packet<S> tile_start(const GemmArgs<S>& g, Index row, Index col, std::size_t i) {
+  constexpr Index size = packet_size<S>;
+  const Index column = col + static_cast<Index>(i / R), offset = row + static_cast<Index>(i % R) * size;
+  if (g.init == GemmInit::accumulate) return ploadu<Packet<S>>(g.c + offset + column * g.ldc);
+  if (g.init == GemmInit::bias) return ploadu<Packet<S>>(g.bias + offset);
+  return pset1<Packet<S>>(S(0));
+}
+
 /// C[rows, cols] for a tile of R packets of rows (from `row`) by N columns (from `col`). Each
 /// element is one fused multiply-add chain over l = 0..k-1 in order, whatever the tile shape.
 template <class S, int R, int N, std::size_t... I>
 inline void tile(const GemmArgs<S>& g, Index row, Index col, std::index_sequence<I...> accumulators) {
-  using P = Packet<S>;
-  constexpr Index size = packet_size<S>;
-  const S* c = g.c + row + col * g.ldc;
-  const auto start = [&](std::size_t i) {  // accumulator i's starting value
-    if (g.init == GemmInit::accumulate) return ploadu<P>(c + static_cast<Index>(i / R) * g.ldc + static_cast<Index>(i % R) * size);
-    if (g.init == GemmInit::bias) return ploadu<P>(g.bias + row + static_cast<Index>(i % R) * size);
-    return pset1<P>(S(0));
-  };
-  tile_loop<S, R>(g, row, col, accumulators, start(I)...);
+  tile_loop<S, R>(g, row, col, accumulators, tile_start<S, R>(g, row, col, I)...);
 }
 
 template <class S, int R, int N>
