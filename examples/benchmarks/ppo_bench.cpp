@@ -5,6 +5,8 @@
 // environment steps per second, the network FLOPs per step, and the share of the GEMM roof
 // reached, the roof being small_gemm's rate on a hidden layer's forward product (64x64 by one
 // minibatch) measured in the same run, before and after the training runs (the higher of the two).
+// Then the first and third workloads in float and in double with one thread (issue 13: double
+// within 2.3x of float).
 //   ./build/examples/ppo_bench [steps per run, default 500000, CleanRL's budget]
 #include <pgrad/algorithms/ppo.hpp>
 #include <pgrad/algorithms/presets.hpp>
@@ -103,6 +105,26 @@ void run_workload(const char* name, const pgrad::algo::PpoConfig& settings, long
   }
 }
 
+/// Steps/s of one workload in float and in double with one thread (alternating runs, the best of
+/// two each, so that load on the machine slows both alike) and the ratio of their times.
+template <template <class> class Env>
+void compare_precisions(const char* name, const pgrad::algo::PpoConfig& settings, long long steps) {
+  pgrad::algo::PpoConfig config = settings;
+  config.num_threads = 1;
+  const auto rate = [&](auto env) {
+    pgrad::algo::Ppo<decltype(env)> ppo(env, config, /*seed=*/1);
+    const auto start = Clock::now();
+    ppo.learn(steps);
+    return static_cast<double>(ppo.run_steps()) / seconds_since(start);
+  };
+  double float_rate = 0, double_rate = 0;
+  for (int round = 0; round < 2; ++round) {
+    float_rate = std::max(float_rate, rate(Env<float>{}));
+    double_rate = std::max(double_rate, rate(Env<double>{}));
+  }
+  std::printf("%-60s %12.0f %12.0f %8.2f\n", name, float_rate, double_rate, float_rate / double_rate);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -116,5 +138,11 @@ int main(int argc, char** argv) {
                                              pgrad::algo::presets::pendulum_ppo(), steps);
   run_workload<pgrad::envs::Pendulum<float>>("Pendulum-v1 PPO, CleanRL's continuous settings (64-64 tanh)",
                                              pgrad::algo::PpoConfig::continuous_defaults(), steps);
+  std::printf("\nfloat against double, one thread, %lld steps per run (d/f = double time / float time)\n", steps);
+  std::printf("%-60s %12s %12s %8s\n", "workload", "float st/s", "double st/s", "d/f");
+  compare_precisions<pgrad::envs::CartPole>("CartPole-v1 PPO, CleanRL defaults (64-64 tanh)", pgrad::algo::PpoConfig{},
+                                            steps);
+  compare_precisions<pgrad::envs::Pendulum>("Pendulum-v1 PPO, CleanRL's continuous settings (64-64 tanh)",
+                                            pgrad::algo::PpoConfig::continuous_defaults(), steps);
   return 0;
 }
