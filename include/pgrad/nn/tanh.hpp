@@ -14,7 +14,7 @@ namespace tanh_detail {
 
 /// expm1(y) = e^y - 1 on a packet of doubles with -40 <= y <= 0 (or NaN): y = k·ln2 + r with k the
 /// nearest integer to y/ln2 (rounded by adding 1.5·2^52) and |r| <= ln2/2 (Cody and Waite's
-/// two-part ln2), expm1(r) by its Taylor series to r^13 (truncation below 2^-56 relative), then
+/// two-part ln2), expm1(r) = r + r²·P(r) with P a degree-9 polynomial fit (below), then
 /// expm1(y) = 2^k·expm1(r) + (2^k - 1): exact scaling and one rounding.
 template <class Packet>
 EIGEN_STRONG_INLINE Packet expm1_nonpositive(const Packet& y) {
@@ -24,13 +24,15 @@ EIGEN_STRONG_INLINE Packet expm1_nonpositive(const Packet& y) {
   const Packet k = ei::psub(m, shift);
   const Packet r = ei::pmadd(k, ei::pset1<Packet>(-1.90821492927058770002e-10),
                              ei::pmadd(k, ei::pset1<Packet>(-6.93147180369123816490e-01), y));
-  // Σ_{n=2}^{13} r^(n-2) / n!, Horner from the highest term.
-  constexpr double inverse_factorials[] = {1.0 / 6227020800.0, 1.0 / 479001600.0, 1.0 / 39916800.0,
-                                           1.0 / 3628800.0,    1.0 / 362880.0,    1.0 / 40320.0,
-                                           1.0 / 5040.0,       1.0 / 720.0,       1.0 / 120.0,
-                                           1.0 / 24.0,         1.0 / 6.0,         1.0 / 2.0};
-  Packet p = ei::pset1<Packet>(inverse_factorials[0]);
-  for (int n = 1; n < 12; ++n) p = ei::pmadd(p, r, ei::pset1<Packet>(inverse_factorials[n]));
+  // P(r) ≈ (expm1(r) - r) / r²: the degree-9 Chebyshev fit on [-ln2/2, ln2/2] (mpmath.chebyfit at
+  // 40 digits: |error| < 1.05e-16, below 3.7e-17 relative in expm1 = r + r²·P(r)), Horner from
+  // the highest term.
+  constexpr double coefficients[] = {2.5100375832561234e-08, 2.7620075879983367e-07, 2.7557268480310024e-06,
+                                     2.4801521322368692e-05, 0.00019841269863040545, 0.0013888888917196719,
+                                     0.008333333333330065,   0.041666666666624164,   0.16666666666666669,
+                                     0.5000000000000001};
+  Packet p = ei::pset1<Packet>(coefficients[0]);
+  for (int n = 1; n < 10; ++n) p = ei::pmadd(p, r, ei::pset1<Packet>(coefficients[n]));
   const Packet expm1_r = ei::pmadd(ei::pmul(r, r), p, r);
   const Packet two_to_k = packet::power_of_two_from_shifted(m);
   return ei::pmadd(two_to_k, expm1_r, ei::psub(two_to_k, ei::pset1<Packet>(1.0)));
@@ -42,7 +44,9 @@ EIGEN_STRONG_INLINE Packet expm1_nonpositive(const Packet& y) {
 template <class Packet>
 EIGEN_STRONG_INLINE Packet tanh_packet(const Packet& x) {
   namespace ei = Eigen::internal;
-  const Packet magnitude = ei::pmin<Eigen::PropagateNaN>(ei::pabs(x), ei::pset1<Packet>(20.0));
+  // pmin(a, b) keeps a when a is NaN (std::min's rule, which Eigen's pmin follows on every
+  // instruction set), so NaN stays NaN.
+  const Packet magnitude = ei::pmin(ei::pabs(x), ei::pset1<Packet>(20.0));
   const Packet t = expm1_nonpositive(ei::pmul(ei::pset1<Packet>(-2.0), magnitude));
   const Packet tanh_magnitude = ei::pdiv(ei::pnegate(t), ei::padd(t, ei::pset1<Packet>(2.0)));
   return ei::por(tanh_magnitude, ei::pand(x, ei::pset1<Packet>(-0.0)));
