@@ -30,8 +30,8 @@ void check_finite_strided(const S* data, Index rows, Index cols, Index row_strid
   // The search for the offending entry only on failure.
   using Strided = Eigen::Map<const Matrix<S>, 0, Eigen::OuterStride<>>;
   const auto all_finite = [](const auto& values) { return (values.array() * S(0)).sum() == S(0); };
-  if (row_stride == 1 && (col_stride == rows || cols <= 1) && all_finite(Eigen::Map<const Vector<S>>(data, rows * cols)))
-    return;
+  const bool contiguous = row_stride == 1 && (col_stride == rows || cols <= 1);
+  if (contiguous && all_finite(Eigen::Map<const Vector<S>>(data, rows * cols))) return;
   if (row_stride == 1 && all_finite(Strided(data, rows, cols, Eigen::OuterStride<>(col_stride)))) return;
   if (row_stride != 1 && col_stride == 1 && all_finite(Strided(data, cols, rows, Eigen::OuterStride<>(row_stride))))
     return;

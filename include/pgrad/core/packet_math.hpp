@@ -21,12 +21,20 @@ EIGEN_STRONG_INLINE Packet exact_sqrt(const Packet& x) {
   return Eigen::internal::ploadu<Packet>(lanes);
 }
 #if defined(EIGEN_VECTORIZE_AVX512)
-EIGEN_STRONG_INLINE Eigen::internal::Packet16f exact_sqrt(const Eigen::internal::Packet16f& x) { return _mm512_sqrt_ps(x); }
-EIGEN_STRONG_INLINE Eigen::internal::Packet8d exact_sqrt(const Eigen::internal::Packet8d& x) { return _mm512_sqrt_pd(x); }
+EIGEN_STRONG_INLINE Eigen::internal::Packet16f exact_sqrt(const Eigen::internal::Packet16f& x) {
+  return _mm512_sqrt_ps(x);
+}
+EIGEN_STRONG_INLINE Eigen::internal::Packet8d exact_sqrt(const Eigen::internal::Packet8d& x) {
+  return _mm512_sqrt_pd(x);
+}
 #endif
 #if defined(EIGEN_VECTORIZE_AVX)
-EIGEN_STRONG_INLINE Eigen::internal::Packet8f exact_sqrt(const Eigen::internal::Packet8f& x) { return _mm256_sqrt_ps(x); }
-EIGEN_STRONG_INLINE Eigen::internal::Packet4d exact_sqrt(const Eigen::internal::Packet4d& x) { return _mm256_sqrt_pd(x); }
+EIGEN_STRONG_INLINE Eigen::internal::Packet8f exact_sqrt(const Eigen::internal::Packet8f& x) {
+  return _mm256_sqrt_ps(x);
+}
+EIGEN_STRONG_INLINE Eigen::internal::Packet4d exact_sqrt(const Eigen::internal::Packet4d& x) {
+  return _mm256_sqrt_pd(x);
+}
 #endif
 #if defined(EIGEN_VECTORIZE_SSE2)
 EIGEN_STRONG_INLINE Eigen::internal::Packet4f exact_sqrt(const Eigen::internal::Packet4f& x) { return _mm_sqrt_ps(x); }

@@ -42,7 +42,8 @@ void copy_matrix(const MatrixCRef<Scalar>& from, Matrix<Scalar>& to) {
     std::copy_n(from.data(), from.size(), to.data());
     return;
   }
-  for (Index j = 0; j < from.cols(); ++j) std::copy_n(from.data() + j * from.outerStride(), from.rows(), to.data() + j * from.rows());
+  for (Index j = 0; j < from.cols(); ++j)
+    std::copy_n(from.data() + j * from.outerStride(), from.rows(), to.data() + j * from.rows());
 }
 
 }  // namespace pgrad
