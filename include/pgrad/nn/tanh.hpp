@@ -48,7 +48,9 @@ EIGEN_STRONG_INLINE Packet tanh_packet(const Packet& x) {
   // instruction set), so NaN stays NaN.
   const Packet magnitude = ei::pmin(ei::pabs(x), ei::pset1<Packet>(20.0));
   const Packet t = expm1_nonpositive(ei::pmul(ei::pset1<Packet>(-2.0), magnitude));
-  const Packet tanh_magnitude = ei::pdiv(ei::pnegate(t), ei::padd(t, ei::pset1<Packet>(2.0)));
+  // 0 - t rather than pnegate(t): at x = ±0, t = +0, and pnegate flips the sign bit on some
+  // instruction sets (SSE) but not others; 0 - t is +0 on all, so ±0 keeps its sign below.
+  const Packet tanh_magnitude = ei::pdiv(ei::psub(ei::pset1<Packet>(0.0), t), ei::padd(t, ei::pset1<Packet>(2.0)));
   return ei::por(tanh_magnitude, ei::pand(x, ei::pset1<Packet>(-0.0)));
 }
 
