@@ -544,20 +544,15 @@ TEST_CASE("exported MultiDiscrete policy writes one argmax per component, with a
   CHECK(self_test == 0);
   for (Index k = 0; k < count; ++k) {
     CAPTURE(k);
-    int status = -2;
-    out >> status;
-    CHECK(status == 0);
-    for (Index d = 0; d < components; ++d) {
-      int a = -2;
-      out >> a;
-      CHECK(a == expected(d, k));
-    }
-    out >> status;
-    CHECK(status == 0);
-    for (Index d = 0; d < components; ++d) {
-      int a = -2;
-      out >> a;
-      CHECK(a == masked(d, k));
+    for (const auto* actions : {&expected, &masked}) {  // multi_act, then multi_act_masked
+      int status = -2;
+      out >> status;
+      CHECK(status == 0);
+      for (Index d = 0; d < components; ++d) {
+        int a = -2;
+        out >> a;
+        CHECK(a == (*actions)(d, k));
+      }
     }
   }
 }
