@@ -3,7 +3,10 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 
+#include <pgrad/core/packet_math.hpp>
 #include <pgrad/core/random.hpp>
 #include <pgrad/nn/small_gemm.hpp>
 
@@ -90,21 +93,60 @@ TEST_CASE("small_gemm matches Eigen's product on wide layers with a row remainde
           }
 }
 
-TEST_CASE("small_gemm gives each column the same bits whatever the batch around it", "[nn][gemm]") {
+template <class S>
+void check_column_bits_whatever_the_batch() {
   pgrad::Rng rng(3);
-  for (const Index m : {64, 2, 300}) {  // packet tiles, a head narrower than a packet, a wide remainder
+  // packet tiles, a value head (one row), policy heads narrower than a packet, a wide remainder
+  for (const Index m : {64, 1, 2, 6, 300}) {
     INFO("rows: " << m);
-    const Index k = m == 300 ? 400 : 64, n = 13;
-    const Matrix<float> w = random_matrix<float>(m, k, rng), x = random_matrix<float>(k, n, rng);
-    const Vector<float> bias = Vector<float>::NullaryExpr(m, [&] { return rng.normal<float>(); });
-    Matrix<float> batch(m, n), single(m, 1);
-    small_gemm<float>(m, n, k, w.data(), m, x.data(), k, GemmB::plain, batch.data(), m, GemmInit::bias, bias.data());
+    const Index k = m == 300 ? 400 : 64, n = 21;  // two groups of eight columns and five more
+    const Matrix<S> w = random_matrix<S>(m, k, rng), x = random_matrix<S>(k, n, rng);
+    const Vector<S> bias = Vector<S>::NullaryExpr(m, [&] { return rng.normal<S>(); });
+    Matrix<S> batch(m, n), single(m, 1);
+    small_gemm<S>(m, n, k, w.data(), m, x.data(), k, GemmB::plain, batch.data(), m, GemmInit::bias, bias.data());
     for (Index j = 0; j < n; ++j) {
-      small_gemm<float>(m, 1, k, w.data(), m, x.col(j).data(), k, GemmB::plain, single.data(), m, GemmInit::bias,
-                        bias.data());
+      small_gemm<S>(m, 1, k, w.data(), m, x.col(j).data(), k, GemmB::plain, single.data(), m, GemmInit::bias,
+                    bias.data());
       CHECK(single.col(0) == batch.col(j));
     }
   }
+}
+
+TEST_CASE("small_gemm gives each column the same bits whatever the batch around it", "[nn][gemm]") {
+  check_column_bits_whatever_the_batch<float>();
+  check_column_bits_whatever_the_batch<double>();
+}
+
+// packet::predux_eight against Eigen's predux on each packet, bit for bit, on lanes whose
+// magnitudes span 2^-40..2^40 (so that adding them in another order rounds differently).
+template <class S>
+void check_predux_eight() {
+  using Packet = typename Eigen::internal::packet_traits<S>::type;
+  constexpr int size = Eigen::internal::packet_traits<S>::size;
+  pgrad::Rng rng(11);
+  int sequential_differs = 0;
+  for (int trial = 0; trial < 2000; ++trial) {
+    S lanes[8 * size];
+    for (S& lane : lanes) lane = std::ldexp(rng.uniform<S>(S(-1), S(1)), static_cast<int>(rng.below(81)) - 40);
+    Packet columns[8];
+    for (int j = 0; j < 8; ++j) columns[j] = Eigen::internal::ploadu<Packet>(lanes + j * size);
+    S sums[8];
+    pgrad::packet::predux_eight(columns, sums);
+    for (int j = 0; j < 8; ++j) {
+      const S expected = Eigen::internal::predux(columns[j]);
+      REQUIRE(std::memcmp(&sums[j], &expected, sizeof(S)) == 0);
+      S sequential = lanes[j * size];
+      for (int e = 1; e < size; ++e) sequential += lanes[j * size + e];
+      sequential_differs += sequential != expected;
+    }
+  }
+  // The inputs tell orders apart: in-order sums differ from predux's in many columns.
+  if (size > 2) CHECK(sequential_differs > 1000);
+}
+
+TEST_CASE("predux_eight adds eight packets exactly as Eigen's predux adds each", "[nn][gemm]") {
+  check_predux_eight<float>();
+  check_predux_eight<double>();
 }
 
 TEST_CASE("transpose matches Eigen's for every block and edge shape", "[nn][gemm]") {

@@ -2,9 +2,10 @@
 // defaults (PpoConfig{}: 4 envs x 128 steps, 4 minibatches, 4 epochs, 64-64 tanh), Pendulum-v1
 // with pendulum_ppo() (4 x 1024 steps, minibatches of 256, 2 epochs, 64-64 ReLU) and Pendulum-v1
 // with CleanRL's continuous settings (1 x 2048 steps, 32 minibatches of 64, 10 epochs). For each:
-// environment steps per second, the network FLOPs per step, and the share of the GEMM roof
-// reached, the roof being small_gemm's rate on a hidden layer's forward product (64x64 by one
-// minibatch) measured in the same run, before and after the training runs (the higher of the two).
+// environment steps per second (the best of two runs), the network FLOPs per step, and the share
+// of the GEMM roof reached, the roof being small_gemm's rate on a hidden layer's forward product
+// (64x64 by one minibatch) measured in the same run, before and after the training runs (the best
+// of five rounds each time).
 // Then the first and third workloads in float and in double with one thread (issue 13: double
 // within 2.3x of float).
 //   ./build/examples/ppo_bench [steps per run, default 500000, CleanRL's budget]
@@ -66,9 +67,10 @@ MlpFlops mlp_flops(const pgrad::nn::Mlp<float>& net) {
   return f;
 }
 
-/// One workload: `name`, its environment and PPO settings, run for `steps` with 1 and 2 threads;
-/// prints steps/s, the network FLOPs per step and the share of the GEMM roof (small_gemm's rate
-/// on a 64x64 hidden layer by one of its minibatches, measured before and after, the higher).
+/// One workload: `name`, its environment and PPO settings, run for `steps` with 1 and 2 threads,
+/// twice each; prints the best steps/s, the network FLOPs per step and the share of the GEMM roof
+/// (small_gemm's rate on a 64x64 hidden layer by one of its minibatches, measured before and
+/// after, the higher).
 template <class Env>
 void run_workload(const char* name, const pgrad::algo::PpoConfig& settings, long long steps) {
   const double roof_before = gemm_roof(settings.minibatch_size());
@@ -79,20 +81,21 @@ void run_workload(const char* name, const pgrad::algo::PpoConfig& settings, long
   // Per environment step: the rollout's forward of actor and critic (a batch of num_envs), then
   // update_epochs passes of forward and backward over every sample.
   double flops_per_step = 0;
-  double rates[2] = {0, 0};
-  for (int threads : {1, 2}) {
-    pgrad::algo::PpoConfig config = settings;
-    config.num_threads = threads;
-    pgrad::algo::Ppo<Env> ppo(Env{}, config, /*seed=*/1);
-    if (flops_per_step == 0) {
-      const MlpFlops actor = mlp_flops(ppo.policy().actor()), critic = mlp_flops(ppo.policy().critic());
-      const double forward = actor.forward + critic.forward, backward = actor.backward + critic.backward;
-      flops_per_step = forward + static_cast<double>(config.update_epochs) * (forward + backward);
+  double rates[2] = {0, 0};  // the best of two runs for each thread count, alternating 1, 2, 1, 2
+  for (int round = 0; round < 2; ++round)
+    for (int threads : {1, 2}) {
+      pgrad::algo::PpoConfig config = settings;
+      config.num_threads = threads;
+      pgrad::algo::Ppo<Env> ppo(Env{}, config, /*seed=*/1);
+      if (flops_per_step == 0) {
+        const MlpFlops actor = mlp_flops(ppo.policy().actor()), critic = mlp_flops(ppo.policy().critic());
+        const double forward = actor.forward + critic.forward, backward = actor.backward + critic.backward;
+        flops_per_step = forward + static_cast<double>(config.update_epochs) * (forward + backward);
+      }
+      const auto start = Clock::now();
+      ppo.learn(steps);
+      rates[threads - 1] = std::max(rates[threads - 1], static_cast<double>(ppo.run_steps()) / seconds_since(start));
     }
-    const auto start = Clock::now();
-    ppo.learn(steps);
-    rates[threads - 1] = static_cast<double>(ppo.run_steps()) / seconds_since(start);
-  }
   const double roof = std::max(roof_before, gemm_roof(settings.minibatch_size()));
   std::printf("network FLOPs per environment step: %.0f\n", flops_per_step);
   std::printf("GEMM roof (small_gemm, 64x64 by %ld, float, one thread): %.1f GFLOP/s\n",

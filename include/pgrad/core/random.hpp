@@ -126,11 +126,15 @@ class Rng {
 /// reproducible across standard libraries).
 template <class RandomIt>
 void shuffle(RandomIt first, RandomIt last, Rng& rng) {
+  // A local copy of the generator: its state stays in registers (the swaps could alias rng's
+  // words as far as the compiler knows, so it reloaded them on every draw).
+  Rng local = rng;
   const auto n = last - first;
   for (auto i = n - 1; i > 0; --i) {
-    const auto j = static_cast<decltype(i)>(rng.below(static_cast<std::uint64_t>(i + 1)));
+    const auto j = static_cast<decltype(i)>(local.below(static_cast<std::uint64_t>(i + 1)));
     std::swap(first[i], first[j]);
   }
+  rng = local;
 }
 
 }  // namespace pgrad

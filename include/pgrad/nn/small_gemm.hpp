@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include <pgrad/core/packet_math.hpp>
 #include <pgrad/core/types.hpp>
 
 namespace pgrad::nn {
@@ -195,8 +196,11 @@ void narrow_rows_plain_b(const GemmArgs<S>& g, Index row) {
   const bool contiguous = rows == 1 && g.lda == 1;  // one row of A, already contiguous (a value head)
   const S* a_rows = contiguous ? g.a + row : scratch;
   if (!contiguous)
-    for (Index l = 0; l < k; ++l)
-      for (Index i = 0; i < rows; ++i) scratch[i * k + l] = g.a[row + i + l * g.lda];
+    for (Index i = 0; i < rows; ++i) {
+      const S* a_row = g.a + row + i;
+      S* to = scratch + i * k;
+      for (Index l = 0; l < k; ++l) to[l] = a_row[l * g.lda];
+    }
   auto columns_from = [&](Index col, auto width) {
     constexpr int N = decltype(width)::value;
     for (Index i = 0; i < rows; ++i) {
@@ -207,8 +211,13 @@ void narrow_rows_plain_b(const GemmArgs<S>& g, Index row) {
         const P a_packet = ploadu<P>(a + l);
         for (int j = 0; j < N; ++j) acc[j] = pmadd(a_packet, ploadu<P>(g.b + l + (col + j) * g.b_outer), acc[j]);
       }
+      S sums[N];
+      if constexpr (N == 8)
+        packet::predux_eight(acc, sums);
+      else
+        for (int j = 0; j < N; ++j) sums[j] = Eigen::internal::predux(acc[j]);
       for (int j = 0; j < N; ++j) {
-        S sum = Eigen::internal::predux(acc[j]);
+        S sum = sums[j];
         const S* b = g.b + (col + j) * g.b_outer;
         for (Index l = whole; l < k; ++l) sum += a[l] * b[l];
         store_element(g, row + i, col + j, sum);
