@@ -12,28 +12,33 @@ namespace pgrad::nn {
 
 namespace tanh_detail {
 
-/// expm1(y) = e^y - 1 on a packet of doubles with -40 <= y <= 0 (or NaN): y = k·ln2 + r with k the
-/// nearest integer to y/ln2 (rounded by adding 1.5·2^52) and |r| <= ln2/2 (Cody and Waite's
-/// two-part ln2), expm1(r) = r + r²·P(r) with P a degree-9 polynomial fit (below), then
-/// expm1(y) = 2^k·expm1(r) + (2^k - 1): exact scaling and one rounding.
+/// t = expm1(-2s) = e^(-2s) - 1 on a packet with 0 <= s <= 20 (or NaN), computed in halves to save
+/// a multiplication: -2s = k·ln2 + r with k the nearest integer to -2s/ln2 (rounded by adding
+/// 1.5·2^52 + 1023) and u = r/2 = -s - k·ln2/2 by Cody and Waite's two-part ln2 (|u| <= ln2/4),
+/// expm1(r) = r + r²·P(r) = 2u + u²·Q(u) with Q(u) = 4·P(2u), P a degree-9 polynomial fit (below),
+/// then t = 2^k·expm1(r) + (2^k - 1): exact scaling and one rounding. Q's coefficients are P's
+/// times powers of two, so every rounding is P's scaled: the same bits as evaluating P at r.
 template <class Packet>
-EIGEN_STRONG_INLINE Packet expm1_nonpositive(const Packet& y) {
+EIGEN_STRONG_INLINE Packet expm1_of_minus_twice(const Packet& s) {
   namespace ei = Eigen::internal;
   const Packet shift = ei::pset1<Packet>(6755399441055744.0 + 1023.0);  // 1.5·2^52 + exponent bias
-  const Packet m = ei::pmadd(y, ei::pset1<Packet>(1.4426950408889634074), shift);
+  const Packet m = ei::pmadd(s, ei::pset1<Packet>(-2.0 * 1.4426950408889634074), shift);
   const Packet k = ei::psub(m, shift);
-  const Packet r = ei::pmadd(k, ei::pset1<Packet>(-1.90821492927058770002e-10),
-                             ei::pmadd(k, ei::pset1<Packet>(-6.93147180369123816490e-01), y));
+  const Packet u = ei::pmadd(k, ei::pset1<Packet>(-1.90821492927058770002e-10 / 2),
+                             ei::pmadd(k, ei::pset1<Packet>(-6.93147180369123816490e-01 / 2),
+                                       ei::psub(ei::pset1<Packet>(0.0), s)));
   // P(r) ≈ (expm1(r) - r) / r²: the degree-9 Chebyshev fit on [-ln2/2, ln2/2] (mpmath.chebyfit at
-  // 40 digits: |error| < 1.05e-16, below 3.7e-17 relative in expm1 = r + r²·P(r)), Horner from
-  // the highest term.
-  constexpr double coefficients[] = {2.5100375832561234e-08, 2.7620075879983367e-07, 2.7557268480310024e-06,
+  // 40 digits: |error| < 1.05e-16, below 3.7e-17 relative in expm1 = r + r²·P(r)), highest term
+  // first; Q's coefficient of u^n is 4·2^n times P's of r^n.
+  static constexpr double coefficients[] = {2.5100375832561234e-08, 2.7620075879983367e-07, 2.7557268480310024e-06,
                                      2.4801521322368692e-05, 0.00019841269863040545, 0.0013888888917196719,
                                      0.008333333333330065,   0.041666666666624164,   0.16666666666666669,
                                      0.5000000000000001};
-  Packet p = ei::pset1<Packet>(coefficients[0]);
-  for (int n = 1; n < 10; ++n) p = ei::pmadd(p, r, ei::pset1<Packet>(coefficients[n]));
-  const Packet expm1_r = ei::pmadd(ei::pmul(r, r), p, r);
+  constexpr int degree = 9;
+  constexpr auto scaled = [](int n) { return coefficients[n] * static_cast<double>(1 << (degree - n + 2)); };
+  Packet q = ei::pset1<Packet>(scaled(0));
+  for (int n = 1; n <= degree; ++n) q = ei::pmadd(q, u, ei::pset1<Packet>(scaled(n)));
+  const Packet expm1_r = ei::pmadd(ei::pmul(u, u), q, ei::padd(u, u));
   const Packet two_to_k = packet::power_of_two_from_shifted(m);
   return ei::pmadd(two_to_k, expm1_r, ei::psub(two_to_k, ei::pset1<Packet>(1.0)));
 }
@@ -46,8 +51,7 @@ EIGEN_STRONG_INLINE Packet tanh_packet(const Packet& x) {
   namespace ei = Eigen::internal;
   // pmin(a, b) keeps a when a is NaN (std::min's rule, which Eigen's pmin follows on every
   // instruction set), so NaN stays NaN.
-  const Packet magnitude = ei::pmin(ei::pabs(x), ei::pset1<Packet>(20.0));
-  const Packet t = expm1_nonpositive(ei::pmul(ei::pset1<Packet>(-2.0), magnitude));
+  const Packet t = expm1_of_minus_twice(ei::pmin(ei::pabs(x), ei::pset1<Packet>(20.0)));
   // 0 - t rather than pnegate(t): at x = ±0, t = +0, and pnegate flips the sign bit on some
   // instruction sets (SSE) but not others; 0 - t is +0 on all, so ±0 keeps its sign below.
   const Packet tanh_magnitude = ei::pdiv(ei::psub(ei::pset1<Packet>(0.0), t), ei::padd(t, ei::pset1<Packet>(2.0)));
