@@ -171,16 +171,20 @@ void remainder_rows(const GemmArgs<S>& g, Index first_row) {
 /// remainder_rows.
 constexpr Index narrow_scratch = 4096;
 
-/// Stores one finished element: C(i, j) = sum, sum + C(i, j) or sum + bias(i).
+/// Stores finished sums along row i of C: C(i, first + j) = sums[j], sums[j] + C(i, first + j) or
+/// sums[j] + bias(i) for j < count (the choice made once, outside the loop).
 template <class S>
-inline void store_element(const GemmArgs<S>& g, Index i, Index j, S sum) {
-  S& c = g.c[i + j * g.ldc];
-  if (g.init == GemmInit::accumulate)
-    c += sum;
-  else if (g.init == GemmInit::bias)
-    c = sum + g.bias[i];
-  else
-    c = sum;
+inline void store_row(const GemmArgs<S>& g, Index i, Index first, Index count, const S* sums) {
+  S* c = g.c + i + first * g.ldc;
+  const Index ldc = g.ldc;
+  if (g.init == GemmInit::accumulate) {
+    for (Index j = 0; j < count; ++j) c[j * ldc] += sums[j];
+  } else if (g.init == GemmInit::bias) {
+    const S bias = g.bias[i];
+    for (Index j = 0; j < count; ++j) c[j * ldc] = sums[j] + bias;
+  } else {
+    for (Index j = 0; j < count; ++j) c[j * ldc] = sums[j];
+  }
 }
 
 /// Fewer rows than a packet with a plain B (a head's forward, Y = W X + b): every element is a
@@ -216,12 +220,12 @@ void narrow_rows_plain_b(const GemmArgs<S>& g, Index row) {
         packet::predux_eight(acc, sums);
       else
         for (int j = 0; j < N; ++j) sums[j] = Eigen::internal::predux(acc[j]);
-      for (int j = 0; j < N; ++j) {
-        S sum = sums[j];
-        const S* b = g.b + (col + j) * g.b_outer;
-        for (Index l = whole; l < k; ++l) sum += a[l] * b[l];
-        store_element(g, row + i, col + j, sum);
-      }
+      if (whole < k)
+        for (int j = 0; j < N; ++j) {
+          const S* b = g.b + (col + j) * g.b_outer;
+          for (Index l = whole; l < k; ++l) sums[j] += a[l] * b[l];
+        }
+      store_row(g, row + i, col, N, sums);
     }
   };
   Index col = 0;
@@ -264,8 +268,7 @@ void narrow_rows_transposed_b(const GemmArgs<S>& g, Index row) {
       c = sums;
     return;
   }
-  for (Index j = 0; j < g.n; ++j)
-    for (Index i = 0; i < rows; ++i) store_element(g, row + i, j, transposed[j + i * g.n]);
+  for (Index i = 0; i < rows; ++i) store_row(g, row + i, 0, g.n, transposed + i * g.n);
 }
 
 /// The rows from `row` on, fewer than a packet: a narrow-row path when its scratch fits (and, for
