@@ -97,19 +97,25 @@ template <class S>
 void check_column_bits_whatever_the_batch() {
   pgrad::Rng rng(3);
   // packet tiles, a value head (one row), policy heads narrower than a packet, a wide remainder
-  for (const Index m : {64, 1, 2, 6, 300}) {
-    INFO("rows: " << m);
-    const Index k = m == 300 ? 400 : 64, n = 21;  // two groups of eight columns and five more
-    const Matrix<S> w = random_matrix<S>(m, k, rng), x = random_matrix<S>(k, n, rng);
-    const Vector<S> bias = Vector<S>::NullaryExpr(m, [&] { return rng.normal<S>(); });
-    Matrix<S> batch(m, n), single(m, 1);
-    small_gemm<S>(m, n, k, w.data(), m, x.data(), k, GemmB::plain, batch.data(), m, GemmInit::bias, bias.data());
-    for (Index j = 0; j < n; ++j) {
-      small_gemm<S>(m, 1, k, w.data(), m, x.col(j).data(), k, GemmB::plain, single.data(), m, GemmInit::bias,
-                    bias.data());
-      CHECK(single.col(0) == batch.col(j));
+  for (const Index m : {64, 1, 2, 6, 300})
+    for (const Index k : {m == 300 ? 400 : 64, 17, 3}) {  // whole packets, a tail, only a tail
+      INFO("rows: " << m << ", inner size " << k);
+      const Index n = 21;  // two groups of eight columns and five more
+      const Matrix<S> w = random_matrix<S>(m, k, rng), x = random_matrix<S>(k, n, rng);
+      const Vector<S> bias = Vector<S>::NullaryExpr(m, [&] { return rng.normal<S>(); });
+      Matrix<S> batch(m, n), single(m, 1), four(m, 4);
+      small_gemm<S>(m, n, k, w.data(), m, x.data(), k, GemmB::plain, batch.data(), m, GemmInit::bias, bias.data());
+      for (Index j = 0; j < n; ++j) {
+        small_gemm<S>(m, 1, k, w.data(), m, x.col(j).data(), k, GemmB::plain, single.data(), m, GemmInit::bias,
+                      bias.data());
+        CHECK(single.col(0) == batch.col(j));
+      }
+      for (Index j = 0; j + 4 <= n; j += 4) {  // a rollout's batch of four environments
+        small_gemm<S>(m, 4, k, w.data(), m, x.col(j).data(), k, GemmB::plain, four.data(), m, GemmInit::bias,
+                      bias.data());
+        CHECK(four == batch.middleCols(j, 4));
+      }
     }
-  }
 }
 
 TEST_CASE("small_gemm gives each column the same bits whatever the batch around it", "[nn][gemm]") {
