@@ -203,7 +203,13 @@ void narrow_rows_plain_b(const GemmArgs<S>& g, Index row) {
     for (Index i = 0; i < rows; ++i) {
       const S* a_row = g.a + row + i;
       S* to = scratch + i * k;
-      for (Index l = 0; l < k; ++l) to[l] = a_row[l * g.lda];
+      Index l = 0;
+      for (; l + 4 <= k; l += 4) {
+        const S x0 = a_row[l * g.lda], x1 = a_row[(l + 1) * g.lda], x2 = a_row[(l + 2) * g.lda],
+                x3 = a_row[(l + 3) * g.lda];
+        to[l] = x0, to[l + 1] = x1, to[l + 2] = x2, to[l + 3] = x3;
+      }
+      for (; l < k; ++l) to[l] = a_row[l * g.lda];
     }
   auto columns_from = [&](Index col, auto width) {
     constexpr int N = decltype(width)::value;
