@@ -292,7 +292,7 @@ void narrow_rows(const GemmArgs<S>& g, Index row) {
     remainder_rows(g, row);
 }
 
-/// The rows of C in whole packets (g.m a multiple of the packet size) on the register tiles.
+/// The rows of C in whole packets on the register tiles (rows past the last whole packet are left).
 template <class S>
 void packet_rows(const GemmArgs<S>& g) {
   constexpr Index size = packet_size<S>;
@@ -312,28 +312,33 @@ void packet_rows(const GemmArgs<S>& g) {
 /// weight gradient over a long batch): a panel's rows of A for one chunk stay in cache while its
 /// tiles sweep the columns, instead of all of A streaming from L2 or L3 once per column tile (a
 /// 64x64 double weight gradient over 2048 samples: 51 -> 58 GFLOP/s on AVX2; 256 against 128,
-/// 512 and no chunks in docs/performance.md). A chunk continues the previous one's sums from C,
-/// so every element is still one in-order chain of fused multiply-adds over l.
+/// 512 and no chunks in docs/performance.md).
 constexpr Index depth_chunk = 256;
 
-/// Whole packets of rows on the register tiles (in chunks of the inner dimension when that
-/// saves reading A again), then the remaining rows.
+/// packet_rows over chunks of depth_chunk of the inner dimension. A chunk continues the previous
+/// one's sums from C, so every element is still one in-order chain of fused multiply-adds over l.
+template <class S>
+void packet_rows_in_chunks(const GemmArgs<S>& g) {
+  GemmArgs<S> chunk = g;
+  for (Index l0 = 0; l0 < g.k; l0 += depth_chunk) {
+    chunk.k = std::min(depth_chunk, g.k - l0);
+    chunk.a = g.a + l0 * g.lda;
+    chunk.b = g.b + l0 * g.b_inner;
+    chunk.init = l0 == 0 ? g.init : GemmInit::accumulate;
+    packet_rows(chunk);
+  }
+}
+
+/// Whole packets of rows on the register tiles (in chunks of the inner dimension when that saves
+/// reading A again), then the remaining rows.
 template <class S>
 void small_gemm_tiles(const GemmArgs<S>& g) {
   constexpr Index size = packet_size<S>;
+  if (g.n > Tile<S>::columns && g.k > depth_chunk)
+    packet_rows_in_chunks(g);
+  else
+    packet_rows(g);
   const Index whole_rows = g.m / size * size;
-  if (whole_rows > 0) {
-    GemmArgs<S> chunk = g;
-    chunk.m = whole_rows;
-    const Index depth = g.n > Tile<S>::columns ? depth_chunk : std::max<Index>(g.k, 1);
-    for (Index l0 = 0; l0 < g.k || l0 == 0; l0 += depth) {
-      chunk.k = std::min(depth, g.k - l0);
-      chunk.a = g.a + l0 * g.lda;
-      chunk.b = g.b + l0 * g.b_inner;
-      if (l0 > 0) chunk.init = GemmInit::accumulate;
-      packet_rows(chunk);
-    }
-  }
   if (whole_rows < g.m) narrow_rows(g, whole_rows);  // never without SIMD (packets of one element)
 }
 
