@@ -46,27 +46,23 @@ EIGEN_STRONG_INLINE Packet expm1_of_minus_twice(const Packet& s) {
 #endif
 
 #ifdef EIGEN_HAS_SINGLE_INSTRUCTION_MADD
-/// tanh on a packet, by the addition formula tanh(a) = (T + t) / (1 + T·t) with a = |x| capped
-/// at 20 (where tanh rounds to 1) split as a = k·ln2/2 + r, k the nearest integer and |r| <= ln2/4:
+/// tanh a for 0 <= a <= 20 (or NaN) on a packet, by the addition formula tanh(a) = (T + t) /
+/// (1 + T·t) with a = k·ln2/2 + r, k the nearest integer and |r| <= ln2/4:
 /// T = tanh(k·ln2/2) = (E - 1)/(E + 1) with E = 2^k, and t = tanh r = r·P(r²)/Q(r²), the [5/6]
 /// Padé approximant (the continued fraction r/(1 + r²/(3 + r²/(5 + ... r²/11))): relative error
 /// below 6e-19 for |r| <= ln2/4). Multiplying through by (E + 1)·Q leaves one division:
 ///   tanh a = ((E - 1)·Q + (E + 1)·r·P) / ((E + 1)·Q + (E - 1)·r·P),
-/// which for k = 0 is exactly r·P/Q (E - 1 = 0), so small |x| keep their relative accuracy. P and
+/// which for k = 0 is exactly r·P/Q (E - 1 = 0), so small a keep their relative accuracy. P and
 /// Q are scaled by 1.5 (every coefficient stays exact) so their values lie just below 2^14, where
 /// a rounding is the smallest relative error. ln2/2 in one part: its rounding error (1.2e-17) times
-/// k moves tanh by under 0.2 ulp, as tanh' = 1 - tanh² shrinks faster than k grows. Within 3 ulp
-/// (tests/test_tanh.cpp); 13 multiplications or multiply-adds, 3 additions and a division per
-/// packet, where the expm1 formula (kept for builds without FMA) takes 15, 6 and a division. Used
-/// where pmadd is fused: the formula needs (E - 1)·Q unrounded inside the fused multiply-add, or
-/// the sum cancels at k = 1 (4 ulp measured with separate multiplications and additions).
-/// NaN stays NaN (the cap propagates it), ±inf gives ±1, -0 gives -0.
+/// k moves tanh by under 0.2 ulp, as tanh' = 1 - tanh² shrinks faster than k grows. 13
+/// multiplications or multiply-adds, 3 additions and a division per packet, where the expm1
+/// formula (kept for builds without FMA) takes 15, 6 and a division. Used where pmadd is fused:
+/// the formula needs (E - 1)·Q unrounded inside the fused multiply-add, or the sum cancels at
+/// k = 1 (4 ulp measured with separate multiplications and additions).
 template <class Packet>
-EIGEN_STRONG_INLINE Packet tanh_packet(const Packet& x) {
+EIGEN_STRONG_INLINE Packet tanh_of_magnitude(const Packet& a) {
   namespace ei = Eigen::internal;
-  // pmin(a, b) keeps a when a is NaN (std::min's rule, which Eigen's pmin follows on every
-  // instruction set), so NaN stays NaN.
-  const Packet a = ei::pmin(ei::pabs(x), ei::pset1<Packet>(20.0));
   const Packet shift = ei::pset1<Packet>(6755399441055744.0 + 1023.0);  // 1.5·2^52 + exponent bias
   const Packet m = ei::pmadd(a, ei::pset1<Packet>(2.0 * 1.4426950408889634074), shift);
   const Packet k = ei::psub(m, shift);
@@ -84,32 +80,39 @@ EIGEN_STRONG_INLINE Packet tanh_packet(const Packet& x) {
   const Packet e_plus_1 = ei::padd(e, ei::pset1<Packet>(1.0));
   const Packet numerator = ei::pmadd(e_minus_1, q, ei::pmul(e_plus_1, r_p));
   const Packet denominator = ei::pmadd(e_plus_1, q, ei::pmul(e_minus_1, r_p));
-  return ei::por(ei::pdiv(numerator, denominator), ei::pand(x, ei::pset1<Packet>(-0.0)));
+  return ei::pdiv(numerator, denominator);
 }
 #else
-/// tanh on a packet without fused multiply-add (SSE before FMA): tanh|x| = -t / (t + 2) with
-/// t = expm1(-2|x|) (fdlibm's formula for |x| < 1, and as accurate beyond: t tends to -1 and the
-/// quotient to 1), |x| capped at 20 where tanh rounds to 1, then the sign of x. Within 3 ulp.
-/// NaN stays NaN (the cap propagates it), ±inf gives ±1, -0 gives -0.
+/// tanh a for 0 <= a <= 20 (or NaN) on a packet without fused multiply-add (SSE before FMA):
+/// -t / (t + 2) with t = expm1(-2a) (fdlibm's formula for a < 1, and as accurate beyond: t tends
+/// to -1 and the quotient to 1).
+template <class Packet>
+EIGEN_STRONG_INLINE Packet tanh_of_magnitude(const Packet& a) {
+  namespace ei = Eigen::internal;
+  const Packet t = expm1_of_minus_twice(a);
+  // 0 - t rather than pnegate(t): at a = 0, t = +0, and pnegate flips the sign bit on some
+  // instruction sets (SSE) but not others; 0 - t is +0 on all, so ±0 keeps its sign.
+  return ei::pdiv(ei::psub(ei::pset1<Packet>(0.0), t), ei::padd(t, ei::pset1<Packet>(2.0)));
+}
+#endif
+
+/// tanh on a packet: tanh|x| with |x| capped at 20 (where tanh rounds to 1), then the sign of x.
+/// Within 3 ulp (tests/test_tanh.cpp). NaN stays NaN (the cap propagates it), ±inf gives ±1,
+/// -0 gives -0.
 template <class Packet>
 EIGEN_STRONG_INLINE Packet tanh_packet(const Packet& x) {
   namespace ei = Eigen::internal;
   // pmin(a, b) keeps a when a is NaN (std::min's rule, which Eigen's pmin follows on every
   // instruction set), so NaN stays NaN.
-  const Packet t = expm1_of_minus_twice(ei::pmin(ei::pabs(x), ei::pset1<Packet>(20.0)));
-  // 0 - t rather than pnegate(t): at x = ±0, t = +0, and pnegate flips the sign bit on some
-  // instruction sets (SSE) but not others; 0 - t is +0 on all, so ±0 keeps its sign below.
-  const Packet tanh_magnitude = ei::pdiv(ei::psub(ei::pset1<Packet>(0.0), t), ei::padd(t, ei::pset1<Packet>(2.0)));
-  return ei::por(tanh_magnitude, ei::pand(x, ei::pset1<Packet>(-0.0)));
+  const Packet magnitude = tanh_of_magnitude(ei::pmin(ei::pabs(x), ei::pset1<Packet>(20.0)));
+  return ei::por(magnitude, ei::pand(x, ei::pset1<Packet>(-0.0)));
 }
-#endif
 
 }  // namespace tanh_detail
 
 /// data[i] = tanh(data[i]) for i < n, within 3 ulp of tanh (tested against long double tanh in
-/// tests/test_tanh.cpp). Every entry goes through the same packet code (the tail
-/// through a padded packet), so an entry's result depends on its value only, never on n or where
-/// it sits. Without SIMD (packets of one) it is std::tanh.
+/// tests/test_tanh.cpp). Every entry goes through the same packet code (the tail through a padded
+/// packet), so an entry's result depends on its value only, never on n or where it sits. Without SIMD (packets of one) it is std::tanh.
 inline void tanh_in_place(double* data, Index n) {
   using Packet = typename Eigen::internal::packet_traits<double>::type;
   constexpr Index size = Eigen::internal::packet_traits<double>::size;
