@@ -6,6 +6,13 @@
 #include <pgrad/core/packet_math.hpp>
 #include <pgrad/core/types.hpp>
 
+// PacketBlock<__m512, N>: GCC warns that the vector type's attributes are not part of the
+// template argument, which is harmless here (Eigen silences the same warning for its own code).
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"
+#endif
+
 namespace pgrad::nn {
 
 /// What small_gemm starts each output element from: zero (C = A·B), the old value
@@ -251,6 +258,42 @@ void narrow_rows_plain_b(const GemmArgs<S>& g, Index row) {
   }
 }
 
+/// narrow_rows_plain_b's result for one column of B at a time, without copying the rows of A
+/// (at batch 1 that copy was most of a 2- to 9-row head's time): packet e accumulates
+/// A(rows, l) · B(l, j) over l = e, e + size, e + 2·size, ... as one fused multiply-add chain
+/// from zero, so that lane i of packet e is exactly lane e of the packet narrow_rows_plain_b sums
+/// for row i. After transposing the packets, predux of packet i gives row i's element with the
+/// same bits. Needs the inner dimension in whole packets (narrow_rows_plain_b adds a scalar tail).
+template <class S>
+void narrow_rows_by_columns(const GemmArgs<S>& g, Index row) {
+  using P = Packet<S>;
+  constexpr int size = static_cast<int>(packet_size<S>);
+  const Index rows = g.m - row, k = g.k, lda = g.lda;
+  // A packet at A(row, l) reads size - rows elements past the column; the last columns, where that
+  // would read past A's last element, are read from zero-padded copies instead.
+  const Index a_end = (k - 1) * lda + g.m;  // elements of A from g.a
+  const Index in_place = row + size <= a_end ? std::min(k, (a_end - row - size) / lda + 1) : 0;
+  alignas(64) S padded[size * size];  // at most size columns lack a full packet after them
+  for (Index l = in_place; l < k; ++l)
+    for (Index i = 0; i < size; ++i) padded[(l - in_place) * size + i] = i < rows ? g.a[row + i + l * lda] : S(0);
+  for (Index j = 0; j < g.n; ++j) {
+    const S* b = g.b + j * g.b_outer;
+    Eigen::internal::PacketBlock<P, size> sums;
+    for (int e = 0; e < size; ++e) sums.packet[e] = pset1<P>(S(0));
+    for (Index l0 = 0; l0 < k; l0 += size)
+      for (int e = 0; e < size; ++e) {
+        const Index l = l0 + e;
+        const S* a = l < in_place ? g.a + row + l * lda : padded + (l - in_place) * size;
+        sums.packet[e] = pmadd(ploadu<P>(a), pset1<P>(b[l]), sums.packet[e]);
+      }
+    Eigen::internal::ptranspose(sums);  // packet i: row i's lanes
+    for (Index i = 0; i < rows; ++i) {
+      const S sum = Eigen::internal::predux(sums.packet[i]);
+      store_row(g, row + i, j, 1, &sum);
+    }
+  }
+}
+
 template <class S>
 void small_gemm_tiles(const GemmArgs<S>& g);
 
@@ -280,13 +323,19 @@ void narrow_rows_transposed_b(const GemmArgs<S>& g, Index row) {
 
 /// The rows from `row` on, fewer than a packet: a narrow-row path when its scratch fits (and, for
 /// a transposed B, when the transposed problem has at least a packet of rows), else the padded
-/// tiles of remainder_rows.
+/// tiles of remainder_rows. A single column with at least half a packet of rows (a 6-row head at
+/// batch 1 in float on AVX2, 2 rows in double) reads A in place: 2.4x faster there, and slower
+/// where most lanes would be padding or from two columns on (nn_bench, docs/performance.md).
 template <class S>
 void narrow_rows(const GemmArgs<S>& g, Index row) {
+  constexpr Index size = packet_size<S>;
   const Index rows = g.m - row;
-  if (g.b_inner == 1 && rows * g.k <= narrow_scratch)
-    narrow_rows_plain_b(g, row);
-  else if (g.b_outer == 1 && g.n >= packet_size<S> && g.n * rows <= narrow_scratch)
+  if (g.b_inner == 1 && rows * g.k <= narrow_scratch) {
+    if (g.n == 1 && rows >= 2 && 2 * rows >= size && g.k % size == 0)
+      narrow_rows_by_columns(g, row);
+    else
+      narrow_rows_plain_b(g, row);
+  } else if (g.b_outer == 1 && g.n >= packet_size<S> && g.n * rows <= narrow_scratch)
     narrow_rows_transposed_b(g, row);
   else
     remainder_rows(g, row);
@@ -306,6 +355,49 @@ void packet_rows(const GemmArgs<S>& g) {
     for (; row + 2 * R * size <= g.m; row += 2 * R * size) last_columns<S, 2 * R, 2>(g, row, 0);
   for (; row + R * size <= g.m; row += R * size) row_panel<S, R>(g, row);
   last_row_packets<S, R - 1>(g, row, (g.m - row) / size);
+}
+
+/// R packets of C's rows from `row`, for an inner dimension of one (a weight gradient over one
+/// sample: an outer product): each element is the one fused multiply-add A(i, 0)·B(0, j) + start,
+/// as on the tiles, with A's packets held in registers while the columns pass two at a time.
+/// The tiles' set-up per six columns cost more than the work here: a 64 x 64 weight gradient
+/// by one sample took 1.4x as long on AVX2 (docs/performance.md).
+template <class S, int R>
+void rank_one_panel(const GemmArgs<S>& g, Index row) {
+  using P = Packet<S>;
+  constexpr Index size = packet_size<S>;
+  P a[R];
+  for (int r = 0; r < R; ++r) a[r] = ploadu<P>(g.a + row + r * size);
+  auto columns_from = [&](Index col, auto count) {
+    constexpr int N = decltype(count)::value;
+    P b[N], start[N * R];
+    for (int q = 0; q < N; ++q) b[q] = pset1<P>(g.b[(col + q) * g.b_outer]);
+    S* c = g.c + row + col * g.ldc;
+    for (int q = 0; q < N; ++q)
+      for (int r = 0; r < R; ++r)
+        start[q * R + r] = g.init == GemmInit::accumulate ? ploadu<P>(c + q * g.ldc + r * size)
+                           : g.init == GemmInit::bias     ? ploadu<P>(g.bias + row + r * size)
+                                                          : pset1<P>(S(0));
+    for (int q = 0; q < N; ++q)
+      for (int r = 0; r < R; ++r) pstoreu(c + q * g.ldc + r * size, pmadd(a[r], b[q], start[q * R + r]));
+  };
+  Index col = 0;
+  for (; col + 2 <= g.n; col += 2) columns_from(col, std::integral_constant<int, 2>{});
+  if (col < g.n) columns_from(col, std::integral_constant<int, 1>{});
+}
+
+/// packet_rows for an inner dimension of one: panels of four packets of rows, then the rest.
+template <class S>
+void packet_rows_rank_one(const GemmArgs<S>& g) {
+  constexpr Index size = packet_size<S>;
+  Index row = 0;
+  for (; row + 4 * size <= g.m; row += 4 * size) rank_one_panel<S, 4>(g, row);
+  switch ((g.m - row) / size) {
+    case 3: return rank_one_panel<S, 3>(g, row);
+    case 2: return rank_one_panel<S, 2>(g, row);
+    case 1: return rank_one_panel<S, 1>(g, row);
+    default: return;
+  }
 }
 
 /// Inner dimension taken at a time by the packet rows when C has more than one tile of columns (a
@@ -330,11 +422,13 @@ void packet_rows_in_chunks(const GemmArgs<S>& g) {
 }
 
 /// Whole packets of rows on the register tiles (in chunks of the inner dimension when that saves
-/// reading A again), then the remaining rows.
+/// reading A again, as outer products when the inner dimension is one), then the remaining rows.
 template <class S>
 void small_gemm_tiles(const GemmArgs<S>& g) {
   constexpr Index size = packet_size<S>;
-  if (g.n > Tile<S>::columns && g.k > depth_chunk)
+  if (g.k == 1)
+    packet_rows_rank_one(g);
+  else if (g.n > Tile<S>::columns && g.k > depth_chunk)
     packet_rows_in_chunks(g);
   else
     packet_rows(g);
@@ -362,12 +456,6 @@ void small_gemm(Index m, Index n, Index k, const S* a, Index lda, const S* b, In
                                                          ldc, init, bias});
 }
 
-// PacketBlock<__m512, N>: GCC warns that the vector type's attributes are not part of the
-// template argument, which is harmless here (Eigen silences the same warning for its own code).
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wignored-attributes"
-#endif
 /// dst = srcᵀ: src is column-major rows x cols, dst column-major cols x rows. Square blocks of a
 /// packet's size are transposed in registers (Eigen's ptranspose), the edges one element at a
 /// time; Dense::backward uses it for the Wᵀ of its dX product.
@@ -393,8 +481,8 @@ void transpose(const S* src, Index rows, Index cols, S* dst) {
   for (Index col = 0; col < cols; ++col)
     for (Index r = row; r < rows; ++r) dst[col + r * cols] = src[r + col * rows];
 }
+}  // namespace pgrad::nn
+
 #if defined(__GNUC__)
 #pragma GCC diagnostic pop
 #endif
-
-}  // namespace pgrad::nn
