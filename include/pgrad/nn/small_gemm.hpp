@@ -357,33 +357,29 @@ void packet_rows(const GemmArgs<S>& g) {
   last_row_packets<S, R - 1>(g, row, (g.m - row) / size);
 }
 
-/// R packets of C's rows from `row`, for an inner dimension of one (a weight gradient over one
-/// sample: an outer product): each element is the one fused multiply-add A(i, 0)·B(0, j) + start,
-/// as on the tiles, with A's packets held in registers while the columns pass two at a time.
-/// The tiles' set-up per six columns cost more than the work here: a 64 x 64 weight gradient
-/// by one sample took 1.4x as long on AVX2 (docs/performance.md).
-template <class S, int R>
-void rank_one_panel(const GemmArgs<S>& g, Index row) {
-  using P = Packet<S>;
+/// C's rows from `row`, one packet per element of `a` (A's packets there, each a variable of its
+/// own as in tile_loop), for an inner dimension of one (a weight gradient over one sample: an
+/// outer product): each element is the one fused multiply-add A(i, 0)·B(0, j) + start, as on the
+/// tiles, with A held in registers while the columns pass. The tiles' set-up per six columns cost
+/// more than the work here: a 64 x 64 weight gradient by one sample took 1.4x as long on AVX2.
+template <class S, std::size_t... I, class... P>
+EIGEN_ALWAYS_INLINE void rank_one_columns(const GemmArgs<S>& g, Index row, std::index_sequence<I...>, P... a) {
   constexpr Index size = packet_size<S>;
-  P a[R];
-  for (int r = 0; r < R; ++r) a[r] = ploadu<P>(g.a + row + r * size);
-  auto columns_from = [&](Index col, auto count) {
-    constexpr int N = decltype(count)::value;
-    P b[N], start[N * R];
-    for (int q = 0; q < N; ++q) b[q] = pset1<P>(g.b[(col + q) * g.b_outer]);
-    S* c = g.c + row + col * g.ldc;
-    for (int q = 0; q < N; ++q)
-      for (int r = 0; r < R; ++r)
-        start[q * R + r] = g.init == GemmInit::accumulate ? ploadu<P>(c + q * g.ldc + r * size)
-                           : g.init == GemmInit::bias     ? ploadu<P>(g.bias + row + r * size)
-                                                          : pset1<P>(S(0));
-    for (int q = 0; q < N; ++q)
-      for (int r = 0; r < R; ++r) pstoreu(c + q * g.ldc + r * size, pmadd(a[r], b[q], start[q * R + r]));
-  };
-  Index col = 0;
-  for (; col + 2 <= g.n; col += 2) columns_from(col, std::integral_constant<int, 2>{});
-  if (col < g.n) columns_from(col, std::integral_constant<int, 1>{});
+  for (Index j = 0; j < g.n; ++j) {
+    const Packet<S> b = pset1<Packet<S>>(g.b[j * g.b_outer]);
+    S* c = g.c + row + j * g.ldc;
+    if (g.init == GemmInit::accumulate)
+      (pstoreu(c + I * size, pmadd(a, b, ploadu<Packet<S>>(c + I * size))), ...);
+    else if (g.init == GemmInit::bias)
+      (pstoreu(c + I * size, pmadd(a, b, ploadu<Packet<S>>(g.bias + row + I * size))), ...);
+    else
+      (pstoreu(c + I * size, pmadd(a, b, pset1<Packet<S>>(S(0)))), ...);
+  }
+}
+
+template <class S, std::size_t... I>
+void rank_one_panel(const GemmArgs<S>& g, Index row, std::index_sequence<I...> packets) {
+  rank_one_columns<S>(g, row, packets, ploadu<Packet<S>>(g.a + row + static_cast<Index>(I) * packet_size<S>)...);
 }
 
 /// packet_rows for an inner dimension of one: panels of four packets of rows, then the rest.
@@ -391,11 +387,11 @@ template <class S>
 void packet_rows_rank_one(const GemmArgs<S>& g) {
   constexpr Index size = packet_size<S>;
   Index row = 0;
-  for (; row + 4 * size <= g.m; row += 4 * size) rank_one_panel<S, 4>(g, row);
+  for (; row + 4 * size <= g.m; row += 4 * size) rank_one_panel(g, row, std::make_index_sequence<4>{});
   switch ((g.m - row) / size) {
-    case 3: return rank_one_panel<S, 3>(g, row);
-    case 2: return rank_one_panel<S, 2>(g, row);
-    case 1: return rank_one_panel<S, 1>(g, row);
+    case 3: return rank_one_panel(g, row, std::make_index_sequence<3>{});
+    case 2: return rank_one_panel(g, row, std::make_index_sequence<2>{});
+    case 1: return rank_one_panel(g, row, std::make_index_sequence<1>{});
     default: return;
   }
 }
