@@ -324,7 +324,7 @@ void narrow_rows_transposed_b(const GemmArgs<S>& g, Index row) {
 /// The rows from `row` on, fewer than a packet: a narrow-row path when its scratch fits (and, for
 /// a transposed B, when the transposed problem has at least a packet of rows), else the padded
 /// tiles of remainder_rows. A single column with at least half a packet of rows (a 6-row head at
-/// batch 1 in float on AVX2, 2 rows in double) reads A in place: 2.4x faster there, and slower
+/// batch 1 in float on AVX2, 2 rows in double) reads A in place: 2.3x faster there, and slower
 /// where most lanes would be padding or from two columns on (nn_bench, docs/performance.md).
 template <class S>
 void narrow_rows(const GemmArgs<S>& g, Index row) {
@@ -377,6 +377,7 @@ EIGEN_ALWAYS_INLINE void rank_one_columns(const GemmArgs<S>& g, Index row, std::
   }
 }
 
+/// rank_one_columns for the packets of rows I... from `row`, A's packets loaded once.
 template <class S, std::size_t... I>
 void rank_one_panel(const GemmArgs<S>& g, Index row, std::index_sequence<I...> packets) {
   rank_one_columns<S>(g, row, packets, ploadu<Packet<S>>(g.a + row + static_cast<Index>(I) * packet_size<S>)...);
@@ -477,6 +478,7 @@ void transpose(const S* src, Index rows, Index cols, S* dst) {
   for (Index col = 0; col < cols; ++col)
     for (Index r = row; r < rows; ++r) dst[col + r * cols] = src[r + col * rows];
 }
+
 }  // namespace pgrad::nn
 
 #if defined(__GNUC__)
