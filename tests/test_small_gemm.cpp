@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include <pgrad/core/packet_math.hpp>
 #include <pgrad/core/random.hpp>
@@ -254,4 +255,35 @@ TEST_CASE("small_gemm matches Eigen's product for a single unpadded row (a value
 TEST_CASE("small_gemm gives the same bits whatever tile computes an element", "[nn][gemm]") {
   check_same_bits_whatever_the_tile<float>();
   check_same_bits_whatever_the_tile<double>();
+}
+
+template <class S>
+void check_outer_products() {
+  constexpr Index packet = pgrad::nn::gemm_detail::packet_size<S>;
+  const double tolerance = std::is_same_v<S, float> ? 1e-5 : 1e-13;
+  pgrad::Rng rng(53);
+  // Every row count below a packet (and one past), across two chunks of 64 columns of the masked path.
+  for (Index m = 1; m <= packet + 1; ++m)
+    for (Index n : {1, 5, 64, 130})
+      for (GemmB layout : {GemmB::plain, GemmB::transposed})
+        for (GemmInit init : {GemmInit::zero, GemmInit::accumulate, GemmInit::bias})
+          check_product<S>(m, n, 1, layout, init, rng, tolerance);
+  // Where the narrow rows run on masked packets, each element is C + A·B rounded once, as on the
+  // tiles (the transposed route rounds A·B, adds C and rounds again).
+  if constexpr (pgrad::packet::has_masked_lanes<S>) {
+    const Index m = std::max<Index>(3, packet - 2), n = 70;
+    const Matrix<S> a = random_matrix<S>(m, 1, rng), b = random_matrix<S>(n, 1, rng);
+    const Matrix<S> c_before = random_matrix<S>(m, n, rng);
+    Matrix<S> c = c_before;
+    small_gemm<S>(m, n, 1, a.data(), m, b.data(), n, GemmB::transposed, c.data(), m, GemmInit::accumulate);
+    Index fused = 0;
+    for (Index j = 0; j < n; ++j)
+      for (Index i = 0; i < m; ++i) fused += c(i, j) == std::fma(a(i, 0), b(j, 0), c_before(i, j));
+    CHECK(fused == m * n);
+  }
+}
+
+TEST_CASE("small_gemm's outer products (an inner dimension of one) on every narrow row count", "[nn][gemm]") {
+  check_outer_products<float>();
+  check_outer_products<double>();
 }

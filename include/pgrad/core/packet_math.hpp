@@ -1,9 +1,10 @@
 #pragma once
-// Three packet operations Eigen 3.4 lacks or approximates, for each instruction set it vectorises:
+// Four packet operations Eigen 3.4 lacks or approximates, for each instruction set it vectorises:
 // a correctly rounded square root (with EIGEN_FAST_MATH, Eigen's default, its psqrt is a
 // reciprocal-square-root estimate plus Newton steps on AVX and AVX-512, 1-2 bits short and
-// flushing denormals to zero), 2^k read from a double holding k + 1.5·2^52 + 1023, and the sums
-// of eight packets at once. Any other packet type takes a portable path with the same results.
+// flushing denormals to zero), 2^k read from a double holding k + 1.5·2^52 + 1023, the sums of
+// eight packets at once, and loads and stores of a packet's first lanes only (masked on AVX-512).
+// Any other packet type takes a portable path with the same results.
 #include <cmath>
 
 #include <pgrad/core/types.hpp>
@@ -179,6 +180,57 @@ EIGEN_STRONG_INLINE void predux_eight(const Eigen::internal::Packet4f* a, float*
 EIGEN_STRONG_INLINE void predux_eight(const Eigen::internal::Packet2d* a, double* sums) {
   for (int j = 0; j < 8; j += 2)
     _mm_storeu_pd(sums + j, _mm_add_pd(_mm_unpacklo_pd(a[j], a[j + 1]), _mm_unpackhi_pd(a[j], a[j + 1])));
+}
+#endif
+
+/// Whether load_first and store_first on Scalar's full packet (packet_traits<Scalar>::type) are one
+/// masked instruction each on this build (AVX-512), rather than the portable copy through a stack
+/// array.
+template <class Scalar>
+constexpr bool has_masked_lanes = false;
+
+/// The first `count` lanes (1 <= count <= the packet size) of a packet read from `from`, the
+/// others zero; reads nothing past from[count - 1].
+template <class Packet>
+EIGEN_STRONG_INLINE Packet load_first(const typename Eigen::internal::unpacket_traits<Packet>::type* from, Index count) {
+  using Scalar = typename Eigen::internal::unpacket_traits<Packet>::type;
+  Scalar lanes[Eigen::internal::unpacket_traits<Packet>::size] = {};
+  for (Index i = 0; i < count; ++i) lanes[i] = from[i];
+  return Eigen::internal::ploadu<Packet>(lanes);
+}
+
+/// Writes the first `count` lanes (1 <= count <= the packet size) of x to `to`, nothing past
+/// to[count - 1].
+template <class Packet>
+EIGEN_STRONG_INLINE void store_first(typename Eigen::internal::unpacket_traits<Packet>::type* to, const Packet& x,
+                                     Index count) {
+  using Scalar = typename Eigen::internal::unpacket_traits<Packet>::type;
+  Scalar lanes[Eigen::internal::unpacket_traits<Packet>::size];
+  Eigen::internal::pstoreu(lanes, x);
+  for (Index i = 0; i < count; ++i) to[i] = lanes[i];
+}
+#if defined(EIGEN_VECTORIZE_AVX512)
+template <>
+constexpr bool has_masked_lanes<float> = true;
+template <>
+constexpr bool has_masked_lanes<double> = true;
+template <>
+EIGEN_STRONG_INLINE Eigen::internal::Packet16f load_first<Eigen::internal::Packet16f>(const float* from, Index count) {
+  return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << count) - 1), from);
+}
+template <>
+EIGEN_STRONG_INLINE Eigen::internal::Packet8d load_first<Eigen::internal::Packet8d>(const double* from, Index count) {
+  return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << count) - 1), from);
+}
+template <>
+EIGEN_STRONG_INLINE void store_first<Eigen::internal::Packet16f>(float* to, const Eigen::internal::Packet16f& x,
+                                                                 Index count) {
+  _mm512_mask_storeu_ps(to, static_cast<__mmask16>((1u << count) - 1), x);
+}
+template <>
+EIGEN_STRONG_INLINE void store_first<Eigen::internal::Packet8d>(double* to, const Eigen::internal::Packet8d& x,
+                                                                Index count) {
+  _mm512_mask_storeu_pd(to, static_cast<__mmask8>((1u << count) - 1), x);
 }
 #endif
 

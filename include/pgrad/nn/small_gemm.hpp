@@ -294,6 +294,35 @@ void narrow_rows_by_columns(const GemmArgs<S>& g, Index row) {
   }
 }
 
+/// Three to size - 1 rows with an inner dimension of one (a policy head's weight gradient over one
+/// sample), where the first lanes of a packet load and store as one masked instruction
+/// (packet::has_masked_lanes: AVX-512): column j of C is A's rows times B(0, j) plus the start
+/// (C, the bias or zero) as one fused multiply-add per element, the tiles' chain for k = 1. The
+/// sums of a chunk of columns go to a scratch block first and into C after: a masked load of C's
+/// next column waited about 20 cycles for the masked store before it (their packets overlap).
+/// The transposed route this replaces (a scratch block, then added into C an element at a time)
+/// took twice as long for a 6-row head's 6 x 64 (145 -> 73 ns in double, 1.2x Eigen's time
+/// before); with one or two rows it is the faster one (2 x 64 in float: 50 ns against 105).
+template <class S>
+void narrow_rows_rank_one(const GemmArgs<S>& g, Index row) {
+  using P = Packet<S>;
+  constexpr Index size = packet_size<S>, column_chunk = 64;
+  const Index rows = g.m - row, ldc = g.ldc;
+  const P a = packet::load_first<P>(g.a + row, rows);
+  const P bias = g.init == GemmInit::bias ? packet::load_first<P>(g.bias + row, rows) : pset1<P>(S(0));
+  alignas(64) S sums[size * column_chunk];  // sums[i + j * size] = C(row + i, col + j)
+  for (Index col = 0; col < g.n; col += column_chunk) {
+    const Index columns = std::min(column_chunk, g.n - col);
+    S* c = g.c + row + col * ldc;
+    const S* b = g.b + col * g.b_outer;
+    for (Index j = 0; j < columns; ++j) {
+      const P start = g.init == GemmInit::accumulate ? packet::load_first<P>(c + j * ldc, rows) : bias;
+      pstoreu(sums + j * size, pmadd(a, pset1<P>(b[j * g.b_outer]), start));
+    }
+    for (Index j = 0; j < columns; ++j) packet::store_first(c + j * ldc, ploadu<P>(sums + j * size), rows);
+  }
+}
+
 template <class S>
 void small_gemm_tiles(const GemmArgs<S>& g);
 
@@ -325,12 +354,16 @@ void narrow_rows_transposed_b(const GemmArgs<S>& g, Index row) {
 /// a transposed B, when the transposed problem has at least a packet of rows), else the padded
 /// tiles of remainder_rows. A single column with at least half a packet of rows (a 6-row head at
 /// batch 1 in float on AVX2, 2 rows in double) reads A in place: 2.3x faster there, and slower
-/// where most lanes would be padding or from two columns on (nn_bench, docs/performance.md).
+/// where most lanes would be padding or from two columns on (nn_bench, docs/performance.md). An
+/// inner dimension of one runs on masked packets where the build has them (narrow_rows_rank_one;
+/// one or two rows keep the transposed route).
 template <class S>
 void narrow_rows(const GemmArgs<S>& g, Index row) {
   constexpr Index size = packet_size<S>;
   const Index rows = g.m - row;
-  if (g.b_inner == 1 && rows * g.k <= narrow_scratch) {
+  if (g.k == 1 && rows >= 3 && packet::has_masked_lanes<S>)
+    narrow_rows_rank_one(g, row);
+  else if (g.b_inner == 1 && rows * g.k <= narrow_scratch) {
     if (g.n == 1 && rows >= 2 && 2 * rows >= size && g.k % size == 0)
       narrow_rows_by_columns(g, row);
     else
