@@ -395,6 +395,8 @@ void packet_rows(const GemmArgs<S>& g) {
 /// outer product): each element is the one fused multiply-add A(i, 0)·B(0, j) + start, as on the
 /// tiles, with A held in registers while the columns pass. The tiles' set-up per six columns cost
 /// more than the work here: a 64 x 64 weight gradient by one sample took 1.4x as long on AVX2.
+/// The start is chosen once per column here, not per packet through tile_start: that took 1.5x
+/// as long (64 x 64 by one sample: 120 -> 184 ns in float on AVX-512, 420 -> 663 in double on AVX2).
 template <class S, std::size_t... I, class... P>
 EIGEN_ALWAYS_INLINE void rank_one_columns(const GemmArgs<S>& g, Index row, std::index_sequence<I...>, P... a) {
   constexpr Index size = packet_size<S>;
