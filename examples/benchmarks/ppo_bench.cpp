@@ -3,9 +3,9 @@
 // with pendulum_ppo() (4 x 1024 steps, minibatches of 256, 2 epochs, 64-64 ReLU) and Pendulum-v1
 // with CleanRL's continuous settings (1 x 2048 steps, 32 minibatches of 64, 10 epochs). For each:
 // environment steps per second (the best of two runs), the network FLOPs per step, and the share
-// of the GEMM roof reached, the roof being small_gemm's rate on a hidden layer's forward product
-// (64x64 by one minibatch) measured in the same run, before and after the training runs (the best
-// of five rounds each time).
+// of the GEMM roof that run reached, the roof being small_gemm's rate on a hidden layer's forward
+// product (64x64 by one minibatch, the best of five rounds) measured right before each training
+// run, so that a change of the machine's clock between runs moves both alike.
 // Then the first and third workloads in float and in double with one thread (issue 13: double
 // within 2.3x of float).
 //   ./build/examples/ppo_bench [steps per run, default 500000, CleanRL's budget]
@@ -68,12 +68,11 @@ MlpFlops mlp_flops(const pgrad::nn::Mlp<float>& net) {
 }
 
 /// One workload: `name`, its environment and PPO settings, run for `steps` with 1 and 2 threads,
-/// twice each; prints the best steps/s, the network FLOPs per step and the share of the GEMM roof
-/// (small_gemm's rate on a 64x64 hidden layer by one of its minibatches, measured before and
-/// after, the higher).
+/// twice each; prints the network FLOPs per step and, for the faster run of each thread count, its
+/// steps/s and its share of the GEMM roof measured right before it (small_gemm's rate on a 64x64
+/// hidden layer by one of its minibatches).
 template <class Env>
 void run_workload(const char* name, const pgrad::algo::PpoConfig& settings, long long steps) {
-  const double roof_before = gemm_roof(settings.minibatch_size());
   std::printf("\n%s (%ld envs x %ld steps, %ld minibatches of %ld, %ld epochs), float, %lld steps per run\n", name,
               static_cast<long>(settings.num_envs), static_cast<long>(settings.num_steps),
               static_cast<long>(settings.num_minibatches), static_cast<long>(settings.minibatch_size()),
@@ -82,6 +81,8 @@ void run_workload(const char* name, const pgrad::algo::PpoConfig& settings, long
   // update_epochs passes of forward and backward over every sample.
   double flops_per_step = 0;
   double rates[2] = {0, 0};  // the best of two runs for each thread count, alternating 1, 2, 1, 2
+  double roofs[2] = {0, 0};  // the roof measured right before each of those runs
+  double lowest_roof = 1e30, highest_roof = 0;
   for (int round = 0; round < 2; ++round)
     for (int threads : {1, 2}) {
       pgrad::algo::PpoConfig config = settings;
@@ -92,19 +93,22 @@ void run_workload(const char* name, const pgrad::algo::PpoConfig& settings, long
         const double forward = actor.forward + critic.forward, backward = actor.backward + critic.backward;
         flops_per_step = forward + static_cast<double>(config.update_epochs) * (forward + backward);
       }
+      const double roof = gemm_roof(settings.minibatch_size());
+      lowest_roof = std::min(lowest_roof, roof);
+      highest_roof = std::max(highest_roof, roof);
       const auto start = Clock::now();
       ppo.learn(steps);
-      rates[threads - 1] = std::max(rates[threads - 1], static_cast<double>(ppo.run_steps()) / seconds_since(start));
+      const double rate = static_cast<double>(ppo.run_steps()) / seconds_since(start);
+      if (rate > rates[threads - 1]) rates[threads - 1] = rate, roofs[threads - 1] = roof;
     }
-  const double roof = std::max(roof_before, gemm_roof(settings.minibatch_size()));
   std::printf("network FLOPs per environment step: %.0f\n", flops_per_step);
-  std::printf("GEMM roof (small_gemm, 64x64 by %ld, float, one thread): %.1f GFLOP/s\n",
-              static_cast<long>(settings.minibatch_size()), roof);
-  std::printf("%-8s %12s %12s %16s\n", "threads", "steps/s", "GFLOP/s", "share of roof");
+  std::printf("GEMM roof (small_gemm, 64x64 by %ld, float, one thread): %.1f to %.1f GFLOP/s before the runs\n",
+              static_cast<long>(settings.minibatch_size()), lowest_roof, highest_roof);
+  std::printf("%-8s %12s %12s %12s %16s\n", "threads", "steps/s", "GFLOP/s", "its roof", "share of roof");
   for (int threads : {1, 2}) {
     const double gflops = rates[threads - 1] * flops_per_step * 1e-9;
-    std::printf("%-8d %12.0f %12.1f %15.1f%%\n", threads, rates[threads - 1], gflops,
-                100.0 * gflops / (roof * threads));  // the roof of as many cores as threads
+    std::printf("%-8d %12.0f %12.1f %12.1f %15.1f%%\n", threads, rates[threads - 1], gflops, roofs[threads - 1],
+                100.0 * gflops / (roofs[threads - 1] * threads));  // the roof of as many cores as threads
   }
 }
 
