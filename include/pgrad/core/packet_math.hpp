@@ -183,32 +183,21 @@ EIGEN_STRONG_INLINE void predux_eight(const Eigen::internal::Packet2d* a, double
 }
 #endif
 
-/// Whether load_first and store_first on Scalar's full packet (packet_traits<Scalar>::type) are one
-/// masked instruction each on this build (AVX-512), rather than the portable copy through a stack
-/// array.
+/// Whether load_first and store_first on Scalar's full packet (packet_traits<Scalar>::type) are
+/// defined on this build: one masked instruction each (AVX-512). Elsewhere they are declared only;
+/// callers test this with `if constexpr` first.
 template <class Scalar>
 constexpr bool has_masked_lanes = false;
 
 /// The first `count` lanes (1 <= count <= the packet size) of a packet read from `from`, the
 /// others zero; reads nothing past from[count - 1].
 template <class Packet>
-EIGEN_STRONG_INLINE Packet load_first(const typename Eigen::internal::unpacket_traits<Packet>::type* from, Index count) {
-  using Scalar = typename Eigen::internal::unpacket_traits<Packet>::type;
-  Scalar lanes[Eigen::internal::unpacket_traits<Packet>::size] = {};
-  for (Index i = 0; i < count; ++i) lanes[i] = from[i];
-  return Eigen::internal::ploadu<Packet>(lanes);
-}
+Packet load_first(const typename Eigen::internal::unpacket_traits<Packet>::type* from, Index count);
 
 /// Writes the first `count` lanes (1 <= count <= the packet size) of x to `to`, nothing past
 /// to[count - 1].
 template <class Packet>
-EIGEN_STRONG_INLINE void store_first(typename Eigen::internal::unpacket_traits<Packet>::type* to, const Packet& x,
-                                     Index count) {
-  using Scalar = typename Eigen::internal::unpacket_traits<Packet>::type;
-  Scalar lanes[Eigen::internal::unpacket_traits<Packet>::size];
-  Eigen::internal::pstoreu(lanes, x);
-  for (Index i = 0; i < count; ++i) to[i] = lanes[i];
-}
+void store_first(typename Eigen::internal::unpacket_traits<Packet>::type* to, const Packet& x, Index count);
 #if defined(EIGEN_VECTORIZE_AVX512)
 template <>
 constexpr bool has_masked_lanes<float> = true;

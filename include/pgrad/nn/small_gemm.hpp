@@ -361,9 +361,10 @@ template <class S>
 void narrow_rows(const GemmArgs<S>& g, Index row) {
   constexpr Index size = packet_size<S>;
   const Index rows = g.m - row;
-  if (g.k == 1 && rows >= 3 && packet::has_masked_lanes<S>)
-    narrow_rows_rank_one(g, row);
-  else if (g.b_inner == 1 && rows * g.k <= narrow_scratch) {
+  if constexpr (packet::has_masked_lanes<S>) {
+    if (g.k == 1 && rows >= 3) return narrow_rows_rank_one(g, row);
+  }
+  if (g.b_inner == 1 && rows * g.k <= narrow_scratch) {
     if (g.n == 1 && rows >= 2 && 2 * rows >= size && g.k % size == 0)
       narrow_rows_by_columns(g, row);
     else
