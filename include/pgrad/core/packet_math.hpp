@@ -79,7 +79,10 @@ EIGEN_STRONG_INLINE Eigen::internal::Packet2d power_of_two_from_shifted(const Ei
 /// sums[j] = predux(columns[j]) for j < 8, bit for bit: the same additions of the same lanes as
 /// Eigen's predux on each packet, done for eight packets together (two columns per register at
 /// each halving, then shuffles), about three operations per packet where predux takes seven or
-/// eight. Where predux's order is not reproduced here (AVX-512 without DQ, NEON) it is predux.
+/// eight. The eight sums are arranged in column order in registers and written with one or two
+/// vector stores (eight scalar copies through a stack array, with store_row's scalar copies after
+/// them, took 10-18% of a one-row head's forward). Where predux's order is not reproduced here
+/// (AVX-512 without DQ, NEON) it is predux.
 template <class Packet, class Scalar>
 EIGEN_STRONG_INLINE void predux_eight(const Packet* columns, Scalar* sums) {
   for (int j = 0; j < 8; ++j) sums[j] = Eigen::internal::predux(columns[j]);
@@ -100,12 +103,9 @@ EIGEN_STRONG_INLINE void predux_eight(const Eigen::internal::Packet16f* a, float
                                      _mm512_shuffle_ps(quarters[0], quarters[1], _MM_SHUFFLE(3, 2, 3, 2)));
   const __m512 totals = _mm512_add_ps(_mm512_shuffle_ps(pairs, pairs, _MM_SHUFFLE(2, 0, 2, 0)),
                                       _mm512_shuffle_ps(pairs, pairs, _MM_SHUFFLE(3, 1, 3, 1)));
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, totals);
-  for (int c = 0; c < 4; ++c) {
-    sums[c] = lanes[4 * c];
-    sums[4 + c] = lanes[4 * c + 1];
-  }
+  // 128-bit lane c: columns c, 4 + c, c, 4 + c
+  const __m512i column_lanes = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
+  _mm256_storeu_ps(sums, _mm512_castps512_ps256(_mm512_permutexvar_ps(column_lanes, totals)));
 }
 // predux<Packet8d>: lanes e + e+4, then (0 + 1) + (2 + 3).
 EIGEN_STRONG_INLINE void predux_eight(const Eigen::internal::Packet8d* a, double* sums) {
@@ -122,45 +122,33 @@ EIGEN_STRONG_INLINE void predux_eight(const Eigen::internal::Packet8d* a, double
   // columns 0, 2, 1, 3, 4, 6, 5, 7
   const __m512d totals = _mm512_add_pd(_mm512_shuffle_f64x2(pairs[0], pairs[1], _MM_SHUFFLE(2, 0, 2, 0)),
                                        _mm512_shuffle_f64x2(pairs[0], pairs[1], _MM_SHUFFLE(3, 1, 3, 1)));
-  alignas(64) double lanes[8];
-  _mm512_store_pd(lanes, totals);
-  constexpr int column_lane[8] = {0, 2, 1, 3, 4, 6, 5, 7};
-  for (int j = 0; j < 8; ++j) sums[j] = lanes[column_lane[j]];
+  _mm512_storeu_pd(sums, _mm512_permutexvar_pd(_mm512_setr_epi64(0, 2, 1, 3, 4, 6, 5, 7), totals));
 }
 #endif
 #if defined(EIGEN_VECTORIZE_AVX)
 // predux<Packet8f>: lanes e + e+4, then e + e+2, then 0 + 1.
 EIGEN_STRONG_INLINE void predux_eight(const Eigen::internal::Packet8f* a, float* sums) {
-  __m256 halves[4];  // columns 2p and 2p+1: lanes e + e+4, four each
+  __m256 halves[4];  // columns p (128-bit lane 0) and p + 4 (lane 1): lanes e + e+4, four each
   for (int p = 0; p < 4; ++p)
-    halves[p] = _mm256_add_ps(_mm256_permute2f128_ps(a[2 * p], a[2 * p + 1], 0x20),
-                              _mm256_permute2f128_ps(a[2 * p], a[2 * p + 1], 0x31));
-  __m256 pairs[2];  // 128-bit lane h of pairs[q]: columns 4q + h (elements 0-1) and 4q + h + 2 (2-3)
+    halves[p] = _mm256_add_ps(_mm256_permute2f128_ps(a[p], a[p + 4], 0x20),
+                              _mm256_permute2f128_ps(a[p], a[p + 4], 0x31));
+  __m256 pairs[2];  // 128-bit lane h of pairs[q]: columns 4h + 2q (elements 0-1) and 4h + 2q + 1 (2-3)
   for (int q = 0; q < 2; ++q)
     pairs[q] = _mm256_add_ps(_mm256_shuffle_ps(halves[2 * q], halves[2 * q + 1], _MM_SHUFFLE(1, 0, 1, 0)),
                              _mm256_shuffle_ps(halves[2 * q], halves[2 * q + 1], _MM_SHUFFLE(3, 2, 3, 2)));
-  // columns 0, 2, 4, 6, 1, 3, 5, 7
-  const __m256 totals = _mm256_add_ps(_mm256_shuffle_ps(pairs[0], pairs[1], _MM_SHUFFLE(2, 0, 2, 0)),
-                                      _mm256_shuffle_ps(pairs[0], pairs[1], _MM_SHUFFLE(3, 1, 3, 1)));
-  alignas(32) float lanes[8];
-  _mm256_store_ps(lanes, totals);
-  for (int j = 0; j < 8; ++j) sums[j] = lanes[j % 2 * 4 + j / 2];
+  // 128-bit lane h: columns 4h .. 4h + 3, elements 0 + 1
+  _mm256_storeu_ps(sums, _mm256_add_ps(_mm256_shuffle_ps(pairs[0], pairs[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                       _mm256_shuffle_ps(pairs[0], pairs[1], _MM_SHUFFLE(3, 1, 3, 1))));
 }
 // predux<Packet4d>: lanes e + e+2, then 0 + 1.
 EIGEN_STRONG_INLINE void predux_eight(const Eigen::internal::Packet4d* a, double* sums) {
   for (int q = 0; q < 2; ++q) {  // columns 4q .. 4q + 3
-    const __m256d first = _mm256_add_pd(_mm256_permute2f128_pd(a[4 * q], a[4 * q + 1], 0x20),
-                                        _mm256_permute2f128_pd(a[4 * q], a[4 * q + 1], 0x31));
-    const __m256d second = _mm256_add_pd(_mm256_permute2f128_pd(a[4 * q + 2], a[4 * q + 3], 0x20),
-                                         _mm256_permute2f128_pd(a[4 * q + 2], a[4 * q + 3], 0x31));
-    // columns 4q + 0, 2, 1, 3
-    const __m256d totals = _mm256_add_pd(_mm256_unpacklo_pd(first, second), _mm256_unpackhi_pd(first, second));
-    alignas(32) double lanes[4];
-    _mm256_store_pd(lanes, totals);
-    sums[4 * q] = lanes[0];
-    sums[4 * q + 1] = lanes[2];
-    sums[4 * q + 2] = lanes[1];
-    sums[4 * q + 3] = lanes[3];
+    // columns 4q (128-bit lane 0) and 4q + 2 (lane 1), then 4q + 1 and 4q + 3: lanes e + e+2
+    const __m256d even = _mm256_add_pd(_mm256_permute2f128_pd(a[4 * q], a[4 * q + 2], 0x20),
+                                       _mm256_permute2f128_pd(a[4 * q], a[4 * q + 2], 0x31));
+    const __m256d odd = _mm256_add_pd(_mm256_permute2f128_pd(a[4 * q + 1], a[4 * q + 3], 0x20),
+                                      _mm256_permute2f128_pd(a[4 * q + 1], a[4 * q + 3], 0x31));
+    _mm256_storeu_pd(sums + 4 * q, _mm256_add_pd(_mm256_unpacklo_pd(even, odd), _mm256_unpackhi_pd(even, odd)));
   }
 }
 #endif
