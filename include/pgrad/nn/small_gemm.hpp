@@ -444,13 +444,21 @@ void packet_rows_rank_one(const GemmArgs<S>& g) {
 /// 512 and no chunks in docs/performance.md).
 constexpr Index depth_chunk = 256;
 
-/// packet_rows over chunks of depth_chunk of the inner dimension. A chunk continues the previous
+/// Inner dimension taken at a time when C is one column over more than one panel of rows (a
+/// head's weight gradient over a long batch, computed transposed as Xᵀ's product with dYᵀ): the
+/// panels each read their rows of all of A's columns, at a stride; in chunks, every panel reads
+/// the same 64 columns of A (32 KB in double for 64 rows) before the next, so A streams through
+/// once in order. 1 x 64 weight gradient over 2048 samples in double: 12.5 -> 9.9 us on AVX2
+/// (Eigen 9.7), 21.8 -> 15.1 us on SSE (Eigen 14.5); chunks of 128 or 256 gained less.
+constexpr Index single_column_depth = 64;
+
+/// packet_rows over chunks of `depth` of the inner dimension. A chunk continues the previous
 /// one's sums from C, so every element is still one in-order chain of fused multiply-adds over l.
 template <class S>
-void packet_rows_in_chunks(const GemmArgs<S>& g) {
+void packet_rows_in_chunks(const GemmArgs<S>& g, Index depth) {
   GemmArgs<S> chunk = g;
-  for (Index l0 = 0; l0 < g.k; l0 += depth_chunk) {
-    chunk.k = std::min(depth_chunk, g.k - l0);
+  for (Index l0 = 0; l0 < g.k; l0 += depth) {
+    chunk.k = std::min(depth, g.k - l0);
     chunk.a = g.a + l0 * g.lda;
     chunk.b = g.b + l0 * g.b_inner;
     chunk.init = l0 == 0 ? g.init : GemmInit::accumulate;
@@ -466,7 +474,9 @@ void small_gemm_tiles(const GemmArgs<S>& g) {
   if (g.k == 1)
     packet_rows_rank_one(g);
   else if (g.n > Tile<S>::columns && g.k > depth_chunk)
-    packet_rows_in_chunks(g);
+    packet_rows_in_chunks(g, depth_chunk);
+  else if (g.n == 1 && g.m > 4 * Tile<S>::packets * size && g.k > single_column_depth)
+    packet_rows_in_chunks(g, single_column_depth);
   else
     packet_rows(g);
   const Index whole_rows = g.m / size * size;
