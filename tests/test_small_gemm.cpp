@@ -94,6 +94,37 @@ TEST_CASE("small_gemm matches Eigen's product on wide layers with a row remainde
           }
 }
 
+// Narrow rows with a transposed B over more columns than one scratch block holds (a head's weight
+// gradient over a wide layer): every element against Eigen, and the bits of every whole packet of
+// columns the same as when that packet is computed on its own, wherever the blocks begin and end.
+// (With one row, a transposed product's last n % packet columns are dot products in another
+// order, and with fewer columns than a packet the bias or C starts the chain instead of being
+// added after it: those bits depend on n.)
+template <class S>
+void check_transposed_narrow_rows_past_one_block(double tolerance) {
+  pgrad::Rng rng(53);
+  constexpr Index size = pgrad::nn::gemm_detail::packet_size<S>;
+  for (const Index m : {Index(1), Index(3), std::max(Index(2), size - 1)})
+    for (const Index k : {1, 9}) {
+      // two full blocks of columns and a third of a few columns (fewer than a packet)
+      const Index n = 2 * (pgrad::nn::gemm_detail::narrow_scratch / m) + 5;
+      for (GemmInit init : {GemmInit::zero, GemmInit::accumulate, GemmInit::bias})
+        check_product<S>(m, n, k, GemmB::transposed, init, rng, tolerance, 0);
+      INFO("rows: " << m << ", inner size " << k << ", columns " << n);
+      const Matrix<S> dy = random_matrix<S>(m, k, rng), x = random_matrix<S>(n, k, rng);
+      const Vector<S> bias = Vector<S>::NullaryExpr(m, [&] { return rng.normal<S>(); });
+      Matrix<S> all(m, n), part(m, size);
+      small_gemm<S>(m, n, k, dy.data(), m, x.data(), n, GemmB::transposed, all.data(), m, GemmInit::bias, bias.data());
+      Index differing_packets = 0;
+      for (Index first = 0; first + size <= n - n % size; first += size) {
+        small_gemm<S>(m, size, k, dy.data(), m, x.data() + first, n, GemmB::transposed, part.data(), m,
+                      GemmInit::bias, bias.data());
+        if (part != all.middleCols(first, size)) ++differing_packets;
+      }
+      CHECK(differing_packets == 0);
+    }
+}
+
 template <class S>
 void check_column_bits_whatever_the_batch() {
   pgrad::Rng rng(3);
@@ -119,6 +150,11 @@ void check_column_bits_whatever_the_batch() {
         CHECK(four == batch.middleCols(j, 4));
       }
     }
+}
+
+TEST_CASE("small_gemm's narrow rows with a transposed B past one scratch block of columns", "[nn][gemm]") {
+  check_transposed_narrow_rows_past_one_block<float>(1e-5);
+  check_transposed_narrow_rows_past_one_block<double>(1e-13);
 }
 
 TEST_CASE("small_gemm gives each column the same bits whatever the batch around it", "[nn][gemm]") {
