@@ -286,6 +286,21 @@ TEST_CASE("small_gemm matches Eigen's product for a single unpadded row (a value
           check_product<float>(1, n, k, layout, init, rng, 1e-5, 0);
           check_product<double>(1, n, k, layout, init, rng, 1e-13, 0);
         }
+  // An inner size past the narrow paths' scratch block (a value head over a wide layer): still
+  // read in place, with each column's bits independent of the batch.
+  const Index wide = pgrad::nn::gemm_detail::narrow_scratch + 905;
+  for (Index n : {1, 5, 64})
+    for (GemmInit init : {GemmInit::zero, GemmInit::accumulate, GemmInit::bias}) {
+      check_product<float>(1, n, wide, GemmB::plain, init, rng, 1e-5, 0);
+      check_product<double>(1, n, wide, GemmB::plain, init, rng, 1e-13, 0);
+    }
+  const Matrix<float> w = random_matrix<float>(1, wide, rng), x = random_matrix<float>(wide, 21, rng);
+  Matrix<float> batch(1, 21), single(1, 1);
+  small_gemm<float>(1, 21, wide, w.data(), 1, x.data(), wide, GemmB::plain, batch.data(), 1, GemmInit::zero);
+  for (Index j = 0; j < 21; ++j) {
+    small_gemm<float>(1, 1, wide, w.data(), 1, x.col(j).data(), wide, GemmB::plain, single.data(), 1, GemmInit::zero);
+    CHECK(single(0, 0) == batch(0, j));
+  }
 }
 
 TEST_CASE("small_gemm gives the same bits whatever tile computes an element", "[nn][gemm]") {

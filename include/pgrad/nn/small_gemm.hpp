@@ -364,9 +364,11 @@ void narrow_rows_transposed_b(const GemmArgs<S>& g, Index row) {
   }
 }
 
-/// The rows from `row` on, fewer than a packet: a narrow-row path when its scratch fits (for a
-/// transposed B, when the transposed problem has at least a packet of rows, in chunks of
-/// columns), else the padded tiles of remainder_rows. A single column with at least half a packet of rows (a 6-row head at
+/// The rows from `row` on, fewer than a packet: a narrow-row path when its scratch fits or is
+/// not needed (one contiguous row of A; for a transposed B, when the transposed problem has at
+/// least a packet of rows, in chunks of columns), else the padded tiles of remainder_rows (a
+/// value head over 8192 inputs ran there at 0.2-0.5 of Eigen's speed: one useful lane of each
+/// packet). A single column with at least half a packet of rows (a 6-row head at
 /// batch 1 in float on AVX2, 2 rows in double) reads A in place: 2.3x faster there, and slower
 /// where most lanes would be padding or from two columns on (nn_bench, docs/performance.md). An
 /// inner dimension of one runs on masked packets where the build has them (narrow_rows_rank_one;
@@ -378,7 +380,8 @@ void narrow_rows(const GemmArgs<S>& g, Index row) {
   if constexpr (packet::has_masked_lanes<S>) {
     if (g.k == 1 && rows >= 3) return narrow_rows_rank_one(g, row);
   }
-  if (g.b_inner == 1 && rows * g.k <= narrow_scratch) {
+  const bool one_row_in_place = rows == 1 && g.lda == 1;  // a value head: no copy, any inner size
+  if (g.b_inner == 1 && (one_row_in_place || rows * g.k <= narrow_scratch)) {
     if (g.n == 1 && rows >= 2 && 2 * rows >= size && g.k % size == 0)
       narrow_rows_by_columns(g, row);
     else
