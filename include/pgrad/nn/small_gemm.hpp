@@ -353,7 +353,8 @@ void narrow_rows_transposed_b(const GemmArgs<S>& g, Index row) {
   constexpr Index size = packet_size<S>;
   // whole packets of the transposed product's rows, so that each column takes the route (tiles or
   // its narrow rows) it takes in one pass
-  const Index rows = g.m - row, column_chunk = narrow_scratch / rows / size * size;
+  const Index rows = g.m - row;
+  const Index column_chunk = g.n * rows <= narrow_scratch ? g.n : narrow_scratch / rows / size * size;
   alignas(64) S transposed[narrow_scratch];  // transposed[j + i * cols] = C(row + i, col + j) before init
   for (Index col = 0; col < g.n; col += column_chunk) {
     const Index cols = std::min(column_chunk, g.n - col);
