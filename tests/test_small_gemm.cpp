@@ -319,6 +319,26 @@ void check_outer_products() {
       for (GemmB layout : {GemmB::plain, GemmB::transposed})
         for (GemmInit init : {GemmInit::zero, GemmInit::accumulate, GemmInit::bias})
           check_product<S>(m, n, 1, layout, init, rng, tolerance);
+  // One row of C with B's row contiguous (a value head's weight gradient by one sample): each
+  // element is one multiply-add from C, as on the tiles (fused where the build has FMA), in the
+  // whole packets and in the last, partial one.
+  {
+    const Index n = 3 * packet + 5;
+    const Matrix<S> a = random_matrix<S>(1, 1, rng), b = random_matrix<S>(n, 1, rng);
+    const Matrix<S> c_before = random_matrix<S>(1, n, rng);
+    Matrix<S> c = c_before;
+    small_gemm<S>(1, n, 1, a.data(), 1, b.data(), n, GemmB::transposed, c.data(), 1, GemmInit::accumulate);
+    Index as_on_the_tiles = 0;
+    for (Index j = 0; j < n; ++j) {
+#if defined(EIGEN_VECTORIZE_FMA)
+      const S expected = std::fma(a(0, 0), b(j, 0), c_before(0, j));
+#else
+      const S product = a(0, 0) * b(j, 0), expected = product + c_before(0, j);
+#endif
+      as_on_the_tiles += c(0, j) == expected;
+    }
+    CHECK(as_on_the_tiles == n);
+  }
   // Where the narrow rows run on masked packets, each element is C + A·B rounded once, as on the
   // tiles (the transposed route rounds A·B, adds C and rounds again).
   if constexpr (pgrad::packet::has_masked_lanes<S>) {
