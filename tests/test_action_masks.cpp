@@ -1,10 +1,12 @@
 // Invalid-action masks from the environment (the optional member action_mask()): VectorEnv reads
 // and checks them, the collector samples with them and stores them, PPO, A2C and TRPO recompute
 // log-probabilities and entropies with them, evaluate_policy and check_env honour them, and
-// checkpoints resume exactly.
+// checkpoints resume exactly. That training with masks reaches the best allowed return is
+// test_learning_action_masks.cpp.
 #include <catch2/catch.hpp>
 
 #include "error_message.hpp"
+#include "masked_choice.hpp"
 
 #include <pgrad/algorithms/a2c.hpp>
 #include <pgrad/algorithms/ppo.hpp>
@@ -22,74 +24,9 @@
 #include <string>
 #include <vector>
 
-namespace {
-
 using pgrad::Index;
-
-// Ten steps of a choice among four actions paying 0.1, 1, 0.2 and 10. Action 3 is always
-// forbidden and action 1 on odd steps: the best allowed return is 5·1 + 5·0.2 = 6. Taking a
-// forbidden action throws, so a run that completes never took one.
-struct MaskedChoice {
-  using Scalar = float;
-  using Observation = Eigen::Vector2f;
-  using Action = Index;
-  static constexpr const char* state_section = "MaskedChoice";
-
-  Index t = 0;
-  Index mask_size = 4;  // another size: a broken environment
-  bool forbid_all_at_3 = false;
-  Eigen::Array<bool, Eigen::Dynamic, 1> mask = Eigen::Array<bool, Eigen::Dynamic, 1>::Constant(4, true);
-
-  pgrad::envs::Box<float> observation_space() const { return pgrad::envs::Box<float>::uniform(2, 0.0f, 1.0f); }
-  pgrad::envs::Discrete action_space() const { return pgrad::envs::Discrete(4); }
-  Observation observation() const { return Observation(static_cast<float>(t % 2), static_cast<float>(t) / 10.0f); }
-  void update_mask() {
-    mask.setConstant(mask_size, true);
-    if (mask_size == 4) {
-      mask[3] = false;
-      if (t % 2 == 1) mask[1] = false;
-    }
-    if (forbid_all_at_3 && t == 3) mask.setConstant(false);
-  }
-  const Eigen::Array<bool, Eigen::Dynamic, 1>& action_mask() const { return mask; }
-  Observation reset(pgrad::Rng& rng) {
-    static_cast<void>(rng.uniform());
-    t = 0;
-    update_mask();
-    return observation();
-  }
-  pgrad::envs::StepResult<Observation> step(const Action& action) {
-    PGRAD_REQUIRE(mask[action], "MaskedChoice: forbidden action ", action, " at step ", t);
-    const float rewards[4] = {0.1f, 1.0f, 0.2f, 10.0f};
-    ++t;
-    update_mask();
-    pgrad::envs::StepResult<Observation> result;
-    result.observation = observation();
-    result.reward = rewards[action];
-    result.terminated = t == 10;
-    return result;
-  }
-  void save_state(pgrad::Writer& w) const {
-    w.section(state_section);
-    w.i64(t);
-  }
-  void load_state(pgrad::Reader& r) {
-    r.section(state_section);
-    t = static_cast<Index>(r.i64_in("MaskedChoice step", 0, 9));
-    update_mask();
-  }
-};
-static_assert(pgrad::envs::has_action_mask_v<MaskedChoice>);
-static_assert(pgrad::envs::has_action_mask_v<pgrad::envs::TimeLimit<MaskedChoice>>);  // wrappers forward it
-
-template <class Config>
-Config small(Config config) {
-  config.num_envs = 4;
-  config.num_steps = 20;
-  return config;
-}
-
-}  // namespace
+using pgrad_test::MaskedChoice;
+using pgrad_test::small;
 
 TEST_CASE("VectorEnv reads, checks and enforces the copies' action masks", "[action_masks]") {
   pgrad::ThreadPool workers(1);
@@ -123,10 +60,10 @@ TEST_CASE("check_env draws allowed actions and rejects bad masks", "[action_mask
         std::string::npos);
 }
 
-TEST_CASE("PPO, A2C and TRPO never take a forbidden action and learn the best allowed one", "[action_masks]") {
-  namespace algo = pgrad::algo;
+TEST_CASE("PPO, A2C and TRPO act, update and recompute log-probabilities with the stored masks",
+          "[action_masks]") {
   const auto check = [](auto& algorithm) {
-    algorithm.learn(30000);  // a forbidden action would throw here
+    algorithm.learn(2 * 80);  // two updates; a forbidden action would throw here
     // One more rollout with the trained policy: recomputed with the stored masks (as the update
     // does), its log-probabilities are the acting ones, bit for bit.
     auto rollout = algorithm.rollout();
@@ -151,33 +88,17 @@ TEST_CASE("PPO, A2C and TRPO never take a forbidden action and learn the best al
         },
         [&](const pgrad::ValueTerms<float>& v) { v.value_weight.setZero(n); }, nullptr);
     CHECK(same);
-    CHECK(pgrad::evaluate_policy(algorithm.policy(), MaskedChoice{}, 10, 3).mean_return == Approx(6.0).epsilon(1e-6));
+    CHECK_NOTHROW(pgrad::evaluate_policy(algorithm.policy(), MaskedChoice{}, 10, 3));
     CHECK_NOTHROW(pgrad::evaluate_policy(algorithm.policy(), MaskedChoice{}, 10, 3, false));
   };
-  SECTION("PPO") {
-    algo::Ppo<MaskedChoice> ppo(MaskedChoice{}, small(algo::PpoConfig{}), 1);
-    check(ppo);
-  }
-  SECTION("A2C") {
-    auto config = small(algo::A2cConfig{});
-    config.num_steps = 5;
-    algo::A2c<MaskedChoice> a2c(MaskedChoice{}, config, 1);
-    check(a2c);
-  }
-  SECTION("TRPO") {
-    auto config = small(algo::TrpoConfig{});
-    config.critic_minibatch_size = 40;
-    algo::Trpo<MaskedChoice> trpo(MaskedChoice{}, config, 1);
-    check(trpo);
-  }
+  pgrad_test::for_each_feed_forward_algorithm(check);
 }
 
-TEST_CASE("recurrent PPO and TRPO take the masks too: never a forbidden action, the best allowed return",
+TEST_CASE("recurrent PPO and TRPO act, update and replay their sequences with the stored masks",
           "[action_masks][recurrent]") {
   namespace algo = pgrad::algo;
-  using Recurrent = pgrad::RecurrentPolicyFor<MaskedChoice>;
   const auto check = [](auto& algorithm) {
-    algorithm.learn(30000);  // a forbidden action would throw here
+    algorithm.learn(2 * 80);  // two updates; a forbidden action would throw here
     // One more rollout: its sequences replayed with the stored masks give the acting
     // log-probabilities bit for bit; without them they differ.
     auto rollout = algorithm.rollout();
@@ -191,25 +112,10 @@ TEST_CASE("recurrent PPO and TRPO take the masks too: never a forbidden action, 
     batch.action_masks.resize(0, 0);
     batch.evaluate(algorithm.policy(), log_probs, entropy);
     CHECK((log_probs.array() != batch.old_log_probs.array()).any());
-    CHECK(pgrad::evaluate_policy(algorithm.policy(), MaskedChoice{}, 10, 3).mean_return == Approx(6.0).epsilon(1e-6));
+    CHECK_NOTHROW(pgrad::evaluate_policy(algorithm.policy(), MaskedChoice{}, 10, 3));
     CHECK_NOTHROW(pgrad::evaluate_policy(algorithm.policy(), MaskedChoice{}, 10, 3, false));
   };
-  const auto recurrent = [](auto config) {
-    config.policy.recurrent_size = 16;
-    config.policy.actor_hidden = {32};
-    config.policy.critic_hidden = {32};
-    return config;
-  };
-  SECTION("PPO") {
-    algo::Ppo<MaskedChoice, Recurrent> ppo(MaskedChoice{}, recurrent(small(algo::PpoConfig{})), 1);
-    check(ppo);
-  }
-  SECTION("TRPO") {
-    auto config = recurrent(small(algo::TrpoConfig{}));
-    config.critic_minibatch_size = 40;
-    algo::Trpo<MaskedChoice, Recurrent> trpo(MaskedChoice{}, config, 1);
-    check(trpo);
-  }
+  pgrad_test::for_each_recurrent_algorithm(check);
 }
 
 TEST_CASE("a run with action masks resumes exactly from a checkpoint", "[action_masks]") {
