@@ -308,6 +308,18 @@ TEST_CASE("small_gemm gives the same bits whatever tile computes an element", "[
   check_same_bits_whatever_the_tile<double>();
 }
 
+// a·b + start as the tiles compute it: one fused multiply-add where the build has FMA, else a
+// product rounded, then a sum rounded.
+template <class S>
+S tile_multiply_add(S a, S b, S start) {
+#if defined(EIGEN_VECTORIZE_FMA)
+  return std::fma(a, b, start);
+#else
+  const S product = a * b;
+  return product + start;
+#endif
+}
+
 template <class S>
 void check_outer_products() {
   constexpr Index packet = pgrad::nn::gemm_detail::packet_size<S>;
@@ -319,39 +331,33 @@ void check_outer_products() {
       for (GemmB layout : {GemmB::plain, GemmB::transposed})
         for (GemmInit init : {GemmInit::zero, GemmInit::accumulate, GemmInit::bias})
           check_product<S>(m, n, 1, layout, init, rng, tolerance);
-  // One row of C with B's row contiguous (a value head's weight gradient by one sample): each
-  // element is one multiply-add from C, as on the tiles (fused where the build has FMA), in the
-  // whole packets and in the last, partial one.
-  {
-    const Index n = 3 * packet + 5;
-    const Matrix<S> a = random_matrix<S>(1, 1, rng), b = random_matrix<S>(n, 1, rng);
-    const Matrix<S> c_before = random_matrix<S>(1, n, rng);
-    Matrix<S> c = c_before;
-    small_gemm<S>(1, n, 1, a.data(), 1, b.data(), n, GemmB::transposed, c.data(), 1, GemmInit::accumulate);
-    Index as_on_the_tiles = 0;
-    for (Index j = 0; j < n; ++j) {
-#if defined(EIGEN_VECTORIZE_FMA)
-      const S expected = std::fma(a(0, 0), b(j, 0), c_before(0, j));
-#else
-      const S product = a(0, 0) * b(j, 0), expected = product + c_before(0, j);
-#endif
-      as_on_the_tiles += c(0, j) == expected;
-    }
-    CHECK(as_on_the_tiles == n);
-  }
-  // Where the narrow rows run on masked packets, each element is C + A·B rounded once, as on the
-  // tiles (the transposed route rounds A·B, adds C and rounds again).
-  if constexpr (pgrad::packet::has_masked_lanes<S>) {
-    const Index m = std::max<Index>(3, packet - 2), n = 70;
-    const Matrix<S> a = random_matrix<S>(m, 1, rng), b = random_matrix<S>(n, 1, rng);
-    const Matrix<S> c_before = random_matrix<S>(m, n, rng);
-    Matrix<S> c = c_before;
-    small_gemm<S>(m, n, 1, a.data(), m, b.data(), n, GemmB::transposed, c.data(), m, GemmInit::accumulate);
-    Index fused = 0;
-    for (Index j = 0; j < n; ++j)
-      for (Index i = 0; i < m; ++i) fused += c(i, j) == std::fma(a(i, 0), b(j, 0), c_before(i, j));
-    CHECK(fused == m * n);
-  }
+  // Each element is one multiply-add from its start (C, the bias or zero), as on the tiles, for
+  // every row count, both layouts of B, C padded or not (one row unpadded: a value head's
+  // contiguous row), whole packets of columns and the last, partial one.
+  for (Index pad : {0, 3})
+    for (Index m = 1; m <= packet + 1; ++m)
+      for (Index n : {Index{1}, Index{5}, 3 * packet + 5})
+        for (GemmB layout : {GemmB::plain, GemmB::transposed})
+          for (GemmInit init : {GemmInit::zero, GemmInit::accumulate, GemmInit::bias}) {
+            const Matrix<S> a = random_matrix<S>(m, 1, rng), b_row = random_matrix<S>(1, n, rng);
+            const Matrix<S> b_store = layout == GemmB::plain ? b_row : Matrix<S>(b_row.transpose());
+            const Vector<S> bias = random_matrix<S>(m, 1, rng);
+            const Matrix<S> c_before = random_matrix<S>(m + pad, n, rng);
+            Matrix<S> c = c_before;
+            small_gemm<S>(m, n, 1, a.data(), m, b_store.data(), b_store.rows(), layout, c.data(), m + pad, init,
+                          bias.data());
+            Index as_on_the_tiles = 0;
+            for (Index j = 0; j < n; ++j)
+              for (Index i = 0; i < m; ++i) {
+                const S start =
+                    init == GemmInit::accumulate ? c_before(i, j) : init == GemmInit::bias ? bias(i) : S(0);
+                as_on_the_tiles += c(i, j) == tile_multiply_add(a(i, 0), b_row(0, j), start);
+              }
+            INFO("m=" << m << " n=" << n << " pad=" << pad << " transposed B=" << (layout == GemmB::transposed)
+                      << " init=" << static_cast<int>(init));
+            CHECK(as_on_the_tiles == m * n);
+            CHECK(c.bottomRows(pad) == c_before.bottomRows(pad));
+          }
 }
 
 TEST_CASE("small_gemm's outer products (an inner dimension of one) on every narrow row count", "[nn][gemm]") {

@@ -1,6 +1,7 @@
 #pragma once
 // pgrad::nn::small_gemm: the register-blocked matrix product behind Dense's batched passes.
 #include <algorithm>
+#include <type_traits>
 #include <utility>
 
 #include <pgrad/core/packet_math.hpp>
@@ -309,17 +310,75 @@ void narrow_rows_by_columns(const GemmArgs<S>& g, Index row) {
   }
 }
 
-/// Three to size - 1 rows with an inner dimension of one (a policy head's weight gradient over one
-/// sample), where the first lanes of a packet load and store as one masked instruction
-/// (packet::has_masked_lanes: AVX-512): column j of C is A's rows times B(0, j) plus the start
-/// (C, the bias or zero) as one fused multiply-add per element, the tiles' chain for k = 1. The
-/// sums of a chunk of columns go to a scratch block first and into C after: a masked load of C's
-/// next column waited about 20 cycles for the masked store before it (their packets overlap).
-/// The transposed route this replaces (a scratch block, then added into C an element at a time)
-/// took twice as long for a 6-row head's 6 x 64 (145 -> 73 ns in double, 1.2x Eigen's time
-/// before); with one or two rows it is the faster one (2 x 64 in float: 50 ns against 105).
+/// Row i of narrow_rows_rank_one on packets of type P: C(i, j) = A(i, 0)·B(0, j) + start, a
+/// packet of columns at a time, C's row read and written in place when ContiguousC (ldc == 1,
+/// B's row contiguous too: a value head), else gathered and scattered at its stride, as is B's
+/// row when B is plain; the last columns in a zero-padded packet.
+template <class S, class P, bool ContiguousC>
+void rank_one_row(const GemmArgs<S>& g, Index i) {
+  constexpr Index size = Eigen::internal::unpacket_traits<P>::size;
+  const Index ldc = ContiguousC ? 1 : g.ldc, b_stride = ContiguousC ? 1 : g.b_outer;
+  const auto load_b = [&](Index j) {
+    if constexpr (ContiguousC) return ploadu<P>(g.b + j);
+    return b_stride == 1 ? ploadu<P>(g.b + j) : Eigen::internal::pgather<S, P>(g.b + j * b_stride, b_stride);
+  };
+  const auto load_c = [&](const S* from) {
+    if constexpr (ContiguousC) return ploadu<P>(from);
+    return Eigen::internal::pgather<S, P>(from, ldc);
+  };
+  const auto store_c = [&](S* to, const P& sums) {
+    if constexpr (ContiguousC)
+      pstoreu(to, sums);
+    else
+      Eigen::internal::pscatter<S, P>(to, sums, ldc);
+  };
+  const P a = pset1<P>(g.a[i]);
+  const S fixed_start = g.init == GemmInit::bias ? g.bias[i] : S(0);  // unless accumulating
+  S* c = g.c + i;
+  const Index whole = g.n / size * size;
+  if (g.init == GemmInit::accumulate) {
+    for (Index j = 0; j < whole; j += size) store_c(c + j * ldc, pmadd(a, load_b(j), load_c(c + j * ldc)));
+  } else {
+    const P start = pset1<P>(fixed_start);
+    for (Index j = 0; j < whole; j += size) store_c(c + j * ldc, pmadd(a, load_b(j), start));
+  }
+  const Index tail = g.n - whole;
+  if (tail == 0) return;
+  alignas(64) S b_tail[size] = {}, c_tail[size] = {};
+  for (Index j = 0; j < tail; ++j) {
+    b_tail[j] = g.b[(whole + j) * b_stride];
+    c_tail[j] = g.init == GemmInit::accumulate ? c[(whole + j) * ldc] : fixed_start;
+  }
+  pstoreu(c_tail, pmadd(a, ploadu<P>(b_tail), ploadu<P>(c_tail)));
+  for (Index j = 0; j < tail; ++j) c[(whole + j) * ldc] = c_tail[j];
+}
+
+/// Fewer rows than a packet with an inner dimension of one (a head's weight gradient by one
+/// sample, dW += dy xᵀ): C(i, j) = A(i, 0)·B(0, j) + start (C, the bias or zero) as one fused
+/// multiply-add per element, the tiles' chain for k = 1, so neither n nor the row count decides
+/// the rounding; row by row (rank_one_row). Strided rows go through AVX's half-width packets on
+/// AVX-512, whose gather and scatter instructions took longer than AVX's element loads and
+/// stores. Before, one or two rows (and off AVX-512 any number) took the transposed route, which
+/// rounds A·B, then adds C: on AVX2, 2 x 64 in float 61 -> 47 ns, a 6-row head's 6 x 64 166 ->
+/// 125 ns (Eigen 159-166); docs/performance.md, seventh round.
 template <class S>
 void narrow_rows_rank_one(const GemmArgs<S>& g, Index row) {
+  if (g.m - row == 1 && g.ldc == 1 && g.b_outer == 1) return rank_one_row<S, Packet<S>, true>(g, row);
+  // strided rows of C
+  using Strided = std::conditional_t<packet::has_masked_lanes<S>,
+                                     typename Eigen::internal::unpacket_traits<Packet<S>>::half, Packet<S>>;
+  for (Index i = row; i < g.m; ++i) rank_one_row<S, Strided, false>(g, i);
+}
+
+/// narrow_rows_rank_one for three to size - 1 rows where the first lanes of a packet load and
+/// store as one masked instruction (packet::has_masked_lanes: AVX-512): a column of C at a time,
+/// the same multiply-add per element. The sums of a chunk of columns go to a scratch block first
+/// and into C after: a masked load of C's next column waited about 20 cycles for the masked store
+/// before it (their packets overlap). Against the transposed route it replaced, a 6-row head's
+/// 6 x 64 took half the time (145 -> 73 ns in double); with one or two rows it was the slower one
+/// (2 x 64 in float: 105 ns against 50).
+template <class S>
+void masked_rows_rank_one(const GemmArgs<S>& g, Index row) {
   using P = Packet<S>;
   constexpr Index size = packet_size<S>, column_chunk = 64;
   const Index rows = g.m - row, ldc = g.ldc;
@@ -336,31 +395,6 @@ void narrow_rows_rank_one(const GemmArgs<S>& g, Index row) {
     }
     for (Index j = 0; j < columns; ++j) packet::store_first(c + j * ldc, ploadu<P>(sums + j * size), rows);
   }
-}
-
-/// One row of C, contiguous (m == 1, ldc == 1), with an inner dimension of one and B's row contiguous (a
-/// value head's weight gradient by one sample, dW += dy xᵀ): C(0, j) = A(0, 0)·B(0, j) + start
-/// (C, the bias or zero), a packet of columns at a time, one fused multiply-add per element as on
-/// the tiles and in remainder_rows (so n no longer decides the rounding), the last columns in a
-/// zero-padded packet. The transposed route it replaces (the product into a scratch block, then
-/// added into C) took 0.92-0.97 of Eigen's time.
-template <class S>
-void one_row_rank_one(const GemmArgs<S>& g) {
-  using P = Packet<S>;
-  constexpr Index size = packet_size<S>;
-  const P a = pset1<P>(g.a[0]);
-  auto start = [&](const S* c) {
-    if (g.init == GemmInit::accumulate) return ploadu<P>(c);
-    return pset1<P>(g.init == GemmInit::bias ? g.bias[0] : S(0));
-  };
-  Index j = 0;
-  for (; j + size <= g.n; j += size) pstoreu(g.c + j, pmadd(a, ploadu<P>(g.b + j), start(g.c + j)));
-  if (j == g.n) return;
-  alignas(64) S b_tail[size] = {}, c_tail[size] = {};
-  std::copy(g.b + j, g.b + g.n, b_tail);
-  std::copy(g.c + j, g.c + g.n, c_tail);
-  pstoreu(c_tail, pmadd(a, ploadu<P>(b_tail), start(c_tail)));
-  std::copy(c_tail, c_tail + (g.n - j), g.c + j);
 }
 
 template <class S>
@@ -397,16 +431,18 @@ void narrow_rows_transposed_b(const GemmArgs<S>& g, Index row) {
 /// packet). A single column with at least half a packet of rows (a 6-row head at
 /// batch 1 in float on AVX2, 2 rows in double) reads A in place: 2.3x faster there, and slower
 /// where most lanes would be padding or from two columns on (nn_bench, docs/performance.md). An
-/// inner dimension of one runs on masked packets where the build has them (narrow_rows_rank_one;
-/// one or two rows keep the transposed route).
+/// inner dimension of one is an outer product, row by row (narrow_rows_rank_one) or, from three
+/// rows where the build has masked packets, column by column (masked_rows_rank_one).
 template <class S>
 void narrow_rows(const GemmArgs<S>& g, Index row) {
   constexpr Index size = packet_size<S>;
   const Index rows = g.m - row;
-  if constexpr (packet::has_masked_lanes<S>) {
-    if (g.k == 1 && rows >= 3) return narrow_rows_rank_one(g, row);
+  if (g.k == 1) {
+    if constexpr (packet::has_masked_lanes<S>) {
+      if (rows >= 3) return masked_rows_rank_one(g, row);
+    }
+    return narrow_rows_rank_one(g, row);
   }
-  if (g.k == 1 && g.m == 1 && g.ldc == 1 && g.b_outer == 1) return one_row_rank_one(g);
   const bool one_row_in_place = rows == 1 && g.lda == 1;  // a value head: no copy, any inner size
   if (g.b_inner == 1 && (one_row_in_place || rows * g.k <= narrow_scratch)) {
     if (g.n == 1 && rows >= 2 && 2 * rows >= size && g.k % size == 0)
