@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 using pgrad::Index;
 using pgrad_test::MaskedChoice;
 using pgrad_test::small;
@@ -120,7 +122,7 @@ TEST_CASE("recurrent PPO and TRPO act, update and replay their sequences with th
 
 TEST_CASE("a run with action masks resumes exactly from a checkpoint", "[action_masks]") {
   const auto config = small(pgrad::algo::PpoConfig{});
-  const std::string path = "action_masks_resume.ckpt";
+  const std::string path = "action_masks_resume_" + std::to_string(::getpid()) + ".ckpt";  // one per process
   pgrad::algo::Ppo<MaskedChoice> first(MaskedChoice{}, config, 5);
   first.learn(4 * 80, [](const pgrad::algo::UpdateReport& r) { return r.iteration < 2; });
   pgrad::save_checkpoint(first, path);

@@ -7,7 +7,10 @@
 #include <pgrad/training/logger.hpp>
 
 #include <cstdio>
+#include <string>
 #include <vector>
+
+#include <unistd.h>
 
 using Env = pgrad::envs::CartPole<float>;
 
@@ -48,7 +51,7 @@ TEST_CASE("evaluate_every can stop training", "[training][callbacks]") {
 }
 
 TEST_CASE("checkpoint_every writes a checkpoint that resumes at its update", "[training][callbacks]") {
-  const std::string path = "test_callbacks_checkpoint.ckpt";
+  const std::string path = "test_callbacks_checkpoint_" + std::to_string(::getpid()) + ".ckpt";  // one per process
   std::remove(path.c_str());
   pgrad::algo::Ppo<Env> ppo(Env{}, small_ppo(), 5);
   ppo.learn(128 * 5, pgrad::checkpoint_every(ppo, path, 2));  // written after updates 2 and 4

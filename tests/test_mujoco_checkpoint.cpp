@@ -11,6 +11,9 @@
 #include <pgrad/training/checkpoint.hpp>
 
 #include <cstdio>
+#include <string>
+
+#include <unistd.h>
 
 TEMPLATE_TEST_CASE("Exact resume of PPO on the MuJoCo tasks", "[checkpoint][mujoco]", pgrad::envs::Walker2d<float>,
                    pgrad::envs::Hopper<float>, pgrad::envs::HalfCheetah<float>) {
@@ -23,7 +26,8 @@ TEMPLATE_TEST_CASE("Exact resume of PPO on the MuJoCo tasks", "[checkpoint][mujo
   config.num_threads = 2;
   const Env env{TestType()};
   const long long total = 6 * config.batch_size();
-  const std::string path = "test_mujoco_checkpoint.ckpt";
+  // one file per process: ctest runs the three environments' cases at the same time
+  const std::string path = "test_mujoco_checkpoint_" + std::to_string(::getpid()) + ".ckpt";
 
   pgrad::algo::Ppo<Env> straight(env, config, 3);
   straight.learn(total);

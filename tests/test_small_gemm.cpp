@@ -332,15 +332,21 @@ void check_outer_products() {
         for (GemmInit init : {GemmInit::zero, GemmInit::accumulate, GemmInit::bias})
           check_product<S>(m, n, 1, layout, init, rng, tolerance);
   // Each element is one multiply-add from its start (C, the bias or zero), as on the tiles, for
-  // every row count, both layouts of B, C padded or not (one row unpadded: a value head's
-  // contiguous row), whole packets of columns and the last, partial one.
+  // every row count, both layouts of B, C and B padded or not (one row of C unpadded: a value
+  // head's contiguous row; a padded plain B: B's row at a stride), whole packets of columns and
+  // the last, partial one.
   for (Index pad : {0, 3})
     for (Index m = 1; m <= packet + 1; ++m)
       for (Index n : {Index{1}, Index{5}, 3 * packet + 5})
         for (GemmB layout : {GemmB::plain, GemmB::transposed})
           for (GemmInit init : {GemmInit::zero, GemmInit::accumulate, GemmInit::bias}) {
             const Matrix<S> a = random_matrix<S>(m, 1, rng), b_row = random_matrix<S>(1, n, rng);
-            const Matrix<S> b_store = layout == GemmB::plain ? b_row : Matrix<S>(b_row.transpose());
+            const bool plain = layout == GemmB::plain;
+            Matrix<S> b_store = random_matrix<S>(plain ? 1 + pad : n + pad, plain ? n : 1, rng);
+            if (plain)
+              b_store.topRows(1) = b_row;
+            else
+              b_store.topRows(n) = b_row.transpose();
             const Vector<S> bias = random_matrix<S>(m, 1, rng);
             const Matrix<S> c_before = random_matrix<S>(m + pad, n, rng);
             Matrix<S> c = c_before;
