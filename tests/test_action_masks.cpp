@@ -7,6 +7,7 @@
 
 #include "error_message.hpp"
 #include "masked_choice.hpp"
+#include "temp_path.hpp"
 
 #include <pgrad/algorithms/a2c.hpp>
 #include <pgrad/algorithms/ppo.hpp>
@@ -19,12 +20,9 @@
 #include <pgrad/training/checkpoint.hpp>
 #include <pgrad/training/evaluate.hpp>
 
-#include <cstdio>
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <unistd.h>
 
 using pgrad::Index;
 using pgrad_test::MaskedChoice;
@@ -122,14 +120,13 @@ TEST_CASE("recurrent PPO and TRPO act, update and replay their sequences with th
 
 TEST_CASE("a run with action masks resumes exactly from a checkpoint", "[action_masks]") {
   const auto config = small(pgrad::algo::PpoConfig{});
-  const std::string path = "action_masks_resume_" + std::to_string(::getpid()) + ".ckpt";  // one per process
+  const pgrad_test::TempPath file("action_masks_resume");
   pgrad::algo::Ppo<MaskedChoice> first(MaskedChoice{}, config, 5);
   first.learn(4 * 80, [](const pgrad::algo::UpdateReport& r) { return r.iteration < 2; });
-  pgrad::save_checkpoint(first, path);
+  pgrad::save_checkpoint(first, file.path);
   first.learn(4 * 80);
   pgrad::algo::Ppo<MaskedChoice> resumed(MaskedChoice{}, config, 6);
-  pgrad::load_checkpoint(resumed, path);
+  pgrad::load_checkpoint(resumed, file.path);
   resumed.learn(4 * 80);
-  std::remove(path.c_str());
   CHECK((first.policy().flat_parameters().array() == resumed.policy().flat_parameters().array()).all());
 }

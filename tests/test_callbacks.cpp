@@ -6,11 +6,10 @@
 #include <pgrad/training/callbacks.hpp>
 #include <pgrad/training/logger.hpp>
 
-#include <cstdio>
+#include "temp_path.hpp"
+
 #include <string>
 #include <vector>
-
-#include <unistd.h>
 
 using Env = pgrad::envs::CartPole<float>;
 
@@ -51,8 +50,8 @@ TEST_CASE("evaluate_every can stop training", "[training][callbacks]") {
 }
 
 TEST_CASE("checkpoint_every writes a checkpoint that resumes at its update", "[training][callbacks]") {
-  const std::string path = "test_callbacks_checkpoint_" + std::to_string(::getpid()) + ".ckpt";  // one per process
-  std::remove(path.c_str());
+  const pgrad_test::TempPath file("callbacks_checkpoint");
+  const std::string& path = file.path;
   pgrad::algo::Ppo<Env> ppo(Env{}, small_ppo(), 5);
   ppo.learn(128 * 5, pgrad::checkpoint_every(ppo, path, 2));  // written after updates 2 and 4
   pgrad::algo::Ppo<Env> resumed(Env{}, small_ppo(), 6);
@@ -60,7 +59,6 @@ TEST_CASE("checkpoint_every writes a checkpoint that resumes at its update", "[t
   CHECK(resumed.iteration() == 4);
   resumed.learn(128 * 5);  // the fifth update, as the original run did
   CHECK(resumed.policy().flat_parameters() == ppo.policy().flat_parameters());
-  std::remove(path.c_str());
 }
 
 TEST_CASE("stochastic evaluation samples actions reproducibly", "[training][evaluate]") {

@@ -18,6 +18,8 @@
 #include <pgrad/envs/wrappers/time_limit.hpp>
 #include <pgrad/training/checkpoint.hpp>
 
+#include "temp_path.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,20 +31,9 @@
 
 using Catch::Matchers::Contains;
 using CartPole = pgrad::envs::CartPole<float>;
+using pgrad_test::TempPath;
 
 namespace {
-
-/// A temporary file path removed (with its ".tmp") at scope exit.
-struct TempPath {
-  std::string path;
-  explicit TempPath(const std::string& name)
-      : path("/tmp/pgrad_test_checkpoint_" + std::to_string(::getpid()) + "_" + name) {}
-  ~TempPath() {
-    std::remove(path.c_str());
-    ::rmdir((path + ".tmp").c_str());
-    std::remove((path + ".tmp").c_str());
-  }
-};
 
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

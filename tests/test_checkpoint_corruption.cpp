@@ -15,9 +15,8 @@
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
 #include "checkpoint_targets.hpp"
+#include "temp_path.hpp"
 #if defined(__GLIBC__)
 #include "allocation_hooks.hpp"
 #endif
@@ -207,7 +206,8 @@ TEST_CASE("load_checkpoint reads only regular files no larger than a checkpoint 
   CHECK(limit >= 2 * saved);
   CHECK(limit < 4 * saved + 200000);
   // A (sparse) file of 64 MiB is refused before it is read.
-  const std::string path = "/tmp/pgrad_test_large_checkpoint_" + std::to_string(::getpid());
+  const pgrad_test::TempPath file("large_checkpoint");
+  const std::string& path = file.path;
   {
     std::FILE* file = std::fopen(path.c_str(), "wb");
     REQUIRE(file != nullptr);
@@ -217,7 +217,6 @@ TEST_CASE("load_checkpoint reads only regular files no larger than a checkpoint 
   }
   CHECK_THROWS_WITH(pgrad::load_checkpoint(ppo, path),
                     Contains("the file is larger than the limit of " + std::to_string(limit) + " bytes (67108864 bytes)"));
-  std::remove(path.c_str());
 }
 
 namespace {

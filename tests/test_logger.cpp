@@ -6,6 +6,8 @@
 #include <pgrad/training/callbacks.hpp>
 #include <pgrad/training/logger.hpp>
 
+#include "temp_path.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -20,6 +22,7 @@
 
 namespace {
 
+using pgrad_test::TempPath;
 using pgrad::algo::UpdateReport;
 using Catch::Matchers::Contains;
 
@@ -27,21 +30,6 @@ const char* const expected_header =
     "global_step,charts/episodic_return,charts/episodic_length,charts/SPS,charts/learning_rate,"
     "losses/policy_loss,losses/value_loss,losses/entropy,losses/approx_kl,losses/clipfrac,"
     "losses/explained_variance,iteration,episodes,seconds,grad_norm";
-
-/// A unique path in the temporary directory, removed when the guard goes.
-struct TempPath {
-  explicit TempPath(const std::string& name)
-      : path((std::filesystem::temp_directory_path() /
-              ("pgrad_test_logger_" + std::to_string(::getpid()) + "_" + name))
-                 .string()) {
-    std::filesystem::remove_all(path);
-  }
-  ~TempPath() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-  std::string path;
-};
 
 std::vector<std::string> read_lines(const std::string& path) {
   std::ifstream in(path);

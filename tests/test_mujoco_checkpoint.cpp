@@ -10,10 +10,10 @@
 #include <pgrad/envs/wrappers/normalize_observation.hpp>
 #include <pgrad/training/checkpoint.hpp>
 
-#include <cstdio>
+#include "temp_path.hpp"
+
 #include <string>
 
-#include <unistd.h>
 
 TEMPLATE_TEST_CASE("Exact resume of PPO on the MuJoCo tasks", "[checkpoint][mujoco]", pgrad::envs::Walker2d<float>,
                    pgrad::envs::Hopper<float>, pgrad::envs::HalfCheetah<float>) {
@@ -26,8 +26,8 @@ TEMPLATE_TEST_CASE("Exact resume of PPO on the MuJoCo tasks", "[checkpoint][mujo
   config.num_threads = 2;
   const Env env{TestType()};
   const long long total = 6 * config.batch_size();
-  // one file per process: ctest runs the three environments' cases at the same time
-  const std::string path = "test_mujoco_checkpoint_" + std::to_string(::getpid()) + ".ckpt";
+  const pgrad_test::TempPath file("mujoco_checkpoint");  // ctest runs the three environments at once
+  const std::string& path = file.path;
 
   pgrad::algo::Ppo<Env> straight(env, config, 3);
   straight.learn(total);
@@ -41,7 +41,6 @@ TEMPLATE_TEST_CASE("Exact resume of PPO on the MuJoCo tasks", "[checkpoint][mujo
   pgrad::algo::Ppo<Env> resumed(env, config, 99);
   pgrad::load_checkpoint(resumed, path);
   resumed.learn(total);
-  std::remove(path.c_str());
 
   CHECK(resumed.iteration() == 6);
   CHECK(resumed.collector().steps() == straight.collector().steps());

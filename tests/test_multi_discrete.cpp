@@ -5,6 +5,7 @@
 
 #include "error_message.hpp"
 #include "gradient_check.hpp"
+#include "temp_path.hpp"
 
 #include <pgrad/algorithms/a2c.hpp>
 #include <pgrad/algorithms/ppo.hpp>
@@ -15,9 +16,7 @@
 #include <pgrad/training/checkpoint.hpp>
 #include <pgrad/training/evaluate.hpp>
 
-#include <cstdio>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "../examples/dials.hpp"
@@ -174,7 +173,8 @@ TEST_CASE("A MultiCategorical policy: PPO's gradient and TRPO's Fisher-vector pr
 }
 
 TEST_CASE("MultiDiscrete PPO resumes exactly from a checkpoint, and refuses another nvec", "[multi_discrete][checkpoint]") {
-  const std::string path = "/tmp/pgrad_test_multi_discrete_" + std::to_string(::getpid());
+  const pgrad_test::TempPath file("multi_discrete");
+  const std::string& path = file.path;
   pgrad::algo::PpoConfig config;
   config.num_steps = 32;
   const long long total = 4 * config.batch_size();
@@ -198,5 +198,4 @@ TEST_CASE("MultiDiscrete PPO resumes exactly from a checkpoint, and refuses anot
   first.policy().save_state(writer);
   pgrad::Reader reader(writer.bytes(), "policy");
   CHECK_THROWS_WITH(other.load_state(reader), Contains("MultiDiscrete nvec differs: file has 5 where the policy has 4"));
-  std::remove(path.c_str());
 }

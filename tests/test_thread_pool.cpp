@@ -14,6 +14,8 @@
 
 #include <pgrad/core/thread_pool.hpp>
 
+#include "temp_path.hpp"
+
 #include <unistd.h>
 
 TEST_CASE("run calls the task once per thread and rethrows the lowest share's exception", "[threads]") {
@@ -121,7 +123,8 @@ TEST_CASE("usable_cpus follows the affinity mask and the cgroup CPU quota", "[th
   REQUIRE(::sched_setaffinity(0, sizeof saved, &saved) == 0);
   CHECK(pinned == 1);
 #endif
-  const std::string path = "/tmp/pgrad_test_cpu_max_" + std::to_string(::getpid());
+  const pgrad_test::TempPath file("cpu_max");
+  const std::string& path = file.path;
   const std::pair<const char*, int> quotas[] = {{"50000 100000\n", 1}, {"150000 100000\n", 2}, {"400000 100000", 4},
                                                 {"max 100000\n", 0},   {"garbage\n", 0},        {"", 0}};
   for (const auto& [text, cpus] : quotas) {
