@@ -235,15 +235,23 @@ void narrow_rows_plain_b(const GemmArgs<S>& g, Index row) {
       }
       for (; l < k; ++l) to[l] = a_row[l * g.lda];
     }
-  auto columns_from = [&](Index col, auto width) {
+  // Columns col .. col + count - 1 (count <= N) as N independent chains. Chains past `count` sum
+  // the last of those columns again and are not stored, so the last 1-7 columns of C take one of
+  // three widths (8, 4, 1) instead of seven: each width is a copy of this loop in every program
+  // (compile time), and a column's sum does not depend on the width it is summed in. `count` is a
+  // std::integral_constant where it is known (whole groups of 8, one column), so that those
+  // groups index B as before, without the clamp.
+  auto columns_from = [&](Index col, auto count, auto width) {
     constexpr int N = decltype(width)::value;
+    const Index last = static_cast<Index>(count) - 1;
+    const auto b_column = [&](int j) { return g.b + (col + std::min<Index>(j, last)) * g.b_outer; };
     for (Index i = 0; i < rows; ++i) {
       const S* a = a_rows + i * k;
       P acc[N];
       for (int j = 0; j < N; ++j) acc[j] = pset1<P>(S(0));
       for (Index l = 0; l < whole; l += size) {
         const P a_packet = ploadu<P>(a + l);
-        for (int j = 0; j < N; ++j) acc[j] = pmadd(a_packet, ploadu<P>(g.b + l + (col + j) * g.b_outer), acc[j]);
+        for (int j = 0; j < N; ++j) acc[j] = pmadd(a_packet, ploadu<P>(b_column(j) + l), acc[j]);
       }
       S sums[N];
       if constexpr (N == 8)
@@ -252,26 +260,27 @@ void narrow_rows_plain_b(const GemmArgs<S>& g, Index row) {
         for (int j = 0; j < N; ++j) sums[j] = Eigen::internal::predux(acc[j]);
       if (whole < k)
         for (int j = 0; j < N; ++j) {
-          const S* b = g.b + (col + j) * g.b_outer;
+          const S* b = b_column(j);
           for (Index l = whole; l < k; ++l) sums[j] += a[l] * b[l];
         }
-      store_row<S, N>(g, row + i, col, N, sums);
+      if (static_cast<Index>(count) == N)
+        store_row<S, N>(g, row + i, col, N, sums);
+      else
+        store_row(g, row + i, col, static_cast<Index>(count), sums);
     }
   };
   Index col = 0;
-  for (; col + columns <= g.n; col += columns) columns_from(col, std::integral_constant<int, columns>{});
+  for (; col + columns <= g.n; col += columns)
+    columns_from(col, std::integral_constant<Index, columns>{}, std::integral_constant<int, columns>{});
   // The last 1-7 columns together, as independent chains (one at a time, each dot product waited
   // for the previous: the rollout's batch of 4 spent most of a head's time there).
-  switch (g.n - col) {
-    case 7: return columns_from(col, std::integral_constant<int, 7>{});
-    case 6: return columns_from(col, std::integral_constant<int, 6>{});
-    case 5: return columns_from(col, std::integral_constant<int, 5>{});
-    case 4: return columns_from(col, std::integral_constant<int, 4>{});
-    case 3: return columns_from(col, std::integral_constant<int, 3>{});
-    case 2: return columns_from(col, std::integral_constant<int, 2>{});
-    case 1: return columns_from(col, std::integral_constant<int, 1>{});
-    default: return;
-  }
+  const Index rest = g.n - col;
+  if (rest > 4)
+    columns_from(col, rest, std::integral_constant<int, 8>{});
+  else if (rest > 1)
+    columns_from(col, rest, std::integral_constant<int, 4>{});
+  else if (rest == 1)
+    columns_from(col, std::integral_constant<Index, 1>{}, std::integral_constant<int, 1>{});
 }
 
 /// narrow_rows_plain_b's result for one column of B at a time, without copying the rows of A
