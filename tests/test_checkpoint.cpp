@@ -20,9 +20,6 @@
 
 #include "temp_path.hpp"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cmath>
 #include <cstdio>
 #include <fstream>

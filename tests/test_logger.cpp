@@ -18,8 +18,6 @@
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
 namespace {
 
 using pgrad_test::TempPath;

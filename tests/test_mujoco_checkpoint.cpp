@@ -14,7 +14,6 @@
 
 #include <string>
 
-
 TEMPLATE_TEST_CASE("Exact resume of PPO on the MuJoCo tasks", "[checkpoint][mujoco]", pgrad::envs::Walker2d<float>,
                    pgrad::envs::Hopper<float>, pgrad::envs::HalfCheetah<float>) {
   using Env = pgrad::envs::NormalizeObservation<TestType>;
